@@ -1,0 +1,86 @@
+"""Shared helpers of the benchmark scripts: data location and the results-file format.
+
+Every benchmark writes ``benchmarks/results/<name>.json`` with this shape::
+
+    {"benchmark", "dataset", "protocol", "command", "machine", "date",
+     "rows": [{"algorithm", "metrics": {...}, "train_seconds", "examples_per_second", ...}],
+     "anchors": [{"algorithm", "metrics": {...}, "source"}], ...}
+
+``anchors`` are published reference figures (with their source) shown beside our rows in
+BENCHMARKS.md; they are never our own results. ``python benchmarks/make_report.py`` regenerates
+BENCHMARKS.md from these files.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import platform
+import shlex
+import sys
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+import tfrec  # noqa: F401  (selects tf_keras before TensorFlow loads)
+
+REPO = Path(__file__).resolve().parents[1]
+RESULTS = REPO / "benchmarks" / "results"
+DATA_ROOT = Path(os.environ.get("TFREC_DATA", REPO.parent / "shared" / "data"))
+
+
+def data_dir(name: str) -> Path:
+    """Path of ``../shared/data/<name>``; exits with a message (status 0) where it is absent."""
+    path = DATA_ROOT / name
+    if not path.is_dir():
+        print(f"SKIP: dataset folder {path} not found (set TFREC_DATA to the folder holding {name}/).")
+        sys.exit(0)
+    return path
+
+
+def machine() -> str:
+    """A one-line description of the machine the numbers were measured on."""
+    try:
+        import tensorflow as tf
+
+        gpus = [d.name for d in tf.config.list_physical_devices("GPU")]
+    except Exception:  # noqa: BLE001 - describing the machine must not fail a benchmark
+        gpus = []
+    cpu = platform.processor() or platform.machine()
+    return f"{os.cpu_count()} CPU cores ({cpu}), {'GPUs: ' + ', '.join(gpus) if gpus else 'no GPU'}, Python {platform.python_version()}"
+
+
+def row(algorithm: str, metrics: Dict[str, float], train_seconds: Optional[float] = None,
+        examples_per_second: Optional[float] = None, **extra: Any) -> Dict[str, Any]:
+    """One result row; metric values are rounded to 6 digits."""
+    out = {
+        "algorithm": algorithm,
+        "metrics": {k: (round(float(v), 6) if v is not None else None) for k, v in metrics.items()},
+        "train_seconds": None if train_seconds is None else round(float(train_seconds), 3),
+        "examples_per_second": None if examples_per_second is None else round(float(examples_per_second), 1),
+    }
+    out.update(extra)
+    return out
+
+
+def write_results(name: str, dataset: str, protocol: str, rows: List[Dict[str, Any]],
+                  anchors: Optional[List[Dict[str, Any]]] = None, **extra: Any) -> Path:
+    """Writes ``benchmarks/results/<name>.json`` atomically and returns its path."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    payload = {
+        "benchmark": name,
+        "dataset": dataset,
+        "protocol": protocol,
+        "command": "python " + " ".join(shlex.quote(a) for a in [os.path.relpath(sys.argv[0], REPO)] + sys.argv[1:]),
+        "machine": machine(),
+        "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "rows": rows,
+        "anchors": anchors or [],
+    }
+    payload.update(extra)
+    path = RESULTS / f"{name}.json"
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(payload, indent=2) + "\n")
+    os.replace(tmp, path)
+    print(f"wrote {path.relative_to(REPO)}")
+    return path

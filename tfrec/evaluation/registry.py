@@ -1,0 +1,48 @@
+"""Names of the algorithms the evaluator and the ``tfrec evaluate`` CLI know.
+
+Each entry maps a name to ``"module:factory"``; the module is imported only when the algorithm is
+used, so listing a model here costs nothing at start-up. A factory takes keyword parameters (from the
+config file) and returns an :class:`~tfrec.evaluation.Algorithm`.
+To add an algorithm, add one line to ``ALGORITHMS``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+from typing import Any, Dict
+
+ALGORITHMS: Dict[str, str] = {
+    "random": "tfrec.baselines:RandomRecommender",
+    "popularity": "tfrec.baselines:PopularityRecommender",
+    "global_mean": "tfrec.baselines:GlobalMeanRecommender",
+    "item_mean": "tfrec.baselines:ItemMeanRecommender",
+    "mf": "tfrec.baselines:MatrixFactorizationRecommender",
+    "item_knn": "tfrec.baselines:ItemKNNRecommender",
+}
+
+
+def available() -> list:
+    """Sorted names of the registered algorithms."""
+    return sorted(ALGORITHMS)
+
+
+def create(name: str, **params: Any):
+    """Builds the algorithm registered as ``name`` with ``params``.
+
+    Raises:
+      ValueError: ``name`` is unknown; the message lists the valid names and the closest match.
+    """
+    if name not in ALGORITHMS:
+        close = difflib.get_close_matches(name, ALGORITHMS, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise ValueError(f"Unknown algorithm {name!r}.{hint} Valid algorithms: {', '.join(available())}.")
+    module_name, attr = ALGORITHMS[name].split(":")
+    factory = getattr(importlib.import_module(module_name), attr)
+    try:
+        algo = factory(**params)
+    except TypeError as e:
+        raise ValueError(f"Invalid parameters for algorithm {name!r}: {params}. {e}") from e
+    if params.get("name") is None:
+        algo.name = name
+    return algo
