@@ -1,0 +1,124 @@
+"""DeepFM (Guo et al., IJCAI 2017, https://arxiv.org/abs/1703.04247).
+
+``y = w0 + sum_f w_f(x_f)  +  sum_{i<j} <v_i, v_j>  +  top(deep(flatten(v)))``: the first-order
+term, the FM pairwise term and an MLP all read the **same** field embeddings ``v``.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import tfrec  # noqa: F401  (selects tf_keras before TensorFlow loads)
+
+import tensorflow as tf
+
+from tfrec.layers.interaction import FMInteraction
+from tfrec.models.ctr import (
+    FeatureInteractionModel,
+    _apply,
+    _serialize,
+    _tensors,
+    field_embeddings,
+    linear_term,
+    mlp,
+)
+
+
+@tf.keras.utils.register_keras_serializable(package="tfrec")
+class DeepFM(FeatureInteractionModel):
+    """DeepFM for rating prediction or CTR.
+
+    Args:
+      embedding_layer: field embeddings shared by the FM and deep parts: output
+        [batch, n_fields, dim] (``FeatureLayer(spec, embedding_dim=dim, output_mode="stack")``) or a
+        dict of [batch, dim] tensors of one ``dim``. Required.
+      linear_layer: first-order weights: output [batch, n_fields, 1] or a dict of [batch, 1]
+        (``FeatureLayer(spec, embedding_dim=1, output_mode="stack")``: one weight per category, a
+        linear weight on numerics). ``None`` leaves the first-order term out.
+      deep_network: layer [batch, n_fields * dim] -> [batch, h]; default ``mlp([200, 200, 200])``
+        (the DeepFM paper's 200-200-200).
+      top_layer: hidden -> one logit; default ``Dense(1)``.
+      fm_interaction: the pairwise layer; default ``FMInteraction()``.
+      task: ``"rating"`` or ``"ctr"`` (default).
+      label_key: label name in the feature dict; default ``"label"``.
+      initial_bias: start value of the global bias ``w0``; default 0.
+      embedding_l2: L2 penalty on the batch's embeddings and first-order weights; default 0.
+      **kwargs: passed to ``tf.keras.Model``.
+
+    Call:
+      features: dict of [batch] feature tensors. Returns [batch, 1] ratings or click probabilities.
+
+    Example:
+
+    ```python
+    import tfrec
+    import tensorflow as tf
+    from tfrec.models.ctr import mlp
+    from tfrec.models.deepfm import DeepFM
+
+    class TwoFields(tf.keras.layers.Layer):  # stand-in for FeatureLayer(output_mode="stack")
+        def __init__(self, dim, **kw):
+            super().__init__(**kw)
+            self.a = tf.keras.layers.Embedding(5, dim)
+            self.b = tf.keras.layers.Embedding(7, dim)
+        def call(self, f):
+            return tf.stack([self.a(f["a"]), self.b(f["b"])], axis=1)  # [batch, 2, dim]
+
+    model = DeepFM(TwoFields(4), linear_layer=TwoFields(1), deep_network=mlp([8]))
+    model({"a": tf.constant([0, 1]), "b": tf.constant([3, 6])})  # [2, 1] click probabilities
+    ```
+    """
+
+    _layer_args = ("embedding_layer", "linear_layer", "deep_network", "top_layer", "fm_interaction")
+
+    def __init__(
+        self,
+        embedding_layer: tf.keras.layers.Layer,
+        linear_layer: Optional[tf.keras.layers.Layer] = None,
+        deep_network: Optional[tf.keras.layers.Layer] = None,
+        top_layer: Optional[tf.keras.layers.Layer] = None,
+        fm_interaction: Optional[tf.keras.layers.Layer] = None,
+        task: str = "ctr",
+        label_key: str = "label",
+        initial_bias: float = 0.0,
+        embedding_l2: float = 0.0,
+        **kwargs,
+    ):
+        if embedding_layer is None:
+            raise ValueError(
+                "DeepFM needs an embedding_layer, e.g. FeatureLayer(spec, embedding_dim=8, output_mode='stack'). "
+                "Received: embedding_layer=None"
+            )
+        super().__init__(task=task, label_key=label_key, initial_bias=initial_bias, embedding_l2=embedding_l2, **kwargs)
+        self.embedding_layer = embedding_layer
+        self.linear_layer = linear_layer
+        self.deep_network = deep_network if deep_network is not None else mlp([200, 200, 200], name="deep")
+        self.top_layer = top_layer if top_layer is not None else tf.keras.layers.Dense(1, name="top")
+        self.fm_interaction = fm_interaction if fm_interaction is not None else FMInteraction()
+
+    def compute_logits(self, features, training=False):
+        v = field_embeddings(_apply(self.embedding_layer, features, training))  # [batch, n, dim]
+        flat = tf.reshape(v, [-1, v.shape[1] * v.shape[2]])
+        logits = self.fm_interaction(v) + self.top_layer(self.deep_network(flat, training=training))
+        tensors = [v]
+        if self.linear_layer is not None:
+            w = _apply(self.linear_layer, features, training)
+            logits = logits + linear_term(w)
+            tensors += _tensors(w)
+        return logits, self._penalty(*tensors)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "embedding_layer": _serialize(self.embedding_layer),
+                "linear_layer": _serialize(self.linear_layer),
+                "deep_network": _serialize(self.deep_network),
+                "top_layer": _serialize(self.top_layer),
+                "fm_interaction": _serialize(self.fm_interaction),
+            }
+        )
+        return config
+
+
+__all__ = ["DeepFM"]
