@@ -267,6 +267,8 @@ def read_table(
         failure = None
     except (pd.errors.ParserError, ValueError, UnicodeDecodeError) as e:
         frame, failure = None, e
+    if frame is not None and len(frame) == 0 and list(frame.columns) == list(names):
+        raise DataFormatError(path, "the file has a header but no data lines.", line=header_line)
     ok = (
         frame is not None
         and isinstance(frame.index, pd.RangeIndex)
@@ -281,8 +283,6 @@ def read_table(
             + (f" ({type(failure).__name__}: {failure})." if failure else "."),
             hint=hint,
         )
-    if len(frame) == 0:
-        raise DataFormatError(path, "the file has a header but no data lines.", line=header_line)
     out = pd.DataFrame({f.name: frame[f.column] for f in fields})
     return out
 

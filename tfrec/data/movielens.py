@@ -489,7 +489,7 @@ def _load_tfds(layout: str, data_dir, download: bool) -> MovieLens:
         frames[table] = _tfds_to_frame(ds)
     ratings, movies = frames["ratings"], frames["movies"]
     movies["year"] = _year(movies["movie_title"])
-    order = [c for c in RATING_COLUMNS + USER_COLUMNS if c in ratings.columns]
+    order = [c for c in RATING_COLUMNS + USER_COLUMNS[1:] if c in ratings.columns]
     ratings = ratings[order]
     users = None
     if "user_gender" in ratings.columns:
