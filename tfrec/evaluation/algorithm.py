@@ -86,6 +86,16 @@ class Algorithm(abc.ABC):
         out[items == OOV_INDEX] = np.float32(np.min(full) if full.size else 0.0)
         return out
 
+    def score_pairs(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
+        """Ranking scores of user-item pairs (used to rank sampled candidates, e.g. the NCF protocol).
+
+        The default gathers from :meth:`score` for rating predictors (whose :meth:`predict` returns
+        ratings, not ranking scores) and calls :meth:`predict` otherwise.
+        """
+        if not self.predicts_ratings:
+            return np.asarray(self.predict(users, items), dtype=np.float32)
+        return Algorithm.predict(self, users, items)
+
     def recommend(
         self, users: np.ndarray, k: int = 10, exclude_seen: bool = True, batch_size: int = 1024
     ) -> Tuple[np.ndarray, np.ndarray]:

@@ -1,0 +1,302 @@
+"""The evaluator: several algorithms, one protocol, one table with every metric that applies.
+
+In the spirit of the classic ``Evaluator`` / ``EvaluatedAlgorithm`` / ``EvaluationData`` /
+``RecommenderMetrics`` course framework, rebuilt to be leakage-free by construction: algorithms
+receive only :class:`TrainingData` (built from the training split); test interactions are used
+only to score the algorithm's output.
+
+Example:
+
+>>> from tfrec.data import load_movielens
+>>> from tfrec.evaluation import Evaluator
+>>> ml = load_movielens("../shared/data/ml-100k")                       # doctest: +SKIP
+>>> ev = Evaluator(ml.ratings, protocol="msr_stratified", k=10)          # doctest: +SKIP
+>>> table = ev.run(["popularity", "mf"])                                 # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import logging
+import time
+from pathlib import Path
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Union
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from tfrec import metrics as M
+from tfrec.evaluation import registry
+from tfrec.evaluation.algorithm import Algorithm
+from tfrec.evaluation.data import OOV_INDEX, Columns, TrainingData
+from tfrec.evaluation.protocols import Protocol
+
+logger = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass
+class EvaluationData:
+    """One fold of a protocol: the training data algorithms see, and the held-out test.
+
+    Attributes:
+      train: :class:`TrainingData` of the training split (the only thing ``fit`` gets).
+      test: test rows with int32 ``user_idx`` / ``item_idx`` columns (``OOV_INDEX`` for ids not in
+        the training vocabulary).
+      negatives: [n_test, N] item indices of sampled negatives (``ncf`` protocol), else None.
+      relevant: [n_users, n_items] CSR matrix of test interactions (relevant items) of known
+        users and items.
+      num_relevant: [n_users] relevant test items per user, counting items unknown to training
+        (they can never be recommended, and still count as misses).
+    """
+
+    train: TrainingData
+    test: pd.DataFrame
+    negatives: Optional[np.ndarray]
+    relevant: sp.csr_matrix
+    num_relevant: np.ndarray
+
+    @classmethod
+    def build(cls, train_frame: pd.DataFrame, test_frame: pd.DataFrame, columns: Columns,
+              negatives=None, items=None, users=None, relevance_threshold=None) -> "EvaluationData":
+        train = TrainingData(train_frame, columns, items=items, users=users)
+        test = test_frame.copy()
+        test["user_idx"] = train.user_index(test[columns.user])
+        test["item_idx"] = train.item_index(test[columns.item])
+        test = test.reset_index(drop=True)
+        rel = test
+        if relevance_threshold is not None:
+            if columns.rating is None or columns.rating not in test.columns:
+                raise ValueError("relevance_threshold needs a rating column in the test data.")
+            rel = test[test[columns.rating] >= relevance_threshold]
+        rel_known_user = rel[rel["user_idx"] != OOV_INDEX]
+        num_relevant = np.bincount(rel_known_user["user_idx"], minlength=train.n_users)
+        known = rel_known_user[rel_known_user["item_idx"] != OOV_INDEX]
+        relevant = sp.csr_matrix(
+            (np.ones(len(known), np.float32), (known["user_idx"].to_numpy(), known["item_idx"].to_numpy())),
+            shape=(train.n_users, train.n_items))
+        relevant.data[:] = 1.0
+        neg_idx = None if negatives is None else train.item_index(np.asarray(negatives).ravel()).reshape(np.shape(negatives))
+        return cls(train, test, neg_idx, relevant, num_relevant)
+
+
+class EvaluatedAlgorithm:
+    """Fits one algorithm on an :class:`EvaluationData` and computes every metric that applies."""
+
+    def __init__(self, algorithm: Algorithm, protocol: Protocol, k: int = 10, exclude_seen: bool = True,
+                 hit_threshold: float = 4.0, churn: bool = False):
+        self.algorithm = algorithm
+        self.protocol = protocol
+        self.k = k
+        self.exclude_seen = exclude_seen
+        self.hit_threshold = hit_threshold
+        self.churn = churn
+
+    def evaluate(self, data: EvaluationData) -> Dict[str, Any]:
+        algo = self.algorithm
+        twin = copy.deepcopy(algo) if self.churn else None
+        start = time.perf_counter()
+        algo.fit(data.train)
+        fit_seconds = time.perf_counter() - start
+        examples = getattr(algo, "examples_seen_", None) or len(data.train.frame)
+        out: Dict[str, Any] = {"metrics": {}, "train_seconds": fit_seconds,
+                               "examples_per_second": examples / max(fit_seconds, 1e-9)}
+        m = out["metrics"]
+        cols = data.train.columns
+        t0 = time.perf_counter()
+        if algo.predicts_ratings and cols.rating and cols.rating in data.test.columns:
+            pred = algo.predict(data.test["user_idx"].to_numpy(), data.test["item_idx"].to_numpy())
+            truth = data.test[cols.rating].to_numpy(np.float32)
+            m["rmse"] = M.rmse(truth, pred)
+            m["mae"] = M.mae(truth, pred)
+        if self.protocol.sampled:
+            m.update(self._sampled(algo, data))
+        else:
+            m.update(self._full_catalog(algo, data, twin))
+        out["eval_seconds"] = time.perf_counter() - t0
+        return out
+
+    # -- sampled-negative ranking (NCF protocol) -------------------------------------------------
+    def _sampled(self, algo: Algorithm, data: EvaluationData) -> Dict[str, float]:
+        test = data.test
+        users = test["user_idx"].to_numpy()
+        keep = users != OOV_INDEX
+        cand = np.concatenate([test["item_idx"].to_numpy()[:, None], data.negatives], axis=1)[keep]
+        users = users[keep]
+        scores = algo.score_pairs(np.repeat(users, cand.shape[1]), cand.ravel()).reshape(cand.shape)
+        pos = scores[:, :1]
+        # pessimistic ties: a negative scored equal to the positive ranks above it
+        rank = (scores[:, 1:] >= pos).sum(axis=1)  # 0-based rank of the held-out item
+        hit = rank < self.k
+        return {
+            f"hr@{self.k}": float(hit.mean()),
+            f"ndcg@{self.k}": float(np.where(hit, 1.0 / np.log2(rank + 2.0), 0.0).mean()),
+            f"mrr@{self.k}": float(np.where(hit, 1.0 / (rank + 1.0), 0.0).mean()),
+            "test_users": int(len(users)),
+        }
+
+    # -- full-catalog top-k ---------------------------------------------------------------------
+    def _full_catalog(self, algo: Algorithm, data: EvaluationData, twin: Optional[Algorithm]) -> Dict[str, float]:
+        k = self.k
+        users = np.flatnonzero(data.num_relevant > 0)
+        recs, rec_scores = algo.recommend(users, k=k, exclude_seen=self.exclude_seen)
+        hits = M.hits_matrix(recs, data.relevant[users])
+        n_rel = data.num_relevant[users]
+        out = {
+            f"ndcg@{k}": M.ndcg_at_k(hits, n_rel),
+            f"precision@{k}": M.precision_at_k(hits, n_rel),
+            f"recall@{k}": M.recall_at_k(hits, n_rel),
+            f"map@{k}": M.map_at_k(hits, n_rel),
+            f"hr@{k}": M.hit_rate_at_k(hits, n_rel),
+            f"arhr@{k}": M.arhr_at_k(hits, n_rel),
+        }
+        train = data.train
+        if self.protocol.leave_one_out and train.columns.rating in data.test.columns:
+            # one left-out item per user: hit rates by its rating
+            test = data.test[data.test["user_idx"] != OOV_INDEX]
+            pos = pd.Series(np.arange(len(users)), index=users)
+            row = pos.reindex(test["user_idx"].to_numpy()).to_numpy()
+            ok = ~np.isnan(row)
+            user_hit = hits.any(axis=1)[row[ok].astype(int)]
+            ratings = test[train.columns.rating].to_numpy()[ok]
+            out[f"cumulative_hr@{k}"] = M.cumulative_hit_rate(user_hit, ratings, threshold=self.hit_threshold)
+            for rating, value in sorted(M.rating_hit_rate(user_hit, ratings).items()):
+                out[f"rating_hr@{k}[{rating:g}]"] = value
+        out["catalog_coverage"] = M.catalog_coverage(recs, train.n_items)
+        if algo.predicts_ratings:
+            # share of users with at least one top-k item predicted >= hit_threshold
+            predicted = algo.predict(np.repeat(users, recs.shape[1]), recs.ravel()).reshape(recs.shape)
+            out["user_coverage"] = M.user_coverage(predicted, threshold=self.hit_threshold)
+        out["diversity"] = M.diversity(recs, _cosine_item_similarity(train))
+        popularity = train.item_popularity()
+        rank = np.empty(train.n_items, np.int64)
+        rank[np.argsort(-popularity, kind="stable")] = np.arange(1, train.n_items + 1)
+        out["novelty"] = M.novelty(recs, rank)
+        out["test_users"] = int(len(users))
+        if twin is not None:
+            if hasattr(twin, "seed"):
+                twin.seed = int(twin.seed) + 1
+            twin.fit(train)
+            recs_b, _ = twin.recommend(users, k=k, exclude_seen=self.exclude_seen)
+            out["churn"] = M.churn(recs, recs_b)
+        return out
+
+
+def _cosine_item_similarity(train: TrainingData):
+    """Item-item cosine similarity of the binary training interaction vectors, as a function of
+    index arrays (training data only, so it leaks nothing)."""
+    seen = train.seen_matrix().T.tocsr().astype(np.float32)  # [n_items, n_users]
+    norms = np.sqrt(np.asarray(seen.multiply(seen).sum(axis=1))).ravel()
+    norms[norms == 0] = 1.0
+    normed = sp.diags(1.0 / norms) @ seen
+    dense = normed.toarray() if normed.shape[0] * normed.shape[1] <= 50_000_000 else None
+
+    def sim(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        if dense is not None:
+            return np.einsum("ij,ij->i", dense[a], dense[b])
+        return np.asarray(normed[a].multiply(normed[b]).sum(axis=1)).ravel()
+
+    return sim
+
+
+class Evaluator:
+    """Runs algorithms on one dataset and protocol and collects one results table.
+
+    Args:
+      ratings: interactions, one row each (e.g. ``load_movielens(path).ratings``).
+      protocol: a protocol name or :class:`Protocol` (see :mod:`tfrec.evaluation.protocols`).
+      k: list length for top-k metrics. Default 10.
+      columns: column names (TFDS ``movielens`` names by default).
+      items, users: optional item/user metadata frames handed to algorithms for side features.
+      data_path: data folder (the ``canonical`` protocol reads its split files from it).
+      exclude_seen: remove training items from each user's top-k. Default True.
+      relevance_threshold: count a test item as relevant only if its rating is >= this; default
+        None (every held-out interaction is relevant, as Microsoft Recommenders).
+      protocol_params: parameters of the protocol (e.g. ``{"ratio": 0.8}``).
+      churn: also refit each algorithm with seed + 1 and report how much its lists changed.
+      progress: show progress bars.
+    """
+
+    def __init__(self, ratings: pd.DataFrame, protocol: Union[str, Protocol] = "msr_stratified", *, k: int = 10,
+                 columns: Columns = Columns(), items: Optional[pd.DataFrame] = None,
+                 users: Optional[pd.DataFrame] = None, data_path: Optional[Union[str, Path]] = None,
+                 exclude_seen: bool = True, relevance_threshold: Optional[float] = None,
+                 protocol_params: Optional[Dict[str, Any]] = None, churn: bool = False, progress: bool = True):
+        if not isinstance(k, int) or k <= 0:
+            raise ValueError(f"Received an invalid value for k, expected a positive integer. Received: k={k!r}")
+        self.protocol = protocol if isinstance(protocol, Protocol) else Protocol(protocol, dict(protocol_params or {}))
+        self.k = k
+        self.columns = columns
+        self.exclude_seen = exclude_seen
+        self.churn = churn
+        self.progress = progress
+        folds = self.protocol.split(ratings, columns, Path(data_path) if data_path else None)
+        self.folds: List[EvaluationData] = []
+        for fold in folds:
+            train, test = fold.train, fold.test
+            if self.protocol.name == "canonical":
+                train, test = (_join_side_features(f, ratings, columns) for f in (train, test))
+            self.folds.append(EvaluationData.build(train, test, columns, negatives=fold.negatives, items=items,
+                                                   users=users, relevance_threshold=relevance_threshold))
+        self.results: List[Dict[str, Any]] = []
+
+    def evaluate(self, algorithm: Union[str, Algorithm], **params) -> Dict[str, Any]:
+        """Evaluates one algorithm (an instance, or a registry name plus parameters) on every fold;
+        returns ``{"algorithm", "metrics", "train_seconds", "examples_per_second", "eval_seconds"}``
+        (fold means; ``metrics_std`` too when there are several folds)."""
+        algo = registry.create(algorithm, **params) if isinstance(algorithm, str) else algorithm
+        runs = []
+        for fold in self._progress(self.folds, f"{algo.name}", len(self.folds) > 1):
+            fold_algo = copy.deepcopy(algo) if len(self.folds) > 1 else algo
+            runs.append(EvaluatedAlgorithm(fold_algo, self.protocol, self.k, self.exclude_seen,
+                                           churn=self.churn).evaluate(fold))
+        names = list(runs[0]["metrics"])
+        result = {
+            "algorithm": algo.name,
+            "metrics": {n: float(np.mean([r["metrics"][n] for r in runs])) for n in names},
+            "train_seconds": float(np.mean([r["train_seconds"] for r in runs])),
+            "examples_per_second": float(np.mean([r["examples_per_second"] for r in runs])),
+            "eval_seconds": float(np.mean([r["eval_seconds"] for r in runs])),
+        }
+        if len(runs) > 1:
+            result["metrics_std"] = {n: float(np.std([r["metrics"][n] for r in runs])) for n in names}
+        self.results.append(result)
+        return result
+
+    def run(self, algorithms: Sequence[Union[str, Algorithm, Dict[str, Any]]]) -> pd.DataFrame:
+        """Evaluates each algorithm (names, instances, or ``{"name": ..., "params": {...}}`` dicts)
+        and returns the table (one row per algorithm)."""
+        for spec in self._progress(list(algorithms), "algorithms", True):
+            if isinstance(spec, dict):
+                self.evaluate(spec["name"], **dict(spec.get("params") or {}))
+            else:
+                self.evaluate(spec)
+        return self.table()
+
+    def table(self) -> pd.DataFrame:
+        """The results so far: one row per algorithm, one column per metric plus timings."""
+        rows = []
+        for r in self.results:
+            row = {"algorithm": r["algorithm"], **r["metrics"], "train_seconds": r["train_seconds"],
+                   "examples_per_second": r["examples_per_second"]}
+            rows.append(row)
+        return pd.DataFrame(rows).set_index("algorithm") if rows else pd.DataFrame()
+
+    def _progress(self, items, desc, enabled):
+        if not (self.progress and enabled):
+            return items
+        from tqdm.auto import tqdm
+
+        return tqdm(items, desc=desc, leave=False)
+
+
+def _join_side_features(frame: pd.DataFrame, full: pd.DataFrame, columns: Columns) -> pd.DataFrame:
+    """Adds the side-feature columns of ``full`` to a split read from files (by user and item id)."""
+    extra = [c for c in full.columns if c not in frame.columns]
+    if not extra:
+        return frame
+    keys = [columns.user, columns.item]
+    side = full.drop_duplicates(keys)[keys + extra]
+    merged = frame.merge(side, on=keys, how="left")
+    return merged
