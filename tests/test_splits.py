@@ -222,9 +222,9 @@ def test_ncf_split_too_many_negatives():
 
 
 def test_ncf_split_ml100k_fast(ml100k):
-    start = time.perf_counter()
+    start = time.process_time()  # CPU time: the shared test machine's load does not count
     split = splits.ncf_split(ml100k, num_negatives=99, seed=42)
-    assert time.perf_counter() - start < 2.0
+    assert time.process_time() - start < 2.0
     assert split.negatives.shape == (943, 99)
     pos = _positives(ml100k)
     assert all(not set(row) & pos[u] for u, row in zip(split.test["user_id"], split.negatives))

@@ -50,7 +50,7 @@ __all__ = [
 ML100K_SPLITS = ("u1", "u2", "u3", "u4", "u5", "ua", "ub")
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, eq=False)  # DataFrames have no boolean ==
 class Split:
     """A train/test split.
 
