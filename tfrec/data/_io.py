@@ -298,3 +298,31 @@ def data_line(path, raw_row: int, *, header: bool, sep: str, encoding: str = "ut
             return number, bline.decode(encoding, errors="replace")
         seen += 1
     raise IndexError(f"{path} has no data line {raw_row}")
+
+
+def first_line(path, encoding: str = "utf-8") -> Tuple[int, str]:
+    """The 1-based number and text of the first non-blank line (DataFormatError if the file is empty)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file.")
+    with open(path, "rb") as f:
+        for number, bline in enumerate(f, start=1):
+            bline = bline.rstrip(b"\r\n")
+            if not _is_blank(bline):
+                return number, bline.decode(encoding, errors="replace")
+    raise DataFormatError(path, "the file is empty.", hint="Check that the download or copy is complete.")
+
+
+def sniff_sep(path, candidates: Sequence[str] = ("\t", ",", ";", "|"), encoding: str = "utf-8") -> str:
+    """The first of ``candidates`` found in the file's first non-blank line."""
+    number, line = first_line(path, encoding)
+    for sep in candidates:
+        if sep in line:
+            return sep
+    raise DataFormatError(
+        path,
+        f"could not detect the field separator: none of {[sep_name(s) for s in candidates]} is in the first line.",
+        line=number,
+        content=line,
+        hint="Pass sep=... explicitly.",
+    )
