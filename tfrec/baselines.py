@@ -239,7 +239,8 @@ class ItemKNNRecommender(Algorithm):
     Args:
       k: neighbours kept per item. Default 40.
       min_support: minimum number of common users for a similarity to count. Default 1.
-      implicit: use 1 for every interaction instead of the rating. Default False.
+      implicit: use 1 for every interaction instead of the rating; the algorithm then ranks only
+        (no rating predictions). Default False.
     """
 
     predicts_ratings = True
@@ -250,6 +251,7 @@ class ItemKNNRecommender(Algorithm):
         self.k = k
         self.min_support = min_support
         self.implicit = implicit
+        self.predicts_ratings = not implicit  # implicit similarities give ranking scores, not ratings
         self.name = name or "item_knn"
 
     def fit(self, data: TrainingData) -> "ItemKNNRecommender":
@@ -286,6 +288,8 @@ class ItemKNNRecommender(Algorithm):
         return ((self._B[safe] @ self.sim_.T) * known[:, None]).astype(np.float32)
 
     def predict(self, users, items):
+        if not self.predicts_ratings:
+            return Algorithm.predict(self, users, items)
         users, items = np.asarray(users), np.asarray(items)
         out = np.full(len(users), self._mu, np.float32)
         ok = np.flatnonzero((users != OOV_INDEX) & (items != OOV_INDEX))
