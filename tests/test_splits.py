@@ -375,13 +375,15 @@ def test_session_split_hand_case():
         (5, "A", 2 * day + 5), (5, "C", 2 * day + 6),
         # session 6: starts before the test window but ends inside it -> test
         (6, "B", day + 2.5), (6, "A", 2 * day + 4),
+        # session 7: ends exactly at tmax - 1 day (tmax = 2 days + 6 s) -> test (>= boundary)
+        (7, "A", day), (7, "B", day + 6),
     ]
     df = pd.DataFrame(rows, columns=["SessionId", "ItemId", "Time"])
     train, test = splits.session_time_split(df, min_item_support=2)
     # support of C is 3 >= 2, so C survives filtering but is absent from train.
     assert train["SessionId"].tolist() == [1, 1, 3, 3]
-    assert test["SessionId"].tolist() == [4, 4, 6, 6]
-    assert test["ItemId"].tolist() == ["A", "B", "B", "A"]
+    assert test["SessionId"].tolist() == [4, 4, 6, 6, 7, 7]
+    assert test["ItemId"].tolist() == ["A", "B", "B", "A", "A", "B"]
 
 
 def test_session_split_reproduces_gru4rec_files(rsc15_path):
