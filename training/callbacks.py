@@ -1,0 +1,246 @@
+"""Callbacks of the trainer: the epoch log, early stopping, atomic checkpoints and fault tolerance.
+
+:class:`RunRecorder` is the one callback that owns the run's state on disk. At the end of every epoch,
+in this order, it
+
+1. decides early stopping on the monitored validation metric;
+2. writes the best checkpoint when the metric improved (atomically, see :func:`save_checkpoint`);
+3. appends the epoch's metrics to ``epochs.jsonl``;
+4. saves the ``tf.keras.callbacks.BackupAndRestore`` state (model, optimizer, epoch counter).
+
+An epoch counts as *completed* once step 4 is done. When a killed run is restarted with the same
+command, ``BackupAndRestore`` restores the last completed epoch and Keras continues with the next
+one; :class:`RunRecorder` then drops any ``epochs.jsonl`` line of a later (unfinished) epoch and
+restores the early-stopping state from the last kept line, so no completed epoch is repeated and
+the history has each epoch once. ``events.jsonl`` records every train start (with the epoch it
+starts from) and every epoch start, so a test can check that.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional
+
+import tfrec  # noqa: F401  (selects tf_keras)
+import tensorflow as tf
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Writes ``text`` to a temp file beside ``path``, fsyncs it and renames it over ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    with open(tmp, "w") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def read_jsonl(path: Path) -> List[Dict[str, Any]]:
+    """The JSON lines of ``path`` ([] if absent); a torn last line (a kill mid-write) is skipped."""
+    path = Path(path)
+    if not path.exists():
+        return []
+    out = []
+    for line in path.read_text().splitlines():
+        try:
+            out.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return out
+
+
+def append_jsonl(path: Path, record: Dict[str, Any]) -> None:
+    with open(path, "a") as f:
+        f.write(json.dumps(record) + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def save_checkpoint(model: tf.keras.Model, folder: Path, name: str, info: Dict[str, Any]) -> Path:
+    """Saves the model weights as checkpoint ``name`` (e.g. "best") atomically.
+
+    The weights go to a fresh folder ``<folder>/<name>-<epoch>/``; then ``<folder>/<name>.json``
+    (``{"path": "<name>-<epoch>/weights", **info}``) is replaced atomically; then older folders of
+    ``name`` are removed. A reader follows ``<name>.json``, which always points at complete weights.
+
+    Returns:
+      The weights prefix (pass it to ``model.load_weights``).
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    tag = f"{name}-{int(info.get('epoch', 0)):04d}-{time.time_ns() % 10**9:09d}"
+    tmp = folder / f".tmp-{tag}"
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    model.save_weights(str(tmp / "weights"))
+    os.replace(tmp, folder / tag)
+    atomic_write_text(folder / f"{name}.json", json.dumps({"path": f"{tag}/weights", **info}, indent=1) + "\n")
+    for old in folder.glob(f"{name}-*"):
+        if old.name != tag:
+            shutil.rmtree(old, ignore_errors=True)
+    for tmp_old in folder.glob(f".tmp-{name}-*"):
+        shutil.rmtree(tmp_old, ignore_errors=True)
+    return folder / tag / "weights"
+
+
+def checkpoint_path(folder: Path, name: str) -> Optional[Path]:
+    """Weights prefix of checkpoint ``name`` in ``folder`` (see :func:`save_checkpoint`), or None."""
+    pointer = Path(folder) / f"{name}.json"
+    if not pointer.exists():
+        return None
+    return Path(folder) / json.loads(pointer.read_text())["path"]
+
+
+def resolve_mode(monitor: str, mode: str) -> str:
+    """"min"/"max" for ``monitor``; "auto" picks max for accuracy-like names."""
+    if mode != "auto":
+        return mode
+    higher = ("acc", "auc", "recall", "precision", "ndcg", "hit", "hr@", "map", "top_")
+    return "max" if any(h in monitor.lower() for h in higher) else "min"
+
+
+class RunRecorder(tf.keras.callbacks.Callback):
+    """Epoch log, early stopping, best checkpoint and ``BackupAndRestore`` (see the module docstring).
+
+    Args:
+      out_dir: folder of ``epochs.jsonl``, ``events.jsonl`` and ``checkpoints/``.
+      monitor: Keras log name of the metric that decides "best" and early stopping.
+      mode: "min" or "max".
+      patience: epochs without improvement before stopping; None = never stop early.
+      min_delta: smallest change counted as an improvement.
+      backup_dir: folder of the ``BackupAndRestore`` state, or None for no fault tolerance.
+      epochs: planned number of epochs (for the console).
+      console: function that prints one line per epoch, or None.
+      save_best: write the best checkpoint.
+    """
+
+    def __init__(self, out_dir: Path, monitor: str, mode: str, patience: Optional[int], min_delta: float = 0.0,
+                 backup_dir: Optional[Path] = None, epochs: int = 0, console: Optional[Callable[[str], None]] = None,
+                 save_best: bool = True):
+        super().__init__()
+        self.out_dir = Path(out_dir)
+        self.monitor = monitor
+        self.mode = mode
+        self.patience = patience
+        self.min_delta = abs(min_delta)
+        self.epochs = epochs
+        self.console = console
+        self.save_best = save_best
+        self.backup = tf.keras.callbacks.BackupAndRestore(str(backup_dir)) if backup_dir else None
+        self.epoch_log = self.out_dir / "epochs.jsonl"
+        self.events = self.out_dir / "events.jsonl"
+        self.ckpt_dir = self.out_dir / "checkpoints"
+        self.best_value: Optional[float] = None
+        self.best_epoch: Optional[int] = None
+        self.wait = 0
+        self.stopped_epoch: Optional[int] = None
+        self.resumed_from: Optional[int] = None  # last completed epoch restored from the backup
+        self._epoch_start = 0.0
+
+    def set_model(self, model):
+        super().set_model(model)
+        if self.backup is not None:
+            self.backup.set_model(model)
+
+    # -- helpers ------------------------------------------------------------------------------------
+    def _better(self, value: float) -> bool:
+        if self.best_value is None:
+            return True
+        if self.mode == "min":
+            return value < self.best_value - self.min_delta
+        return value > self.best_value + self.min_delta
+
+    def _restore_state(self, last_completed: int) -> None:
+        """Keeps epochs.jsonl lines of completed epochs (<= last_completed) and their stopping state."""
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        lines = [r for r in read_jsonl(self.epoch_log) if r.get("epoch", 1 << 30) <= last_completed]
+        atomic_write_text(self.epoch_log, "".join(json.dumps(r) + "\n" for r in lines))
+        if lines:
+            last = lines[-1]
+            self.best_value, self.best_epoch, self.wait = last["best_value"], last["best_epoch"], last["wait"]
+        else:
+            self.best_value, self.best_epoch, self.wait = None, None, 0
+        if last_completed < 0:  # a fresh start: no stale best checkpoint from an earlier attempt
+            shutil.rmtree(self.ckpt_dir, ignore_errors=True)
+
+    # -- Keras hooks --------------------------------------------------------------------------------
+    def on_train_begin(self, logs=None):
+        last_completed = -1
+        if self.backup is not None:
+            self.backup.on_train_begin(logs)
+            last_completed = int(self.model._training_state._ckpt_saved_epoch.numpy())
+        self.resumed_from = last_completed if last_completed >= 0 else None
+        self._restore_state(last_completed)
+        append_jsonl(self.events, {"event": "train_begin", "initial_epoch": last_completed + 1, "pid": os.getpid(),
+                                   "time": time.time()})
+        if self.resumed_from is not None and self.console:
+            self.console(f"resuming after completed epoch {last_completed + 1} (BackupAndRestore state in "
+                         f"{self.backup.backup_dir})")
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch_start = time.perf_counter()
+        if self.backup is not None:
+            self.backup.on_epoch_begin(epoch, logs)
+        append_jsonl(self.events, {"event": "epoch_begin", "epoch": epoch, "pid": os.getpid(), "time": time.time()})
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = {k: float(v) for k, v in (logs or {}).items()}
+        seconds = time.perf_counter() - self._epoch_start
+        value = logs.get(self.monitor)
+        improved = False
+        if value is None:
+            raise KeyError(
+                f"early_stopping.monitor {self.monitor!r} is not among this run's metrics {sorted(logs)}; set "
+                "training.early_stopping.monitor to one of them."
+            )
+        if math.isfinite(value) and self._better(value):
+            self.best_value, self.best_epoch, self.wait, improved = value, epoch, 0, True
+            if self.save_best:
+                save_checkpoint(self.model, self.ckpt_dir, "best",
+                                {"epoch": epoch, "monitor": self.monitor, "value": value})
+        else:
+            self.wait += 1
+        stop = self.patience is not None and not improved and self.wait >= self.patience
+        if not math.isfinite(value):
+            stop = True
+        lr = _current_lr(self.model)
+        record = {"epoch": epoch, "metrics": logs, "seconds": round(seconds, 4), "best_value": self.best_value,
+                  "best_epoch": self.best_epoch, "wait": self.wait, "improved": improved, "stop": stop,
+                  "learning_rate": lr, "time": time.time()}
+        append_jsonl(self.epoch_log, record)
+        if self.backup is not None:
+            self.backup.on_epoch_end(epoch, logs)
+        if stop:
+            self.stopped_epoch = epoch
+            self.model.stop_training = True
+        if self.console:
+            shown = "  ".join(f"{k} {v:.4f}" for k, v in logs.items() if k != "learning_rate")
+            mark = "  *best*" if improved else ""
+            end = "  early stop" if stop else ""
+            total = f"/{self.epochs}" if self.epochs else ""
+            self.console(f"epoch {epoch + 1}{total}  {shown}{mark}  {seconds:.1f}s{end}")
+
+    def on_train_end(self, logs=None):
+        if self.backup is not None:
+            self.backup.on_train_end(logs)
+        append_jsonl(self.events, {"event": "train_end", "pid": os.getpid(), "time": time.time()})
+
+
+def _current_lr(model) -> Optional[float]:
+    opt = getattr(model, "optimizer", None)
+    if opt is None:
+        return None
+    try:
+        lr = opt.learning_rate
+        if isinstance(lr, tf.keras.optimizers.schedules.LearningRateSchedule):
+            lr = lr(opt.iterations)
+        return float(tf.keras.backend.get_value(lr))
+    except (TypeError, ValueError, AttributeError):
+        return None

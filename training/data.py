@@ -1,0 +1,173 @@
+"""Data of a training run: load, split (train / validation / test), vocabularies and ``tf.data``.
+
+The split is leakage-free by construction:
+
+1. the protocol of ``data.protocol`` (``tfrec.evaluation.protocols``) splits the interactions into
+   train and test; the test rows are only used by the final evaluation;
+2. ``data.validation_ratio`` of the *training* rows are carved out (seeded) for early stopping and
+   tuning; the model fits on the rest;
+3. the user and item vocabularies (``TrainingData``) come from the training rows (fit + validation),
+   so their indices are the ones ``tfrec.evaluation.Evaluator`` gives the same training frame.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+from typing import Any, Callable, Dict, Optional, Tuple
+
+import numpy as np
+import pandas as pd
+
+from tfrec.evaluation.data import TrainingData
+from tfrec.evaluation.protocols import Protocol
+
+from training.config import Config
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def data_root() -> Path:
+    """``$TFREC_DATA`` or ``../shared/data`` next to the repository."""
+    return Path(os.environ.get("TFREC_DATA", REPO.parent / "shared" / "data"))
+
+
+def resolve_path(config: Config) -> Path:
+    """The dataset folder of ``config.data``: ``path``, else ``dataset`` as a path or a name under the data root.
+
+    Raises:
+      FileNotFoundError: no such folder (says where it looked and how to fix it).
+    """
+    if config.data.path:
+        candidates = [Path(config.data.path).expanduser()]
+    else:
+        candidates = [Path(config.data.dataset).expanduser(), data_root() / config.data.dataset]
+    for c in candidates:
+        if c.is_dir():
+            return c
+    raise FileNotFoundError(
+        f"Dataset folder for data.dataset={config.data.dataset!r} / data.path={config.data.path!r} not found; "
+        f"looked in {', '.join(str(c) for c in candidates)}. Set data.path to the folder, or TFREC_DATA to the "
+        "folder that holds it."
+    )
+
+
+@dataclasses.dataclass
+class RunData:
+    """The frames and vocabularies of one run.
+
+    Attributes:
+      path: the dataset folder.
+      protocol: the :class:`Protocol` that made the train/test split.
+      train: the protocol's training rows (fit + validation).
+      fit: training rows the model fits on.
+      val: validation rows (carved from ``train``).
+      test: the protocol's test rows (final evaluation only).
+      negatives: sampled negative item ids of the ``ncf`` protocol, else None.
+      vocab: :class:`TrainingData` of ``train``: ``vocab.user_ids`` / ``vocab.item_ids``.
+      items, users: item / user metadata frames (or None).
+      extra: family-specific data (e.g. feature vocabularies).
+    """
+
+    path: Path
+    protocol: Protocol
+    train: pd.DataFrame
+    fit: pd.DataFrame
+    val: pd.DataFrame
+    test: pd.DataFrame
+    negatives: Optional[np.ndarray]
+    vocab: TrainingData
+    items: Optional[pd.DataFrame] = None
+    users: Optional[pd.DataFrame] = None
+    extra: Dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    def indices(self, frame: pd.DataFrame) -> Tuple[np.ndarray, np.ndarray]:
+        """int32 user and item indices of ``frame`` (``OOV_INDEX`` = -1 for ids not in training)."""
+        cols = self.vocab.columns
+        return self.vocab.user_index(frame[cols.user]), self.vocab.item_index(frame[cols.item])
+
+
+def load_movielens_frames(path: Path) -> Tuple[pd.DataFrame, Optional[pd.DataFrame], Optional[pd.DataFrame]]:
+    """(ratings, movies, users) of a MovieLens folder (any layout ``tfrec.data.load_movielens`` reads)."""
+    from tfrec.data import load_movielens
+
+    ml = load_movielens(path)
+    return ml.ratings, ml.movies, ml.users
+
+
+def prepare(config: Config, loader: Callable[[Path], Tuple[pd.DataFrame, Any, Any]] = load_movielens_frames,
+            row_filter: Optional[Callable[[pd.DataFrame], pd.DataFrame]] = None) -> RunData:
+    """Loads and splits the data of ``config`` (see the module docstring).
+
+    Args:
+      config: the run config.
+      loader: path -> (interactions, items metadata or None, users metadata or None).
+      row_filter: applied to the training rows before the validation carve (e.g. keep positives).
+    """
+    from tfrec import splits
+
+    path = resolve_path(config)
+    frame, items, users = loader(path)
+    if config.data.max_rows is not None:
+        frame = frame.iloc[: config.data.max_rows]
+    protocol = Protocol(config.data.protocol, dict(config.data.protocol_params))
+    folds = protocol.split(frame, data_path=path)
+    train, test, negatives = folds[0].train, folds[0].test, folds[0].negatives
+    if row_filter is not None:
+        train = row_filter(train)
+    if len(train) < 2:
+        raise ValueError(f"The training split of {path} has {len(train)} rows; there is nothing to train on. "
+                         "Check data.max_rows / data.min_rating.")
+    fit, val = splits.random_split(train, 1.0 - config.data.validation_ratio, seed=config.data.seed)
+    if len(val) == 0 or len(fit) == 0:
+        raise ValueError(f"data.validation_ratio={config.data.validation_ratio} leaves an empty fit or validation "
+                         f"set from {len(train)} training rows; use a ratio between 0.05 and 0.5.")
+    vocab = TrainingData(train, items=items, users=users)
+    return RunData(path, protocol, train, fit, val, test, negatives, vocab, items, users)
+
+
+def write_vocab(vocab: TrainingData, folder: Path) -> None:
+    """Writes ``users.txt`` and ``items.txt``: one raw id per line, line ``i`` = index ``i``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, ids in (("users.txt", vocab.user_ids), ("items.txt", vocab.item_ids)):
+        tmp = folder / f".{name}.tmp"
+        tmp.write_text("".join(f"{i}\n" for i in ids))
+        os.replace(tmp, folder / name)
+
+
+def read_vocab(folder: Path) -> Tuple[np.ndarray, np.ndarray]:
+    """(user_ids, item_ids) as written by :func:`write_vocab` (str arrays)."""
+    return tuple(np.array((Path(folder) / n).read_text().splitlines(), dtype=object) for n in ("users.txt", "items.txt"))
+
+
+def make_dataset(features: Dict[str, np.ndarray], labels: Optional[np.ndarray], batch_size: int, *,
+                 shuffle_buffer: int = 0, seed: int = 42, cache: bool = True, drop_remainder: bool = False,
+                 repeat: bool = False):
+    """In-memory examples -> ``tf.data``: cache, seeded reshuffling each epoch, batch, prefetch(AUTOTUNE).
+
+    Args:
+      features: name -> [n, ...] array.
+      labels: [n] array or None.
+      batch_size: global batch size.
+      shuffle_buffer: 0 = keep the order; else the buffer (capped at n).
+      seed: shuffle seed (the same order sequence on every worker).
+      cache: ``Dataset.cache()`` the examples.
+      drop_remainder: drop a last partial batch.
+      repeat: repeat forever (parameter-server training).
+    """
+    import tensorflow as tf
+
+    n = len(next(iter(features.values())))
+    ds = tf.data.Dataset.from_tensor_slices((features, labels) if labels is not None else features)
+    if cache:
+        ds = ds.cache()
+    if shuffle_buffer:
+        ds = ds.shuffle(min(shuffle_buffer, n), seed=seed, reshuffle_each_iteration=True)
+    if repeat:
+        ds = ds.repeat()
+    ds = ds.batch(batch_size, drop_remainder=drop_remainder)
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    options.deterministic = True
+    return ds.with_options(options).prefetch(tf.data.AUTOTUNE)

@@ -1,0 +1,329 @@
+"""Model families the trainer knows: how each one gets its data, model, loss and evaluation.
+
+A family is a :class:`Task` registered in ``TASKS`` under the name used by ``model.name``. It says:
+
+* ``defaults``: the builder's parameters and their defaults (``model.params`` may set only these;
+  an unknown name is reported with the closest valid one, a wrong type with the expected type);
+* :meth:`Task.prepare`: load and split the data (``training.data.prepare``);
+* :meth:`Task.examples`: (features dict, labels) arrays of a frame;
+* :meth:`Task.build`: the Keras model (called inside the strategy scope);
+* :meth:`Task.compile`: loss and metrics; ``monitor``/``mode`` give the default early-stopping metric;
+* :meth:`Task.algorithm`: the trained model as a ``tfrec.evaluation.Algorithm`` for the final evaluation.
+
+Importing this module does not import TensorFlow. To add a family, subclass :class:`Task` and add
+it to ``TASKS``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+from typing import Any, Callable, Dict, Optional, Tuple
+
+import numpy as np
+import pandas as pd
+
+from tfrec.evaluation.algorithm import Algorithm
+from tfrec.evaluation.data import OOV_INDEX, TrainingData
+
+Fail = Callable[[str, str], None]
+
+
+def _type_ok(default: Any, value: Any) -> Tuple[bool, Any]:
+    """Whether ``value`` fits the type of ``default`` (ints widen to floats; tuples accept lists)."""
+    if default is None:
+        return True, value
+    if isinstance(default, bool):
+        return isinstance(value, bool), value
+    if isinstance(default, int):
+        return isinstance(value, int) and not isinstance(value, bool), value
+    if isinstance(default, float):
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        return ok, float(value) if ok else value
+    if isinstance(default, (list, tuple)):
+        return isinstance(value, (list, tuple)), list(value) if isinstance(value, (list, tuple)) else value
+    return isinstance(value, type(default)), value
+
+
+_KIND_NAMES = {bool: "a boolean", int: "an integer", float: "a number (float)", str: "a string",
+               list: "a list", tuple: "a list", dict: "a mapping"}
+
+
+class Task:
+    """Base class of a model family (see the module docstring).
+
+    Attributes:
+      name: registry name.
+      kind: "rating" (predicts ratings: RMSE/MAE), "ranking" (scores user-item pairs) or "retrieval".
+      defaults: builder parameters and their defaults.
+      monitor: default early-stopping / tuning metric (a Keras log name).
+      mode: "min" or "max" for ``monitor``.
+      mixed_precision: the family's model supports ``mixed_float16``; otherwise it is built in float32.
+    """
+
+    name = "task"
+    kind = "rating"
+    defaults: Dict[str, Any] = {}
+    monitor = "val_loss"
+    mode = "min"
+    mixed_precision = False
+
+    def check_params(self, params: Dict[str, Any], fail: Fail) -> Dict[str, Any]:
+        """Validates ``model.params`` and returns them merged over the defaults."""
+        out = dict(self.defaults)
+        for key, value in params.items():
+            dotted = f"model.params.{key}"
+            if key not in self.defaults:
+                close = difflib.get_close_matches(key, list(self.defaults), n=1)
+                hint = f" Did you mean 'model.params.{close[0]}'?" if close else ""
+                fail(dotted, f"unknown config key {dotted!r} for model {self.name!r}.{hint} "
+                             f"Valid parameters: {', '.join(sorted(self.defaults))}.")
+            ok, value = _type_ok(self.defaults[key], value)
+            if not ok:
+                want = _KIND_NAMES.get(type(self.defaults[key]), type(self.defaults[key]).__name__)
+                fail(dotted, f"config key {dotted!r} expects {want}, got {type(value).__name__} {value!r}.")
+            out[key] = value
+        return out
+
+    # -- data -------------------------------------------------------------------------------------
+    def prepare(self, config):
+        from training import data
+
+        return data.prepare(config)
+
+    def examples(self, run, frame: pd.DataFrame, split: str) -> Tuple[Dict[str, np.ndarray], Optional[np.ndarray]]:
+        raise NotImplementedError
+
+    def setup(self, params: Dict[str, Any], run) -> None:
+        """Called once after :meth:`prepare` and before :meth:`examples` (keeps data-side parameters)."""
+
+    # -- model ------------------------------------------------------------------------------------
+    def model_spec(self, params: Dict[str, Any], run) -> Tuple[str, Dict[str, Any]]:
+        """("module:Class", JSON-able constructor kwargs) of the model; ``model/build.json`` keeps them."""
+        raise NotImplementedError
+
+    def build(self, spec: Tuple[str, Dict[str, Any]]):
+        """Instantiates (and builds, by calling it on :meth:`dummy_inputs`) the model of ``spec``."""
+        path, kwargs = spec
+        model = _import(path)(**kwargs)
+        model(self.dummy_inputs(), training=False)
+        return model
+
+    def dummy_inputs(self) -> Dict[str, Any]:
+        """A one-example input batch used to create the model's variables."""
+        import tensorflow as tf
+
+        return {"user_idx": tf.constant([0], tf.int32), "item_idx": tf.constant([0], tf.int32)}
+
+    def compile(self, model, optimizer, config) -> None:
+        raise NotImplementedError
+
+    def algorithm(self, model, run) -> Algorithm:
+        raise NotImplementedError
+
+
+def _import(path: str):
+    module, attr = path.split(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+class KerasPairAlgorithm(Algorithm):
+    """A trained model that scores (user_idx, item_idx) pairs, as an evaluation ``Algorithm``.
+
+    ``fit`` does not train: it checks that the evaluator's training data has the vocabulary the
+    model was trained with (same users and items, same order) and keeps it.
+
+    Args:
+      model: a Keras model taking ``{"user_idx", "item_idx"}`` [batch] int32 -> [batch] scores.
+      vocab: the run's :class:`TrainingData`.
+      predicts_ratings: scores are ratings (RMSE/MAE apply).
+      name: table name.
+      batch_size: pairs per model call.
+    """
+
+    def __init__(self, model, vocab: TrainingData, predicts_ratings: bool, name: str, batch_size: int = 65536):
+        super().__init__()
+        self.model = model
+        self.vocab = vocab
+        self.predicts_ratings = predicts_ratings
+        self.name = name
+        self.batch_size = batch_size
+        self._call = None
+
+    def fit(self, data: TrainingData) -> "KerasPairAlgorithm":
+        if not (np.array_equal(data.user_ids, self.vocab.user_ids) and np.array_equal(data.item_ids, self.vocab.item_ids)):
+            raise ValueError(
+                "The evaluation's training data has another vocabulary than the trained model "
+                f"({data.n_users} users / {data.n_items} items vs {self.vocab.n_users} / {self.vocab.n_items}); "
+                "evaluate with the same training split the model was trained on."
+            )
+        self.data = data
+        return self
+
+    def _pairs(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
+        import tensorflow as tf
+
+        if self._call is None:
+            model = self.model
+            self._call = tf.function(lambda u, i: tf.cast(model({"user_idx": u, "item_idx": i}, training=False),
+                                                          tf.float32), reduce_retracing=True)
+        out = np.empty(len(users), np.float32)
+        for s in range(0, len(users), self.batch_size):
+            u = tf.constant(users[s: s + self.batch_size], tf.int32)
+            i = tf.constant(items[s: s + self.batch_size], tf.int32)
+            out[s: s + self.batch_size] = np.reshape(self._call(u, i).numpy(), [-1])
+        return out
+
+    def predict(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
+        return self._pairs(np.asarray(users, np.int32), np.asarray(items, np.int32))
+
+    def score(self, users: np.ndarray) -> np.ndarray:
+        users = np.asarray(users, np.int32)
+        n_items = self.vocab.n_items
+        grid_u = np.repeat(users, n_items)
+        grid_i = np.tile(np.arange(n_items, dtype=np.int32), len(users))
+        return self._pairs(grid_u, grid_i).reshape(len(users), n_items)
+
+
+# ------------------------------------------------------------------------------------------------
+# Matrix factorization (explicit ratings)
+
+
+class MFTask(Task):
+    """Biased matrix factorization on ratings (``tfrec.models.mf.MatrixFactorization``), MSE loss.
+
+    Examples are ``{"user_idx", "item_idx"}`` int32 -> rating float32; ``global_mean`` is the mean
+    rating of the fit rows. Metrics: rmse, mae; early stopping on ``val_rmse``.
+    """
+
+    name = "mf"
+    kind = "rating"
+    defaults = {"embedding_dim": 64, "l2": 1e-4, "use_bias": True, "init_stddev": 0.05}
+    monitor = "val_rmse"
+    mode = "min"
+    model_path = "tfrec.models.mf:MatrixFactorization"
+
+    def examples(self, run, frame, split):
+        u, i = run.indices(frame)
+        y = frame[run.vocab.columns.rating].to_numpy(np.float32)
+        return {"user_idx": u, "item_idx": i}, y
+
+    def model_spec(self, params, run):
+        mean = float(run.fit[run.vocab.columns.rating].astype(np.float64).mean())
+        return self.model_path, dict(num_users=run.vocab.n_users, num_items=run.vocab.n_items, global_mean=mean, **params)
+
+    def compile(self, model, optimizer, config):
+        import tensorflow as tf
+
+        model.compile(
+            optimizer=optimizer,
+            loss=tf.keras.losses.MeanSquaredError(),
+            metrics=[tf.keras.metrics.RootMeanSquaredError(name="rmse"), tf.keras.metrics.MeanAbsoluteError(name="mae")],
+            jit_compile=config.training.jit_compile,
+            steps_per_execution=config.training.steps_per_execution,
+        )
+
+    def algorithm(self, model, run):
+        return KerasPairAlgorithm(model, run.vocab, predicts_ratings=True, name=self.name)
+
+
+# ------------------------------------------------------------------------------------------------
+# Neural collaborative filtering (implicit feedback with sampled negatives)
+
+
+class NCFTask(Task):
+    """NeuMF / GMF / MLP (``tfrec.models.ncf``) on implicit feedback, log loss with sampled negatives.
+
+    Every observed interaction is a positive (label 1); ``num_negatives`` items the user did not
+    interact with in training are drawn per positive (seeded, once per run) as label-0 examples.
+    Metric: AUC on validation positives against the same number of sampled negatives.
+    """
+
+    name = "ncf"
+    kind = "ranking"
+    defaults = {"variant": "neumf", "mf_dim": 8, "mlp_embedding_dim": 32, "hidden_units": [32, 16, 8],
+                "l2": 0.0, "init_stddev": 0.01, "num_negatives": 4}
+    monitor = "val_auc"
+    mode = "max"
+    mixed_precision = True
+
+    def check_params(self, params, fail):
+        out = super().check_params(params, fail)
+        if out["variant"] not in ("neumf", "gmf", "mlp"):
+            fail("model.params.variant", f"config key 'model.params.variant' expects one of 'neumf', 'gmf', 'mlp', "
+                                         f"got {out['variant']!r}.")
+        if out["num_negatives"] < 1:
+            fail("model.params.num_negatives", "config key 'model.params.num_negatives' must be >= 1, got "
+                                               f"{out['num_negatives']}.")
+        return out
+
+    def setup(self, params, run):
+        run.extra["num_negatives"] = params["num_negatives"]
+
+    def examples(self, run, frame, split):
+        u, i = run.indices(frame)
+        keep = (u != OOV_INDEX) & (i != OOV_INDEX)
+        u, i = u[keep], i[keep]
+        k = int(run.extra.get("num_negatives", 4))
+        seed = {"fit": 1, "val": 2, "test": 3}.get(split, 4)
+        rng = np.random.default_rng(seed)
+        seen = run.vocab.seen_matrix()
+        neg_u = np.repeat(u, k)
+        neg_i = rng.integers(0, run.vocab.n_items, size=len(neg_u)).astype(np.int32)
+        for _ in range(20):  # resample the negatives that the user did interact with
+            bad = np.asarray(seen[neg_u, neg_i]).ravel() > 0
+            if not bad.any():
+                break
+            neg_i[bad] = rng.integers(0, run.vocab.n_items, size=int(bad.sum()))
+        users = np.concatenate([u, neg_u]).astype(np.int32)
+        items = np.concatenate([i, neg_i]).astype(np.int32)
+        labels = np.concatenate([np.ones(len(u), np.float32), np.zeros(len(neg_u), np.float32)])
+        return {"user_idx": users, "item_idx": items}, labels
+
+    def model_spec(self, params, run):
+        p = dict(params)
+        p.pop("num_negatives")
+        variant = p.pop("variant")
+        sizes = dict(num_users=run.vocab.n_users, num_items=run.vocab.n_items)
+        if variant == "gmf":
+            return "tfrec.models.ncf:GMF", dict(sizes, embedding_dim=p["mf_dim"], l2=p["l2"], init_stddev=p["init_stddev"])
+        if variant == "mlp":
+            return "tfrec.models.ncf:MLP", dict(sizes, embedding_dim=p["mlp_embedding_dim"],
+                                                hidden_units=list(p["hidden_units"]), l2=p["l2"],
+                                                init_stddev=p["init_stddev"])
+        return "tfrec.models.ncf:NeuMF", dict(sizes, **p)
+
+    def compile(self, model, optimizer, config):
+        import tensorflow as tf
+
+        model.compile(
+            optimizer=optimizer,
+            loss=tf.keras.losses.BinaryCrossentropy(from_logits=True),
+            metrics=[tf.keras.metrics.AUC(name="auc", from_logits=True)],
+            jit_compile=config.training.jit_compile,
+            steps_per_execution=config.training.steps_per_execution,
+        )
+
+    def algorithm(self, model, run):
+        return KerasPairAlgorithm(model, run.vocab, predicts_ratings=False, name=self.name)
+
+
+TASKS: Dict[str, Task] = {t.name: t for t in (MFTask(), NCFTask())}
+
+
+def available() -> list:
+    """Sorted names of the registered model families."""
+    return sorted(TASKS)
+
+
+def get_task(name: str) -> Task:
+    """The family registered as ``name``.
+
+    Raises:
+      ValueError: unknown name (lists the valid ones and the closest match).
+    """
+    if name not in TASKS:
+        close = difflib.get_close_matches(str(name), list(TASKS), n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise ValueError(f"Unknown model {name!r}.{hint} Valid models: {', '.join(available())}.")
+    return TASKS[name]

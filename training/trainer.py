@@ -1,0 +1,424 @@
+"""The training loop shared by every model family: ``Trainer(config).fit()``.
+
+Run folder (``output.run_dir``; another tool, e.g. export/serving, reads it)::
+
+    <run_dir>/
+      config.yaml            the resolved config (every default filled in; no tuner sections)
+      metrics.json           {"status", "history": [per-epoch metrics], "final": {test metrics},
+                              "best_epoch", "monitor", "devices", "timing", ...}
+      epochs.jsonl           one JSON line per completed epoch (metrics, best so far, lr)
+      events.jsonl           train starts (with the epoch they start from) and epoch starts
+      vocab/users.txt        raw user ids, one per line; line i is model index i
+      vocab/items.txt        raw item ids, likewise
+      model/build.json       {"family", "class": "module:Class", "kwargs": {...}} to rebuild the model
+      model/weights.*        TF-format weights of the exported model (the best epoch's if
+                             training.restore_best) -> ``model.load_weights(run_dir/"model/weights")``
+      model/saved_model/     SavedModel of the whole model (when output.saved_model and the family's
+                             model can be saved; absent otherwise -- metrics.json says why)
+      checkpoints/best.json  pointer {"path", "epoch", "value"} to the best epoch's weights
+      checkpoints/last.json  pointer to the final weights
+      logs/train, logs/validation   TensorBoard event files (epoch_loss and every metric)
+      backup/                BackupAndRestore state; exists only while a run is unfinished
+      workers/<type>_<i>/    the same files from non-chief workers (multi_worker)
+
+:func:`load_run` rebuilds the trained model and vocabularies from such a folder.
+
+Restarting an interrupted run with the same command continues from its last completed epoch (see
+``training.callbacks``). Rerunning a *completed* run is refused unless ``overwrite=True``
+(``--overwrite``), and so is reusing a run folder with a different config.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import math
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable, Dict, Optional, Union
+
+import numpy as np
+
+import tfrec  # noqa: F401  (selects tf_keras before TensorFlow loads)
+from training import data as data_lib
+from training.config import Config, ConfigError, dump_yaml, from_dict, load_config, parse_yaml
+from training.strategy import Placement, make_placement, serve_forever, set_mixed_precision
+from training.tasks import get_task
+
+logger = logging.getLogger("tfrec.training")
+
+
+class RunDirError(RuntimeError):
+    """The run folder holds a completed run or a run with another config."""
+
+
+def make_optimizer(config: Config, steps_per_epoch: int):
+    """The optimizer and learning-rate schedule of ``config.training``."""
+    import tensorflow as tf
+
+    t = config.training
+    s = t.schedule
+    total = max(1, steps_per_epoch * t.epochs)
+    if s.name == "constant":
+        lr: Any = t.learning_rate
+    elif s.name == "exponential":
+        lr = tf.keras.optimizers.schedules.ExponentialDecay(t.learning_rate, s.decay_steps or steps_per_epoch,
+                                                            s.decay_rate)
+    elif s.name == "cosine":
+        lr = tf.keras.optimizers.schedules.CosineDecay(t.learning_rate, total, alpha=s.alpha)
+    else:  # warmup_cosine
+        warmup = int(round(s.warmup_epochs * steps_per_epoch))
+        lr = tf.keras.optimizers.schedules.CosineDecay(0.0 if warmup else t.learning_rate, max(1, total - warmup),
+                                                       alpha=s.alpha, warmup_target=t.learning_rate if warmup else None,
+                                                       warmup_steps=warmup)
+    classes = {"adam": tf.keras.optimizers.Adam, "adamw": tf.keras.optimizers.AdamW,
+               "adagrad": tf.keras.optimizers.Adagrad, "sgd": tf.keras.optimizers.SGD,
+               "rmsprop": tf.keras.optimizers.RMSprop}
+    try:
+        return classes[t.optimizer](learning_rate=lr, **t.optimizer_params)
+    except TypeError as e:
+        raise ConfigError(f"training.optimizer_params {t.optimizer_params} are not valid for optimizer "
+                          f"{t.optimizer!r}: {e}", key="training.optimizer_params", source=config.source) from e
+
+
+def _as_config(config: Union[Config, str, Path, Dict[str, Any]]) -> Config:
+    if isinstance(config, Config):
+        return config
+    if isinstance(config, dict):
+        return from_dict(config)
+    if isinstance(config, (str, Path)):
+        return load_config(config)
+    raise TypeError(f"config must be a Config, a dict or a YAML path. Received: {type(config).__name__}.")
+
+
+@dataclasses.dataclass
+class RunResult:
+    """What :meth:`Trainer.fit` returns.
+
+    Attributes:
+      run_dir: the folder this process wrote (a ``workers/...`` folder on non-chief workers).
+      history: per-epoch metrics, a list of dicts with "epoch" and the Keras logs.
+      final: test metrics of the final evaluation ({} when disabled).
+      best_epoch: 0-based epoch of the best ``monitor`` value.
+      best_value: that value.
+      monitor: the monitored metric.
+      model: the trained Keras model (best weights when ``training.restore_best``).
+      resumed_from: last completed epoch restored from a backup, or None.
+    """
+
+    run_dir: Path
+    history: list
+    final: Dict[str, Any]
+    best_epoch: Optional[int]
+    best_value: Optional[float]
+    monitor: str
+    model: Any = None
+    resumed_from: Optional[int] = None
+    metrics: Dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+class Trainer:
+    """Trains the model of a config and writes the run folder (see the module docstring).
+
+    Args:
+      config: a :class:`Config`, a YAML path or a nested dict.
+      run_dir: overrides ``output.run_dir``.
+      overwrite: delete an existing run folder first (else a completed run is refused and an
+        interrupted one resumed).
+      log: function that prints progress lines. Default: ``print`` to stdout (flushed).
+
+    Example:
+
+    >>> from training import Trainer, load_config
+    >>> cfg = load_config("configs/train_mf_ml100k.yaml", ["training.epochs=2"])   # doctest: +SKIP
+    >>> result = Trainer(cfg, run_dir="/tmp/mf").fit()                              # doctest: +SKIP
+    >>> result.final["rmse"]                                                        # doctest: +SKIP
+    """
+
+    def __init__(self, config: Union[Config, str, Path, Dict[str, Any]], run_dir: Union[str, Path, None] = None,
+                 overwrite: bool = False, log: Optional[Callable[[str], None]] = None):
+        self.config = _as_config(config)
+        if run_dir is not None:
+            self.config.output.run_dir = str(run_dir)
+        self.run_dir = self.config.resolved_run_dir()
+        self.overwrite = overwrite
+        self.log = log or (lambda msg: print(msg, flush=True))
+        self.task = get_task(self.config.model.name)
+        self.placement: Optional[Placement] = None
+        self.timing: Dict[str, float] = {}
+
+    # ------------------------------------------------------------------------------------------
+    def fit(self) -> RunResult:
+        """Runs (or resumes) the training, the final evaluation and the export; returns a :class:`RunResult`."""
+        cfg = self.config
+        t_start = time.perf_counter()
+        placement = self.placement = make_placement(cfg.training.strategy, log=self.log)
+        if placement.strategy is None:  # a parameter-server worker/ps task
+            serve_forever(placement, log=self.log)
+        import tensorflow as tf
+
+        out = self.run_dir if placement.is_chief else self.run_dir / "workers" / placement.worker_name
+        self._check_run_dir(out)
+        out.mkdir(parents=True, exist_ok=True)
+        from training.callbacks import atomic_write_text
+
+        atomic_write_text(out / "config.yaml", cfg.to_yaml(tuning=False))
+        tf.keras.utils.set_random_seed(cfg.training.seed)
+        mixed = set_mixed_precision(cfg.training.mixed_precision, placement, log=self.log)
+        task = self.task
+        if mixed and not task.mixed_precision:
+            self.log(f"mixed precision: model {task.name!r} is built in float32 (its layers do not support float16).")
+            tf.keras.mixed_precision.set_global_policy("float32")
+
+        # -- data -------------------------------------------------------------------------------
+        t0 = time.perf_counter()
+        run = task.prepare(cfg)
+        data_lib.write_vocab(run.vocab, out / "vocab")
+        params = dict(cfg.model.params)
+        task.setup(params, run)
+        fit_x, fit_y = task.examples(run, run.fit, "fit")
+        val_x, val_y = task.examples(run, run.val, "val")
+        replicas = max(1, placement.replicas)
+        global_batch = cfg.training.batch_size * replicas
+        n_fit = len(next(iter(fit_x.values())))
+        steps_per_epoch = max(1, math.ceil(n_fit / global_batch))
+        ps = cfg.training.strategy == "parameter_server"
+        if ps:
+            steps_per_epoch = max(1, n_fit // global_batch)
+        train_ds = data_lib.make_dataset(fit_x, fit_y, global_batch, shuffle_buffer=cfg.training.shuffle_buffer,
+                                         seed=cfg.training.seed, cache=cfg.training.cache, repeat=ps, drop_remainder=ps)
+        val_ds = data_lib.make_dataset(val_x, val_y, global_batch, cache=cfg.training.cache)
+        self.timing["data_seconds"] = time.perf_counter() - t0
+        self.log(f"data: {run.path} protocol {run.protocol.describe()}: {len(run.fit)} fit / {len(run.val)} validation "
+                 f"/ {len(run.test)} test rows; {run.vocab.n_users} users, {run.vocab.n_items} items; "
+                 f"{n_fit} training examples, global batch {global_batch} ({cfg.training.batch_size} x {replicas} "
+                 f"replica(s)), {steps_per_epoch} steps/epoch")
+
+        # -- model ------------------------------------------------------------------------------
+        spec = task.model_spec(params, run)
+        with placement.strategy.scope():
+            model = task.build(spec)
+            optimizer = make_optimizer(cfg, steps_per_epoch)
+            task.compile(model, optimizer, cfg)
+
+        # -- callbacks --------------------------------------------------------------------------
+        from training.callbacks import RunRecorder, checkpoint_path, resolve_mode, save_checkpoint
+
+        es = cfg.training.early_stopping
+        monitor = es.monitor or task.monitor
+        mode = resolve_mode(monitor, es.mode) if es.monitor else (task.mode if es.mode == "auto" else es.mode)
+        recorder = RunRecorder(
+            out, monitor, mode, patience=es.patience if es.enabled else None, min_delta=es.min_delta,
+            backup_dir=(self.run_dir / "backup") if cfg.output.backup else None, epochs=cfg.training.epochs,
+            console=self.log if cfg.training.verbose == 2 else None,
+        )
+        callbacks = [recorder]
+        if cfg.output.tensorboard and placement.is_chief:
+            callbacks.insert(0, tf.keras.callbacks.TensorBoard(str(out / "logs"), write_graph=False, profile_batch=0,
+                                                               update_freq="epoch"))
+        self.log(f"training {task.name}: {cfg.training.epochs} epochs max, {cfg.training.optimizer} lr "
+                 f"{cfg.training.learning_rate:g} ({cfg.training.schedule.name}), monitor {monitor} ({mode}), "
+                 f"jit_compile={cfg.training.jit_compile}, run folder {out}")
+
+        # -- fit --------------------------------------------------------------------------------
+        t0 = time.perf_counter()
+        model.fit(train_ds, validation_data=val_ds, epochs=cfg.training.epochs, callbacks=callbacks,
+                  verbose=1 if cfg.training.verbose == 1 else 0, steps_per_epoch=steps_per_epoch if ps else None)
+        self.timing["fit_seconds"] = time.perf_counter() - t0
+
+        from training.callbacks import read_jsonl
+
+        history = [{"epoch": r["epoch"], **r["metrics"], "seconds": r["seconds"], "learning_rate": r["learning_rate"]}
+                   for r in read_jsonl(out / "epochs.jsonl")]
+        best = checkpoint_path(out / "checkpoints", "best")
+        if cfg.training.restore_best and best is not None:
+            model.load_weights(str(best))
+            self.log(f"restored the best weights: epoch {recorder.best_epoch + 1}, {monitor} {recorder.best_value:.4f}")
+        save_checkpoint(model, out / "checkpoints", "last", {"epoch": len(history) - 1})
+        notes = []
+        if cfg.output.save_model:
+            notes += self._export(model, spec, out)
+
+        # -- final evaluation -------------------------------------------------------------------
+        final: Dict[str, Any] = {}
+        if cfg.evaluation.enabled:
+            t0 = time.perf_counter()
+            final, note = self._evaluate(model, run)
+            if note:
+                notes.append(note)
+            self.timing["eval_seconds"] = time.perf_counter() - t0
+            shown = ", ".join(f"{k} {v:.4f}" for k, v in final.items() if isinstance(v, float))
+            self.log(f"test ({run.protocol.describe()}): {shown}")
+        self.timing["total_seconds"] = time.perf_counter() - t_start
+        examples_seen = n_fit * max(1, len(history) - (recorder.resumed_from + 1 if recorder.resumed_from is not None else 0))
+        metrics = {
+            "status": "completed",
+            "model": task.name,
+            "monitor": monitor,
+            "mode": mode,
+            "best_epoch": recorder.best_epoch,
+            "best_value": recorder.best_value,
+            "epochs_completed": len(history),
+            "stopped_early": recorder.stopped_epoch is not None,
+            "resumed_from_epoch": recorder.resumed_from,
+            "history": history,
+            "final": final,
+            "final_source": "tfrec.evaluation.EvaluatedAlgorithm" if cfg.evaluation.enabled else None,
+            "devices": placement.description,
+            "replicas": replicas,
+            "global_batch_size": global_batch,
+            "mixed_precision": mixed,
+            "timing": {k: round(v, 3) for k, v in self.timing.items()},
+            "train_examples_per_second": round(examples_seen / max(self.timing["fit_seconds"], 1e-9), 1),
+            "notes": notes,
+        }
+        atomic_write_text(out / "metrics.json", json.dumps(metrics, indent=2, default=_json_default) + "\n")
+        self.log(f"done in {self.timing['total_seconds']:.1f}s; run folder {out}")
+        return RunResult(out, history, final, recorder.best_epoch, recorder.best_value, monitor, model,
+                         recorder.resumed_from, metrics)
+
+    # ------------------------------------------------------------------------------------------
+    def _check_run_dir(self, out: Path) -> None:
+        if self.overwrite and out.exists():
+            shutil.rmtree(out)
+            if out == self.run_dir:
+                shutil.rmtree(self.run_dir / "backup", ignore_errors=True)
+            return
+        metrics = out / "metrics.json"
+        if metrics.exists():
+            raise RunDirError(
+                f"Run folder {out} already holds a completed run (metrics.json). Pass --overwrite "
+                "(Trainer(..., overwrite=True)) to train again there, or choose another --run-dir."
+            )
+        saved = out / "config.yaml"
+        if saved.exists():
+            old = parse_yaml(saved.read_text(), source=str(saved)) or {}
+            new = self.config.to_dict(tuning=False)
+            diff = sorted(_diff_keys(old, new))
+            if diff:
+                raise RunDirError(
+                    f"Run folder {out} holds an unfinished run with another config (differs in: {', '.join(diff[:8])}). "
+                    "Rerun with the same config to resume it, pass --overwrite to start afresh, or choose another "
+                    "--run-dir."
+                )
+
+    def _export(self, model, spec, out: Path) -> list:
+        from training.callbacks import atomic_write_text
+
+        notes = []
+        folder = out / "model"
+        tmp = out / ".model.tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        model.save_weights(str(tmp / "weights"))
+        path, kwargs = spec
+        atomic_write_text(tmp / "build.json", json.dumps({"family": self.task.name, "class": path, "kwargs": kwargs},
+                                                         indent=1, default=_json_default) + "\n")
+        if self.config.output.saved_model:
+            try:
+                model.save(str(tmp / "saved_model"), save_format="tf", include_optimizer=False)
+            except Exception as e:  # noqa: BLE001 - a model that cannot be saved whole still has its weights
+                shutil.rmtree(tmp / "saved_model", ignore_errors=True)
+                notes.append(f"no SavedModel: {type(e).__name__}: {str(e)[:300]} (rebuild with training.load_run)")
+                self.log(f"WARNING: {notes[-1]}")
+        shutil.rmtree(folder, ignore_errors=True)
+        os.replace(tmp, folder)
+        return notes
+
+    def _evaluate(self, model, run):
+        cfg = self.config
+        algo = self.task.algorithm(model, run)
+        try:
+            from tfrec.evaluation.evaluator import EvaluatedAlgorithm, EvaluationData
+        except ImportError:  # pragma: no cover - the evaluator is part of tfrec
+            return _fallback_evaluate(algo, run, cfg), "tfrec.evaluation.Evaluator unavailable: RMSE/MAE via tfrec.metrics"
+        data = EvaluationData.build(run.train, run.test, run.vocab.columns, negatives=run.negatives, items=run.items,
+                                    users=run.users, relevance_threshold=cfg.evaluation.relevance_threshold)
+        final: Dict[str, Any] = {}
+        for k in cfg.evaluation.k:
+            result = EvaluatedAlgorithm(algo, run.protocol, k=k, exclude_seen=cfg.evaluation.exclude_seen).evaluate(data)
+            final.update({name: float(v) for name, v in result["metrics"].items()})
+        return final, None
+
+
+def _fallback_evaluate(algo, run, cfg) -> Dict[str, float]:
+    from tfrec import metrics as M
+
+    algo.fit(run.vocab)
+    u, i = run.indices(run.test)
+    out = {}
+    if algo.predicts_ratings:
+        pred = algo.predict(u, i)
+        truth = run.test[run.vocab.columns.rating].to_numpy(np.float32)
+        out["rmse"], out["mae"] = M.rmse(truth, pred), M.mae(truth, pred)
+    return out
+
+
+def _diff_keys(old: Any, new: Any, prefix: str = "") -> set:
+    if isinstance(old, dict) and isinstance(new, dict):
+        out = set()
+        for k in set(old) | set(new):
+            out |= _diff_keys(old.get(k), new.get(k), f"{prefix}{k}.")
+        return out
+    if old != new and not (isinstance(old, (int, float)) and isinstance(new, (int, float)) and float(old) == float(new)):
+        return {prefix.rstrip(".")}
+    return set()
+
+
+def _json_default(value):
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating,)):
+        return float(value)
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, tuple):
+        return list(value)
+    raise TypeError(f"not JSON serializable: {type(value).__name__}")
+
+
+@dataclasses.dataclass
+class LoadedRun:
+    """A trained run read back by :func:`load_run`.
+
+    Attributes:
+      config: the run's :class:`Config`.
+      model: the rebuilt Keras model with the exported weights.
+      user_ids: [n_users] raw user ids (index i -> id).
+      item_ids: [n_items] raw item ids.
+      metrics: the parsed metrics.json.
+    """
+
+    config: Config
+    model: Any
+    user_ids: np.ndarray
+    item_ids: np.ndarray
+    metrics: Dict[str, Any]
+
+
+def load_run(run_dir: Union[str, Path]) -> LoadedRun:
+    """Rebuilds the trained model of a run folder from ``model/build.json`` + ``model/weights``.
+
+    Raises:
+      FileNotFoundError: the folder lacks ``config.yaml`` or ``model/`` (the run did not finish).
+    """
+    run_dir = Path(run_dir)
+    for needed in ("config.yaml", "model/build.json", "vocab/users.txt"):
+        if not (run_dir / needed).exists():
+            raise FileNotFoundError(f"{run_dir} has no {needed}: it is not a finished tfrec training run folder "
+                                    "(train one with `tfrec train --config ... --run-dir DIR`).")
+    config = load_config(run_dir / "config.yaml")
+    build = json.loads((run_dir / "model" / "build.json").read_text())
+    task = get_task(build["family"])
+    model = task.build((build["class"], build["kwargs"]))
+    model.load_weights(str(run_dir / "model" / "weights")).expect_partial()
+    users, items = data_lib.read_vocab(run_dir / "vocab")
+    metrics_path = run_dir / "metrics.json"
+    metrics = json.loads(metrics_path.read_text()) if metrics_path.exists() else {}
+    return LoadedRun(config, model, users, items, metrics)
