@@ -152,7 +152,7 @@ def load_ctr_csv(
         row = int(np.flatnonzero(bad)[0])
         number, text = data_line(path, row, header=header, sep=sep, encoding=encoding)
         raise DataFormatError(
-            path, f"label {schema.label!r} is {label.iloc[row]!r}; expected 0 or 1.", line=number, content=text,
+            path, f"label {schema.label!r} is {label.iloc[row]}; expected 0 or 1.", line=number, content=text,
             hint="CTR labels are clicks: 1 = clicked, 0 = not clicked.",
         )  # fmt: skip
     frame[schema.label] = label.to_numpy(np.int64)
