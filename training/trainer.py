@@ -199,11 +199,13 @@ class Trainer:
                  f"replica(s)), {steps_per_epoch} steps/epoch")
 
         # -- model ------------------------------------------------------------------------------
+        t0 = time.perf_counter()
         spec = task.model_spec(params, run)
         with placement.strategy.scope():
             model = task.build(spec)
             optimizer = make_optimizer(cfg, steps_per_epoch)
             task.compile(model, optimizer, cfg)
+        self.timing["build_seconds"] = time.perf_counter() - t0
 
         # -- callbacks --------------------------------------------------------------------------
         from training.callbacks import RunRecorder, checkpoint_path, resolve_mode, save_checkpoint
@@ -241,7 +243,9 @@ class Trainer:
         save_checkpoint(model, out / "checkpoints", "last", {"epoch": len(history) - 1})
         notes = []
         if cfg.output.save_model:
+            t0 = time.perf_counter()
             notes += self._export(model, spec, out)
+            self.timing["export_seconds"] = time.perf_counter() - t0
 
         # -- final evaluation -------------------------------------------------------------------
         final: Dict[str, Any] = {}
