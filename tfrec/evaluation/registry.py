@@ -19,6 +19,11 @@ ALGORITHMS: Dict[str, str] = {
     "item_mean": "tfrec.baselines:ItemMeanRecommender",
     "mf": "tfrec.baselines:MatrixFactorizationRecommender",
     "item_knn": "tfrec.baselines:ItemKNNRecommender",
+    "gmf": "tfrec.models.ncf:gmf_recommender",
+    "mlp": "tfrec.models.ncf:mlp_recommender",
+    "neumf": "tfrec.models.ncf:neumf_recommender",
+    "i_autorec": "tfrec.models.autorec:i_autorec",
+    "u_autorec": "tfrec.models.autorec:u_autorec",
 }
 
 
