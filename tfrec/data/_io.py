@@ -228,6 +228,7 @@ def read_table(
                 header_line = number
                 break
         head = raw.split(b"\n", header_line)[header_line - 1].rstrip(b"\r").decode(encoding, errors="replace")
+        head = head.lstrip("\ufeff")  # a UTF-8 byte-order mark (Excel exports)
         names = [n.strip() for n in _split(head, psep, quoted)]
         missing = [f.column for f in fields if f.column not in names]
         if missing:

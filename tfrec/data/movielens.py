@@ -258,8 +258,12 @@ def _genres_from_names(
             f"expected '|'-separated genres from {list(MOVIELENS_GENRES)}.",
             header=header, sep=sep, encoding=encoding, hint="Fix the genre name on that line.",
         )  # fmt: skip
-    grouped = labels.astype(np.int64).groupby(level=0, sort=True).agg(list)
-    return grouped.reindex(range(len(names))).tolist()
+    return _split_rows(labels.to_numpy(np.int64), exploded.index.to_numpy(), len(names))
+
+
+def _split_rows(values: np.ndarray, rows: np.ndarray, n_rows: int) -> List[List[int]]:
+    """values[i] belongs to row rows[i] (rows sorted) -> one list per row (a numpy split, no groupby)."""
+    return [chunk.tolist() for chunk in np.split(values, np.searchsorted(rows, np.arange(1, n_rows)))]
 
 
 def _year(titles: pd.Series) -> pd.Series:
@@ -350,7 +354,7 @@ def _load_100k(folder: Path):
                       hint="Fix the last 19 fields of that line.")  # fmt: skip
     rows, cols = np.nonzero(flags)  # row-major: each movie's genres in u.item column order, as TFDS
     labels = np.asarray(genre_order, np.int64)[cols]
-    genres = [chunk.tolist() for chunk in np.split(labels, np.searchsorted(rows, np.arange(1, len(items))))]
+    genres = _split_rows(labels, rows, len(items))
     movies = _movies_frame(items["movie_id"], items["movie_title"], genres)
 
     users = None
