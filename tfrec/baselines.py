@@ -233,8 +233,9 @@ class ItemKNNRecommender(Algorithm):
 
     Similarities come from the training user-item matrix (ratings, or 1 for implicit data) and
     keep each item's ``k`` most similar items. Top-N scores a user's candidate item ``i`` as
-    ``sum_{j in seen(u)} sim(i, j)``; rating predictions are the similarity-weighted mean of the
-    user's ratings on ``i``'s neighbours (falling back to the user's mean, then the global mean).
+    ``sum_{j in seen(u)} sim(i, j)``; rating predictions are mean-centred (as KNNWithMeans):
+    ``mean_i + sum_j sim(i, j) (r_uj - mean_j) / sum_j |sim(i, j)|`` over ``i``'s neighbours that
+    ``u`` rated (the item mean when there are none; the user mean for an unknown item).
 
     Args:
       k: neighbours kept per item. Default 40.
@@ -279,6 +280,9 @@ class ItemKNNRecommender(Algorithm):
         self._mu = float(values.mean())
         cnt = B.sum(1)
         self._user_mean = np.where(cnt > 0, R.sum(1) / np.maximum(cnt, 1), self._mu).astype(np.float32)
+        icnt = B.sum(0)
+        self._item_mean = np.where(icnt > 0, R.sum(0) / np.maximum(icnt, 1), self._mu).astype(np.float32)
+        self._Rc = (R - self._item_mean[None, :]) * B  # ratings centred on each item's mean
         return self
 
     def score(self, users):
@@ -297,9 +301,9 @@ class ItemKNNRecommender(Algorithm):
             rows = ok[start : start + 2048]
             u, i = users[rows], items[rows]
             S = self.sim_[i]  # neighbour similarities of each target item
-            num = np.einsum("ij,ij->i", S, self._R[u])
+            num = np.einsum("ij,ij->i", S, self._Rc[u])
             den = np.einsum("ij,ij->i", np.abs(S), self._B[u])
-            out[rows] = np.where(den > 0, num / np.maximum(den, 1e-9), self._user_mean[u])
+            out[rows] = self._item_mean[i] + np.where(den > 0, num / np.maximum(den, 1e-9), 0.0)
         ku = (users != OOV_INDEX) & (items == OOV_INDEX)
         out[ku] = self._user_mean[users[ku]]
         return out
