@@ -5,12 +5,14 @@ Expected values come from an independent read of the same file with Python's csv
 
 import csv
 import datetime
+import doctest
 import json
 
 import numpy as np
 import pandas as pd
 import pytest
 
+import tfrec.data.ctr
 from tfrec.data import (
     CRITEO_SCHEMA,
     CTRSchema,
@@ -199,3 +201,8 @@ def test_ctr_schema_validation_and_config():
     config = json.loads(json.dumps(CRITEO_SCHEMA.to_config()))
     assert CTRSchema.from_config(config) == CRITEO_SCHEMA
     assert len(CRITEO_SCHEMA.numeric) == 13 and len(CRITEO_SCHEMA.categorical) == 26
+
+
+def test_ctr_docstring_example_runs():
+    result = doctest.testmod(tfrec.data.ctr)
+    assert result.attempted >= 1 and result.failed == 0

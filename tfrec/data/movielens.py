@@ -251,10 +251,10 @@ def _genres_from_names(
     exploded = names.str.split("|").explode()
     labels = exploded.map(_GENRE_LABEL)
     if labels.isna().any():
-        bad = labels.isna().to_numpy()
-        row = int(exploded.index[np.flatnonzero(bad)[0]])
+        first = int(np.flatnonzero(labels.isna().to_numpy())[0])
+        row = int(exploded.index[first])
         _raise_at_row(
-            path, row, f"unknown genre {exploded.iloc[int(np.flatnonzero(bad)[0])]!r}; "
+            path, row, f"unknown genre {exploded.iloc[first]!r}; "
             f"expected '|'-separated genres from {list(MOVIELENS_GENRES)}.",
             header=header, sep=sep, encoding=encoding, hint="Fix the genre name on that line.",
         )  # fmt: skip
