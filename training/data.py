@@ -96,6 +96,19 @@ def load_movielens_frames(path: Path) -> Tuple[pd.DataFrame, Optional[pd.DataFra
     return ml.ratings, ml.movies, ml.users
 
 
+_LOADED: Dict[Tuple[str, str, float], Tuple[pd.DataFrame, Any, Any]] = {}
+
+
+def _load_cached(loader, path: Path):
+    """Loads once per process and file state (tuning trials reuse the parsed frames; frames are not mutated)."""
+    stamp = max((p.stat().st_mtime for p in path.iterdir() if p.is_file()), default=0.0)
+    key = (f"{loader.__module__}.{loader.__qualname__}", str(path.resolve()), stamp)
+    if key not in _LOADED:
+        _LOADED.clear()
+        _LOADED[key] = loader(path)
+    return _LOADED[key]
+
+
 def prepare(config: Config, loader: Callable[[Path], Tuple[pd.DataFrame, Any, Any]] = load_movielens_frames,
             row_filter: Optional[Callable[[pd.DataFrame], pd.DataFrame]] = None) -> RunData:
     """Loads and splits the data of ``config`` (see the module docstring).
@@ -108,7 +121,7 @@ def prepare(config: Config, loader: Callable[[Path], Tuple[pd.DataFrame, Any, An
     from tfrec import splits
 
     path = resolve_path(config)
-    frame, items, users = loader(path)
+    frame, items, users = _load_cached(loader, path)
     if config.data.max_rows is not None:
         frame = frame.iloc[: config.data.max_rows]
     protocol = Protocol(config.data.protocol, dict(config.data.protocol_params))

@@ -231,6 +231,9 @@ class Trainer:
         model.fit(train_ds, validation_data=val_ds, epochs=cfg.training.epochs, callbacks=callbacks,
                   verbose=1 if cfg.training.verbose == 1 else 0, steps_per_epoch=steps_per_epoch if ps else None)
         self.timing["fit_seconds"] = time.perf_counter() - t0
+        backup = self.run_dir / "backup"
+        if placement.is_chief and backup.is_dir() and not any(backup.iterdir()):
+            backup.rmdir()  # BackupAndRestore removed its state: the run is finished
 
         from training.callbacks import read_jsonl
 
