@@ -25,7 +25,13 @@ def top_k(scores: np.ndarray, k: int) -> Tuple[np.ndarray, np.ndarray]:
     if k <= 0:
         raise ValueError(f"k must be a positive integer. Received: k={k}")
     if k < n_items:
-        part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+        kth = np.take_along_axis(scores, np.argpartition(-scores, k - 1, axis=1)[:, k - 1 : k], axis=1)
+        above = scores > kth
+        tied = scores == kth
+        need = k - above.sum(axis=1, keepdims=True)
+        # every item above the k-th score, then the lowest-index items tied with it
+        chosen = above | (tied & (np.cumsum(tied, axis=1) <= need))
+        part = np.nonzero(chosen)[1].reshape(scores.shape[0], k)
     else:
         part = np.tile(np.arange(n_items), (scores.shape[0], 1))
     vals = np.take_along_axis(scores, part, axis=1)
