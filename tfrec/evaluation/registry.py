@@ -24,6 +24,7 @@ ALGORITHMS: Dict[str, str] = {
     "neumf": "tfrec.models.ncf:neumf_recommender",
     "i_autorec": "tfrec.models.autorec:i_autorec",
     "u_autorec": "tfrec.models.autorec:u_autorec",
+    "rbm": "tfrec.models.rbm:RBMRecommender",
 }
 
 

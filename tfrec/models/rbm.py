@@ -1,0 +1,386 @@
+"""Restricted Boltzmann machine for collaborative filtering (Salakhutdinov, Mnih & Hinton, ICML 2007).
+
+Each user is one training case. Every item is a softmax visible unit over ``K`` rating values; only the
+items the user rated are visible (the others are left out of the energy, i.e. masked). Hidden units are
+binary. Weights ``W[item, k, hidden]`` are shared by all users. Training is contrastive divergence
+(CD-k, ``k`` growing over the epochs) with momentum and weight decay; prediction is the expected rating
+``sum_k k * p(v_i = k | h)`` with ``h`` the mean-field hidden probabilities of the user's *training*
+ratings.
+
+Reference: R. Salakhutdinov, A. Mnih, G. Hinton. Restricted Boltzmann Machines for Collaborative
+Filtering. ICML 2007.
+"""
+
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+import numpy as np
+
+import tfrec  # noqa: F401  (selects tf_keras)
+import tensorflow as tf
+
+from tfrec.evaluation.algorithm import Algorithm
+from tfrec.evaluation.data import OOV_INDEX, TrainingData
+
+
+def _check_schedule(cd_k_schedule) -> list:
+    try:
+        sched = [[int(e), int(k)] for e, k in cd_k_schedule]
+    except (TypeError, ValueError) as e:
+        raise ValueError(
+            "cd_k_schedule must be a list of [first_epoch, k] pairs, e.g. [[0, 1], [20, 3], [40, 5]]. "
+            f"Received: cd_k_schedule={cd_k_schedule!r}"
+        ) from e
+    if not sched or sched[0][0] != 0 or any(k < 1 for _, k in sched) or any(
+        b[0] <= a[0] for a, b in zip(sched, sched[1:])
+    ):
+        raise ValueError(
+            "cd_k_schedule must start at epoch 0, have increasing epochs and k >= 1, e.g. "
+            f"[[0, 1], [20, 3], [40, 5]]. Received: cd_k_schedule={cd_k_schedule!r}"
+        )
+    return sched
+
+
+class _CDKScheduler(tf.keras.callbacks.Callback):
+    """Sets the model's CD-k at the start of every epoch from its ``cd_k_schedule``."""
+
+    def __init__(self, rbm: "RBM"):
+        super().__init__()
+        self._rbm = rbm
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._rbm.cd_k.assign(self._rbm.k_for_epoch(epoch))
+
+
+@tf.keras.utils.register_keras_serializable(package="tfrec")
+class RBM(tf.keras.Model):
+    """Conditional-free CF RBM with softmax visible units and binary hidden units.
+
+    Training uses the compiled optimizer with the contrastive-divergence estimate as the (negative)
+    gradient, so ``compile(optimizer=tf.keras.optimizers.SGD(learning_rate, momentum=...))`` gives the
+    paper's update ``delta = momentum * delta + lr * (<v h>_data - <v h>_recon - weight_decay * W)``.
+
+    Args:
+      n_items: int, number of items (visible softmax units).
+      n_ratings: int, number of rating values ``K``. Default 5.
+      n_hidden: int, number of binary hidden units. Default 100.
+      cd_k_schedule: list of ``[first_epoch, k]`` pairs: CD-k uses ``k`` Gibbs steps from
+        ``first_epoch`` on. Default ``[[0, 1]]`` (CD-1 throughout).
+      weight_decay: float, L2 coefficient added to the gradient of ``W`` (not the biases). Default 0.001.
+      sample: bool. True: sample binary hidden states and one-hot visible states in the Gibbs chain
+        (standard CD). False: use probabilities everywhere (deterministic mean-field CD). Default True.
+      init_stddev: float, standard deviation of the normal initializer of ``W``. Default 0.01.
+      seed: int, seed of the Gibbs sampling and of the weight initializer. Default 0.
+
+    Inputs: ``ratings``: [batch, n_items] int tensor; 0 = not rated (masked), ``1..K`` = rating value.
+    Output: [batch, n_items] float32 expected rating value in ``[1, K]`` for every item,
+    ``sum_k k * p(v_i = k | h)`` with ``h = p(h = 1 | visible ratings)`` (mean field).
+
+    Example:
+
+    >>> rbm = RBM(n_items=4, n_ratings=5, n_hidden=3)
+    >>> rbm.compile(optimizer=tf.keras.optimizers.SGD(0.1, momentum=0.5))
+    >>> ratings = tf.constant([[5, 0, 3, 0], [0, 1, 0, 4]])
+    >>> _ = rbm.fit(ratings, batch_size=2, epochs=1, verbose=0)
+    >>> rbm(ratings).shape
+    TensorShape([2, 4])
+    """
+
+    def __init__(self, n_items, n_ratings=5, n_hidden=100, cd_k_schedule=((0, 1),), weight_decay=0.001,
+                 sample=True, init_stddev=0.01, seed=0, **kwargs):
+        super().__init__(**kwargs)
+        for arg, value in (("n_items", n_items), ("n_ratings", n_ratings), ("n_hidden", n_hidden)):
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+                raise ValueError(
+                    f"Received an invalid value for {arg}, expected a positive integer. Received: {arg}={value!r}"
+                )
+        if n_ratings < 2:
+            raise ValueError(f"n_ratings must be at least 2 (a softmax over rating values). Received: n_ratings={n_ratings}")
+        if weight_decay < 0:
+            raise ValueError(f"weight_decay must be >= 0. Received: weight_decay={weight_decay}")
+        self.n_items = int(n_items)
+        self.n_ratings = int(n_ratings)
+        self.n_hidden = int(n_hidden)
+        self.cd_k_schedule = _check_schedule(cd_k_schedule)
+        self.weight_decay = float(weight_decay)
+        self.sample = bool(sample)
+        self.init_stddev = float(init_stddev)
+        self.seed = int(seed)
+        self.W = self.add_weight(
+            name="W", shape=(self.n_items, self.n_ratings, self.n_hidden),
+            initializer=tf.keras.initializers.RandomNormal(stddev=self.init_stddev, seed=self.seed),
+        )
+        self.visible_bias = self.add_weight(
+            name="visible_bias", shape=(self.n_items, self.n_ratings), initializer="zeros"
+        )
+        self.hidden_bias = self.add_weight(name="hidden_bias", shape=(self.n_hidden,), initializer="zeros")
+        self.cd_k = tf.Variable(self.cd_k_schedule[0][1], dtype=tf.int32, trainable=False, name="cd_k")
+        self._rng_step = tf.Variable(0, dtype=tf.int64, trainable=False, name="rng_step")
+        self.recon_rmse_tracker = tf.keras.metrics.Mean(name="recon_rmse")
+
+    # ----------------------------------------------------------------- conditionals
+    def k_for_epoch(self, epoch: int) -> int:
+        """The CD-k of ``epoch`` (0-based) under ``cd_k_schedule``."""
+        k = self.cd_k_schedule[0][1]
+        for first, kk in self.cd_k_schedule:
+            if epoch >= first:
+                k = kk
+        return k
+
+    def one_hot_visible(self, ratings):
+        """[batch, n_items] int ratings (0 = missing) -> [batch, n_items, K] one-hot, zero where missing."""
+        ratings = tf.cast(ratings, tf.int32)
+        return tf.one_hot(ratings - 1, self.n_ratings, dtype=tf.float32)  # index -1 -> all zeros
+
+    def hidden_probabilities(self, visible):
+        """p(h_j = 1 | v) = sigmoid(b_j + sum_{i,k} v_ik W_ikj); visible: [batch, n_items, K] -> [batch, H]."""
+        return tf.sigmoid(self.hidden_bias + tf.einsum("bik,ikh->bh", visible, self.W))
+
+    def visible_probabilities(self, hidden):
+        """p(v_i = k | h) = softmax_k(b_ik + sum_j h_j W_ikj); hidden: [batch, H] -> [batch, n_items, K]."""
+        return tf.nn.softmax(self.visible_bias + tf.einsum("bh,ikh->bik", hidden, self.W), axis=-1)
+
+    def call(self, ratings, training=False):
+        visible = self.one_hot_visible(ratings)
+        probs = self.visible_probabilities(self.hidden_probabilities(visible))
+        values = tf.range(1, self.n_ratings + 1, dtype=tf.float32)
+        return tf.reduce_sum(probs * values, axis=-1)
+
+    # ----------------------------------------------------------------- training
+    def _next_seed(self):
+        step = self._rng_step.assign_add(1)
+        return tf.stack([tf.constant(self.seed, tf.int64), step])
+
+    def _sample_hidden(self, probs):
+        if not self.sample:
+            return probs
+        u = tf.random.stateless_uniform(tf.shape(probs), seed=self._next_seed())
+        return tf.cast(u < probs, tf.float32)
+
+    def _sample_visible(self, probs, mask):
+        if not self.sample:
+            return probs * mask
+        flat = tf.reshape(probs, [-1, self.n_ratings])
+        idx = tf.random.stateless_categorical(tf.math.log(flat + 1e-12), 1, seed=self._next_seed())
+        one_hot = tf.one_hot(tf.reshape(idx, tf.shape(probs)[:-1]), self.n_ratings, dtype=tf.float32)
+        return one_hot * mask
+
+    def contrastive_divergence(self, ratings):
+        """CD-k statistics of a batch of users.
+
+        Args:
+          ratings: [batch, n_items] int tensor, 0 = not rated.
+
+        Returns:
+          (grad_W, grad_visible_bias, grad_hidden_bias, recon_rmse): the *ascent* directions
+          ``(<v h>_data - <v h>_model) / batch`` etc. (without weight decay), and the RMSE of the
+          mean-field one-step reconstruction of the observed ratings.
+        """
+        v0 = self.one_hot_visible(ratings)
+        mask = tf.reduce_sum(v0, axis=-1, keepdims=True)  # [b, i, 1]: 1 where rated
+        ph0 = self.hidden_probabilities(v0)
+        h = self._sample_hidden(ph0)
+
+        def gibbs_step(step, h, vk, phk):
+            vk = self._sample_visible(self.visible_probabilities(h), mask)
+            phk = self.hidden_probabilities(vk)
+            return step + 1, self._sample_hidden(phk), vk, phk
+
+        _, h, vk, phk = tf.while_loop(
+            lambda step, *_: step < self.cd_k, gibbs_step, (tf.constant(0), h, v0, ph0)
+        )
+        batch = tf.cast(tf.shape(v0)[0], tf.float32)
+        grad_w = (tf.einsum("bik,bh->ikh", v0, ph0) - tf.einsum("bik,bh->ikh", vk, phk)) / batch
+        grad_bv = tf.reduce_sum(v0 - vk, axis=0) / batch
+        grad_bh = tf.reduce_sum(ph0 - phk, axis=0) / batch
+        # reconstruction error of the observed ratings (mean field, one step)
+        values = tf.range(1, self.n_ratings + 1, dtype=tf.float32)
+        expected = tf.reduce_sum(self.visible_probabilities(ph0) * values, axis=-1)
+        true = tf.reduce_sum(v0 * values, axis=-1)
+        m = tf.squeeze(mask, -1)
+        recon = tf.sqrt(tf.reduce_sum(tf.square(expected - true) * m) / tf.maximum(tf.reduce_sum(m), 1.0))
+        return grad_w, grad_bv, grad_bh, recon
+
+    def train_step(self, data):
+        ratings = data[0] if isinstance(data, (tuple, list)) else data
+        grad_w, grad_bv, grad_bh, recon = self.contrastive_divergence(ratings)
+        # the optimizer descends, so hand it the negative ascent direction (+ weight decay on W)
+        grads = [-grad_w + self.weight_decay * self.W, -grad_bv, -grad_bh]
+        self.optimizer.apply_gradients(zip(grads, [self.W, self.visible_bias, self.hidden_bias]))
+        self.recon_rmse_tracker.update_state(recon)
+        return {"recon_rmse": self.recon_rmse_tracker.result(), "cd_k": self.cd_k}
+
+    def test_step(self, data):
+        ratings = data[0] if isinstance(data, (tuple, list)) else data
+        *_, recon = self.contrastive_divergence(ratings)
+        self.recon_rmse_tracker.update_state(recon)
+        return {"recon_rmse": self.recon_rmse_tracker.result()}
+
+    @property
+    def metrics(self):
+        return [self.recon_rmse_tracker]
+
+    def fit(self, *args, callbacks=None, **kwargs):
+        """``tf.keras.Model.fit`` plus a callback that applies ``cd_k_schedule`` at each epoch."""
+        callbacks = list(callbacks or []) + [_CDKScheduler(self)]
+        return super().fit(*args, callbacks=callbacks, **kwargs)
+
+    def get_config(self):
+        return {
+            "n_items": self.n_items,
+            "n_ratings": self.n_ratings,
+            "n_hidden": self.n_hidden,
+            "cd_k_schedule": [list(p) for p in self.cd_k_schedule],
+            "weight_decay": self.weight_decay,
+            "sample": self.sample,
+            "init_stddev": self.init_stddev,
+            "seed": self.seed,
+            "name": self.name,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+class RBMRecommender(Algorithm):
+    """The CF RBM as an :class:`~tfrec.evaluation.Algorithm` (rating predictor; registry name ``rbm``).
+
+    Ratings are mapped to ``K`` classes ``round((r - min_rating) / rating_step) + 1``. Visible biases
+    start at the log of each item's smoothed training rating-value frequencies (Hinton's practical
+    guide). A user's prediction uses only that user's training ratings; an unknown user is scored from
+    an empty visible layer, an unknown item gets the global training mean.
+
+    Args:
+      n_hidden: int, hidden units. Default 100.
+      epochs: int, training epochs (one pass over the training users each). Default 60.
+      batch_size: int, users per CD update. Default 16.
+      learning_rate: float, SGD learning rate. Default 0.1.
+      momentum: float, SGD momentum. Default 0.9.
+      weight_decay: float, L2 on ``W``. Default 0.001.
+      cd_k_schedule: list of ``[first_epoch, k]``. Default ``[[0, 1], [25, 3], [45, 5]]``.
+      n_ratings, min_rating, rating_step: the rating scale (default 5 values 1, 2, ..., 5).
+      seed: int. Default 0.
+      verbose: Keras ``fit`` verbosity. Default 0.
+      name: display name.
+
+    Example:
+
+    >>> import pandas as pd
+    >>> frame = pd.DataFrame({"user_id": ["a", "a", "b", "b"], "movie_id": ["x", "y", "x", "z"],
+    ...                       "user_rating": [5.0, 3.0, 4.0, 1.0]})
+    >>> algo = RBMRecommender(n_hidden=4, epochs=2, batch_size=2).fit(TrainingData(frame))
+    >>> algo.predict(np.array([0, 1]), np.array([1, 2])).shape
+    (2,)
+    """
+
+    predicts_ratings = True
+
+    def __init__(self, n_hidden: int = 100, epochs: int = 60, batch_size: int = 16, learning_rate: float = 0.1,
+                 momentum: float = 0.9, weight_decay: float = 0.001,
+                 cd_k_schedule: Sequence[Sequence[int]] = ((0, 1), (25, 3), (45, 5)), n_ratings: int = 5,
+                 min_rating: float = 1.0, rating_step: float = 1.0, seed: int = 0, verbose: int = 0,
+                 name: Optional[str] = None):
+        super().__init__()
+        for arg, value in (("epochs", epochs), ("batch_size", batch_size)):
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+                raise ValueError(f"{arg} must be a positive integer. Received: {arg}={value!r}")
+        if learning_rate <= 0:
+            raise ValueError(f"learning_rate must be > 0. Received: learning_rate={learning_rate}")
+        if not 0 <= momentum < 1:
+            raise ValueError(f"momentum must be in [0, 1). Received: momentum={momentum}")
+        if rating_step <= 0:
+            raise ValueError(f"rating_step must be > 0. Received: rating_step={rating_step}")
+        self.n_hidden = n_hidden
+        self.epochs = int(epochs)
+        self.batch_size = int(batch_size)
+        self.learning_rate = float(learning_rate)
+        self.momentum = float(momentum)
+        self.weight_decay = float(weight_decay)
+        self.cd_k_schedule = _check_schedule(cd_k_schedule)
+        self.n_ratings = int(n_ratings)
+        self.min_rating = float(min_rating)
+        self.rating_step = float(rating_step)
+        self.seed = int(seed)
+        self.verbose = verbose
+        self.name = name or "rbm"
+        self.model: Optional[RBM] = None
+        self.history = None
+
+    def _classes(self, ratings: np.ndarray) -> np.ndarray:
+        pos = (np.asarray(ratings, np.float64) - self.min_rating) / self.rating_step
+        cls = np.rint(pos)
+        bad = (np.abs(pos - cls) > 1e-6) | (cls < 0) | (cls >= self.n_ratings)
+        if bad.any():
+            example = np.asarray(ratings)[bad][:5]
+            top = self.min_rating + self.rating_step * (self.n_ratings - 1)
+            raise ValueError(
+                f"RBMRecommender expects ratings on the grid {self.min_rating}, "
+                f"{self.min_rating + self.rating_step}, ..., {top} (n_ratings={self.n_ratings}, "
+                f"min_rating={self.min_rating}, rating_step={self.rating_step}); received e.g. {example.tolist()}. "
+                "Set n_ratings/min_rating/rating_step to the data's scale (e.g. n_ratings=10, min_rating=0.5, "
+                "rating_step=0.5 for half stars)."
+            )
+        return cls.astype(np.int8) + 1
+
+    def fit(self, data: TrainingData) -> "RBMRecommender":
+        if data.ratings is None:
+            raise ValueError(
+                "RBMRecommender needs explicit ratings, but the training data has no rating column "
+                f"({data.columns.rating!r}). Use a rating dataset or an implicit-feedback algorithm."
+            )
+        self.data = data
+        cls = self._classes(data.ratings)
+        matrix = np.zeros((data.n_users, data.n_items), np.int8)
+        matrix[data.users_idx, data.items_idx] = cls  # a repeated (user, item) keeps its last rating
+        self._matrix = matrix
+        self._global_mean = float(np.mean(data.ratings))
+        tf.keras.utils.set_random_seed(self.seed)
+        self.model = RBM(
+            n_items=data.n_items, n_ratings=self.n_ratings, n_hidden=self.n_hidden,
+            cd_k_schedule=self.cd_k_schedule, weight_decay=self.weight_decay, sample=True, seed=self.seed,
+        )
+        # visible biases: log of the smoothed frequency of each rating value per item
+        counts = np.zeros((data.n_items, self.n_ratings), np.float64)
+        np.add.at(counts, (data.items_idx, cls.astype(np.int64) - 1), 1.0)
+        prior = counts.sum(0) / counts.sum()
+        freq = (counts + prior) / (counts.sum(1, keepdims=True) + 1.0)
+        self.model.visible_bias.assign(np.log(freq).astype(np.float32))
+        self.model.compile(optimizer=tf.keras.optimizers.SGD(self.learning_rate, momentum=self.momentum))
+        ds = (tf.data.Dataset.from_tensor_slices(matrix.astype(np.int32))
+              .shuffle(data.n_users, seed=self.seed, reshuffle_each_iteration=True)
+              .batch(self.batch_size))
+        self.history = self.model.fit(ds, epochs=self.epochs, verbose=self.verbose)
+        return self
+
+    def _rows(self, users: np.ndarray) -> np.ndarray:
+        users = np.asarray(users, dtype=np.int64)
+        rows = np.zeros((len(users), self.data.n_items), np.int32)
+        known = users != OOV_INDEX
+        rows[known] = self._matrix[users[known]]
+        return rows
+
+    def score(self, users: np.ndarray, batch_size: int = 256) -> np.ndarray:
+        """[n, n_items] predicted ratings (on the data's scale) of every item for each user."""
+        if self.model is None:
+            raise RuntimeError("RBMRecommender.score called before fit().")
+        rows = self._rows(users)
+        out = np.empty(rows.shape, np.float32)
+        for start in range(0, len(rows), batch_size):
+            e = self.model(tf.constant(rows[start:start + batch_size])).numpy()
+            out[start:start + batch_size] = self.min_rating + self.rating_step * (e - 1.0)
+        return out
+
+    def predict(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
+        """[n] predicted ratings; unknown items get the global training mean."""
+        users = np.asarray(users)
+        items = np.asarray(items)
+        out = np.full(len(users), self._global_mean if self.model is not None else 0.0, np.float32)
+        if self.model is None:
+            raise RuntimeError("RBMRecommender.predict called before fit().")
+        uniq, inverse = np.unique(users, return_inverse=True)
+        full = self.score(uniq)
+        known = items != OOV_INDEX
+        out[known] = full[inverse[known], items[known]]
+        return out
