@@ -24,6 +24,7 @@ import tfrec  # noqa: F401  (selects tf_keras before TensorFlow loads)
 import tensorflow as tf
 import tensorflow_recommenders as tfrs
 
+from tfrec.evaluation.algorithm import Algorithm
 from tfrec.layers.interaction import FMInteraction
 
 #: Valid values of the ``task`` argument of every model here.
@@ -425,10 +426,416 @@ def _tensors(outputs) -> list:
     return list(outputs.values()) if isinstance(outputs, dict) else [outputs]
 
 
+# ------------------------------------------------------------------------------------------------
+# building and training
+# ------------------------------------------------------------------------------------------------
+
+#: Model names of :func:`build_model` (and of the ``model`` argument of :class:`CTRRecommender`).
+MODELS = ("dcn", "deepfm", "fm", "logreg")
+
+_MODEL_PARAMS = {
+    "dcn": {"cross_layers", "projection_dim", "diag_scale", "structure", "deep_layers", "dropout", "l2",
+            "batch_norm", "embedding_l2"},
+    "deepfm": {"deep_layers", "dropout", "l2", "batch_norm", "embedding_l2", "first_order"},
+    "fm": {"embedding_l2", "first_order"},
+    "logreg": {"embedding_l2"},
+}
+
+
+def build_model(model: str, spec, train_frame=None, task: str = "ctr", embedding_dim: int = 16,
+                initial_bias: float = 0.0, **params) -> FeatureInteractionModel:
+    """Builds (and adapts) one of :data:`MODELS` on a feature spec.
+
+    Args:
+      model: ``"dcn"``, ``"deepfm"``, ``"fm"`` or ``"logreg"``.
+      spec: ``FeatureSpec`` or list of feature dicts (see :mod:`tfrec.layers.features`).
+      train_frame: optional training ``pd.DataFrame``; when given, the feature layers are adapted
+        on it (vocabularies and statistics from the training rows only).
+      task: ``"rating"`` or ``"ctr"``.
+      embedding_dim: field embedding size (default 16).
+      initial_bias: global bias start (see :func:`initial_bias`).
+      **params: per model —
+        dcn: ``cross_layers`` (2), ``projection_dim`` (None = full rank), ``diag_scale`` (0.0),
+        ``structure`` ("stacked"), ``deep_layers`` ([192, 192]), ``dropout``, ``l2``, ``batch_norm``,
+        ``embedding_l2``;
+        deepfm: ``deep_layers`` ([200, 200, 200]), ``dropout``, ``l2``, ``batch_norm``,
+        ``embedding_l2``, ``first_order`` (True);
+        fm: ``embedding_l2``, ``first_order`` (True); logreg: ``embedding_l2``.
+
+    Returns:
+      The (uncompiled) model.
+
+    Example:
+
+    ```python
+    import pandas as pd
+    import tfrec
+    from tfrec.models.ctr import build_model
+
+    frame = pd.DataFrame({"user": ["a", "b", "a"], "item": ["x", "y", "y"], "label": [1.0, 0.0, 1.0]})
+    spec = [{"name": "user", "kind": "categorical"}, {"name": "item", "kind": "categorical"}]
+    model = build_model("deepfm", spec, frame, task="ctr", embedding_dim=4, deep_layers=[8])
+    ```
+    """
+    from tfrec.layers.features import FeatureLayer
+    from tfrec.layers.interaction import CrossNetwork
+
+    if model not in MODELS:
+        raise ValueError(f"Received an invalid value for model: {model!r}. Valid values: {', '.join(MODELS)}.")
+    check_task(task)
+    unknown = sorted(set(params) - _MODEL_PARAMS[model])
+    if unknown:
+        raise ValueError(
+            f"Model {model!r} got unknown parameter(s) {unknown}. Valid parameters: {sorted(_MODEL_PARAMS[model])}."
+        )
+    embedding_l2 = params.get("embedding_l2", 0.0)
+
+    def features(dim, name):
+        layer = FeatureLayer(spec, embedding_dim=dim, output_mode="stack", name=name)
+        if train_frame is not None:
+            layer.adapt(train_frame)
+        return layer
+
+    def deep(default):
+        return mlp(params.get("deep_layers", default), dropout=params.get("dropout", 0.0), l2=params.get("l2", 0.0),
+                   batch_norm=params.get("batch_norm", False), name="deep")
+
+    common = dict(task=task, initial_bias=initial_bias, embedding_l2=embedding_l2)
+    if model == "logreg":
+        return LogisticRegression(features(1, "linear"), **common)
+    linear = features(1, "linear") if params.get("first_order", True) else None
+    if model == "fm":
+        return FactorizationMachine(features(embedding_dim, "embedding"), linear_layer=linear, **common)
+    if model == "deepfm":
+        from tfrec.models.deepfm import DeepFM
+
+        return DeepFM(features(embedding_dim, "embedding"), linear_layer=linear, deep_network=deep([200, 200, 200]),
+                      **common)
+    from tfrec.models.dcn import DCN
+
+    cross = CrossNetwork(num_layers=params.get("cross_layers", 2), projection_dim=params.get("projection_dim"),
+                         diag_scale=params.get("diag_scale", 0.0), kernel_regularizer=(
+                             tf.keras.regularizers.l2(params["l2"]) if params.get("l2") else None))
+    return DCN(features(embedding_dim, "embedding"), cross_network=cross, deep_network=deep([192, 192]),
+               structure=params.get("structure", "stacked"), **common)
+
+
+class _TrainTimer(tf.keras.callbacks.Callback):
+    """Seconds spent in training batches (validation excluded)."""
+
+    def __init__(self):
+        super().__init__()
+        self.seconds = 0.0
+        self._start = None
+
+    def on_train_batch_begin(self, batch, logs=None):
+        import time
+
+        self._start = time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None):
+        import time
+
+        self.seconds += time.perf_counter() - self._start
+
+
+def fit_model(model: FeatureInteractionModel, train: tf.data.Dataset, validation: Optional[tf.data.Dataset] = None,
+              *, epochs: int = 10, learning_rate: float = 1e-3, patience: int = 2, verbose: int = 0) -> Dict[str, Any]:
+    """Compiles ``model`` with Adam and fits it, early-stopping on the validation loss.
+
+    Args:
+      model: a :class:`FeatureInteractionModel`.
+      train: batched dataset of ``(features, label)`` (``frame_to_dataset(..., label=...)``).
+      validation: optional batched validation dataset (carved from the training data, never the
+        test data). With it, training stops after ``patience`` epochs without a lower validation
+        loss and the best epoch's weights are restored.
+      epochs: maximum number of epochs (default 10).
+      learning_rate: Adam learning rate (default 1e-3).
+      patience: early-stopping patience in epochs (default 2).
+      verbose: Keras verbosity (default 0).
+
+    Returns:
+      dict with ``history`` (Keras history dict), ``epochs`` (epochs run), ``best_epoch`` (1-based),
+      ``train_seconds`` (time in training steps) and ``examples_per_second`` (training examples per
+      second of training steps).
+    """
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+        raise ValueError(f"epochs must be a positive integer. Received: epochs={epochs!r}")
+    model.compile(optimizer=tf.keras.optimizers.Adam(learning_rate))
+    timer = _TrainTimer()
+    callbacks = [timer]
+    if validation is not None:
+        callbacks.append(tf.keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience,
+                                                          restore_best_weights=True))
+    history = model.fit(train, validation_data=validation, epochs=epochs, callbacks=callbacks, verbose=verbose)
+    hist = history.history
+    epochs_run = len(hist["loss"])
+    n_examples = 0
+    for batch in train:
+        n_examples += int(tf.shape(tf.nest.flatten(batch)[0])[0])
+    best = int(min(range(epochs_run), key=lambda i: hist["val_loss"][i])) + 1 if "val_loss" in hist else epochs_run
+    return {
+        "history": hist,
+        "epochs": epochs_run,
+        "best_epoch": best,
+        "train_seconds": timer.seconds,
+        "examples_per_second": n_examples * epochs_run / max(timer.seconds, 1e-9),
+    }
+
+
+def predict_frame(model: FeatureInteractionModel, frame, batch_size: int = 8192):
+    """Predictions of ``model`` for every row of ``frame`` (a ``pd.DataFrame`` with the feature columns).
+
+    Returns:
+      [len(frame)] float32 numpy array of ratings (rating task) or click probabilities (ctr).
+    """
+    import numpy as np
+
+    from tfrec.layers.features import frame_to_dataset
+
+    ds = frame_to_dataset(frame, _feature_layers(model), batch_size=batch_size, cache=False)
+    if len(frame) == 0:
+        return np.zeros(0, np.float32)
+    return model.predict(ds, verbose=0).reshape(-1).astype(np.float32)
+
+
+def _feature_layers(model) -> list:
+    from tfrec.layers.features import FeatureLayer
+
+    return [layer for layer in (getattr(model, n, None) for n in ("embedding_layer", "linear_layer"))
+            if isinstance(layer, FeatureLayer)]
+
+
+# ------------------------------------------------------------------------------------------------
+# the evaluator's Algorithm
+# ------------------------------------------------------------------------------------------------
+
+#: Features used when :class:`CTRRecommender` gets ``features=None``: the ids, plus whichever of the
+#: MovieLens side features the training data has.
+MOVIELENS_SIDE_FEATURES = (
+    {"name": "bucketized_user_age", "kind": "numeric"},
+    {"name": "user_gender", "kind": "categorical"},
+    {"name": "user_occupation_label", "kind": "categorical"},
+    {"name": "user_zip_code", "kind": "categorical", "min_count": 2},
+    {"name": "movie_genres", "kind": "multi_hot"},
+    {"name": "year", "kind": "numeric", "transform": "bucketize", "num_buckets": 10},
+)
+
+
+class CTRRecommender(Algorithm):
+    """DCN / DeepFM / FM / logistic regression as an evaluator :class:`~tfrec.evaluation.Algorithm`.
+
+    ``fit`` joins the training frame with the user / item metadata of the
+    :class:`~tfrec.evaluation.data.TrainingData`, adapts the feature layers on the training rows,
+    holds out ``validation_fraction`` of them for early stopping, and trains. ``predict`` /
+    ``score`` build the user and item features of each pair from the training data (unknown ids go
+    to the OOV buckets); a feature that is neither a user nor an item attribute (a context feature
+    such as the timestamp) is filled with its training median (numbers) or left missing.
+
+    Args:
+      model: one of :data:`MODELS` (default ``"dcn"``).
+      task: ``"rating"`` (predict ratings; ``predicts_ratings`` is then True) or ``"ctr"`` (the
+        label is ``rating >= positive_threshold``; scores are click probabilities).
+      features: list of feature dicts (``FeatureSpec`` config); default: user and item ids as
+        categoricals plus the :data:`MOVIELENS_SIDE_FEATURES` present in the data.
+      embedding_dim: field embedding size (default 16).
+      model_params: dict of model parameters (see :func:`build_model`).
+      epochs: maximum epochs (default 10); batch_size: default 1024; learning_rate: Adam, default 1e-3.
+      validation_fraction: share of the training rows held out for early stopping (default 0.1;
+        0 trains on all rows for ``epochs`` epochs).
+      patience: early-stopping patience (default 2).
+      positive_threshold: ctr task: ratings ``>=`` this are positives (default 4.0).
+      seed: seed of the validation split, the shuffling and TensorFlow (default 42).
+      name: display name.
+    """
+
+    def __init__(self, model: str = "dcn", task: str = "rating", features=None, embedding_dim: int = 16,
+                 model_params: Optional[Dict[str, Any]] = None, epochs: int = 10, batch_size: int = 1024,
+                 learning_rate: float = 1e-3, validation_fraction: float = 0.1, patience: int = 2,
+                 positive_threshold: float = 4.0, seed: int = 42, name: Optional[str] = None):
+        super().__init__()
+        if model not in MODELS:
+            raise ValueError(f"Received an invalid value for model: {model!r}. Valid values: {', '.join(MODELS)}.")
+        check_task(task)
+        if not 0.0 <= validation_fraction < 1.0:
+            raise ValueError(f"validation_fraction must be in [0, 1). Received: validation_fraction={validation_fraction!r}")
+        self.model_name = model
+        self.task = task
+        self.features = None if features is None else list(features)
+        self.embedding_dim = embedding_dim
+        self.model_params = dict(model_params or {})
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.positive_threshold = positive_threshold
+        self.seed = seed
+        self.name = name or model
+        self.predicts_ratings = task == "rating"
+        self.model: Optional[FeatureInteractionModel] = None
+        self.fit_info: Optional[Dict[str, Any]] = None
+
+    # -- fit ----------------------------------------------------------------------------------------
+    def _full_frame(self, data):
+        frame = data.frame
+        for meta, key in ((data.users, data.columns.user), (data.items, data.columns.item)):
+            if meta is None:
+                continue
+            extra = [c for c in meta.columns if c != key and c not in frame.columns]
+            if extra:
+                frame = frame.merge(meta[[key] + extra], on=key, how="left")
+        return frame
+
+    def _spec(self, frame, cols):
+        if self.features is not None:
+            return self.features
+        spec = [{"name": cols.user, "kind": "categorical"}, {"name": cols.item, "kind": "categorical"}]
+        spec += [dict(f) for f in MOVIELENS_SIDE_FEATURES if f["name"] in frame.columns]
+        return spec
+
+    def _labels(self, frame, cols):
+        import numpy as np
+
+        if cols.rating is None or cols.rating not in frame.columns:
+            raise ValueError(
+                f"{type(self).__name__} needs a rating column ({cols.rating!r}) for its labels; the training "
+                f"frame has {sorted(map(str, frame.columns))}."
+            )
+        ratings = frame[cols.rating].to_numpy(np.float32)
+        if self.task == "rating":
+            return ratings
+        return (ratings >= self.positive_threshold).astype(np.float32)
+
+    def fit(self, data):
+        import numpy as np
+
+        from tfrec.layers.features import FeatureSpec, frame_to_dataset
+
+        tf.keras.utils.set_random_seed(self.seed)
+        self.data = data
+        cols = data.columns
+        frame = self._full_frame(data).copy()
+        frame["__label__"] = self._labels(frame, cols)
+        self.spec = FeatureSpec.from_config(self._spec(frame, cols))
+        perm = np.random.default_rng(self.seed).permutation(len(frame))
+        n_val = int(round(self.validation_fraction * len(frame)))
+        val, train = frame.iloc[perm[:n_val]], frame.iloc[perm[n_val:]]
+        self.model = build_model(self.model_name, self.spec, train, task=self.task,
+                                 embedding_dim=self.embedding_dim,
+                                 initial_bias=initial_bias(train["__label__"], self.task), **self.model_params)
+        layers = _feature_layers(self.model)
+        train_ds = frame_to_dataset(train, layers, label="__label__", batch_size=self.batch_size, shuffle=True,
+                                    seed=self.seed, encoder=layers[0])
+        val_ds = (frame_to_dataset(val, layers, label="__label__", batch_size=8192, encoder=layers[0])
+                  if n_val else None)
+        self.fit_info = fit_model(self.model, train_ds, val_ds, epochs=self.epochs,
+                                  learning_rate=self.learning_rate, patience=self.patience)
+        self._build_lookup(frame, cols)
+        return self
+
+    def _build_lookup(self, frame, cols):
+        """Per-user and per-item raw feature columns, and fill values of context columns."""
+        import numpy as np
+        import pandas as pd
+
+        columns = list(dict.fromkeys(f.column for f in self.spec))
+        key = lambda s: s.map(repr) if s.dtype == object else s  # noqa: E731  (lists are unhashable)
+        user_cols, item_cols, context = [], [], {}
+        for c in columns:
+            if c == cols.user:
+                user_cols.append(c)
+            elif c == cols.item:
+                item_cols.append(c)
+            elif (key(frame[c]).groupby(frame[cols.item]).nunique(dropna=False) <= 1).all():
+                item_cols.append(c)
+            elif (key(frame[c]).groupby(frame[cols.user]).nunique(dropna=False) <= 1).all():
+                user_cols.append(c)
+            elif pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c]):
+                context[c] = float(np.nanmedian(frame[c].to_numpy(np.float64)))
+            else:
+                context[c] = None
+        data = self.data
+        users = frame.drop_duplicates(cols.user).set_index(cols.user).reindex(data.user_ids)
+        items = frame.drop_duplicates(cols.item).set_index(cols.item).reindex(data.item_ids)
+        # one extra last row for unknown ids (index -1): None everywhere -> OOV bucket / missing value.
+        # object dtype keeps integer and boolean ids as they are beside that None.
+        users = users.reset_index()[user_cols].astype(object)
+        items = items.reset_index()[item_cols].astype(object)
+        users.loc[len(users)] = [None] * len(user_cols)
+        items.loc[len(items)] = [None] * len(item_cols)
+        self._user_meta, self._item_meta, self._context = users, items, context
+
+    # -- predict ------------------------------------------------------------------------------------
+    def _pair_frame(self, users, items):
+        import numpy as np
+        import pandas as pd
+
+        users = np.asarray(users, dtype=np.int64)
+        items = np.asarray(items, dtype=np.int64)
+        parts = {}
+        for meta, idx in ((self._user_meta, users), (self._item_meta, items)):
+            rows = meta.iloc[np.where(idx < 0, len(meta) - 1, idx)].reset_index(drop=True)
+            for c in rows.columns:
+                parts[c] = rows[c]
+        frame = pd.DataFrame(parts)
+        for c, fill in self._context.items():
+            frame[c] = np.nan if fill is None else fill
+        for f in self.spec:
+            if f.kind == "multi_hot" and f.column in frame:
+                frame[f.column] = [v if isinstance(v, (list, tuple, np.ndarray)) else [] for v in frame[f.column]]
+        return frame
+
+    def _require_fit(self):
+        if self.model is None:
+            raise RuntimeError(f"{type(self).__name__}.predict/score called before fit().")
+
+    def predict(self, users, items):
+        self._require_fit()
+        return predict_frame(self.model, self._pair_frame(users, items))
+
+    def predict_frame(self, frame):
+        """Predictions for a frame that holds every feature column (context features included)."""
+        self._require_fit()
+        return predict_frame(self.model, frame)
+
+    def score(self, users):
+        import numpy as np
+
+        self._require_fit()
+        users = np.asarray(users, dtype=np.int64)
+        n_items = self.data.n_items
+        pairs_u = np.repeat(users, n_items)
+        pairs_i = np.tile(np.arange(n_items), len(users))
+        return self.predict(pairs_u, pairs_i).reshape(len(users), n_items)
+
+
+class FMRecommender(CTRRecommender):
+    """Factorization machine as an evaluator Algorithm (registry name ``fm``)."""
+
+    def __init__(self, task: str = "rating", **kwargs):
+        super().__init__(model="fm", task=task, **kwargs)
+
+
+class LogisticRegressionRecommender(CTRRecommender):
+    """Logistic / linear regression on the features as an evaluator Algorithm (registry name ``logreg``)."""
+
+    def __init__(self, task: str = "rating", **kwargs):
+        super().__init__(model="logreg", task=task, **kwargs)
+
+
 __all__ = [
+    "MODELS",
+    "MOVIELENS_SIDE_FEATURES",
     "TASKS",
+    "CTRRecommender",
+    "FMRecommender",
+    "LogisticRegressionRecommender",
     "FactorizationMachine",
     "FeatureInteractionModel",
+    "build_model",
+    "fit_model",
+    "predict_frame",
     "LogisticRegression",
     "check_task",
     "field_embeddings",

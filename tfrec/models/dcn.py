@@ -18,7 +18,7 @@ import tfrec  # noqa: F401  (selects tf_keras before TensorFlow loads)
 import tensorflow as tf
 
 from tfrec.layers.interaction import CrossNetwork
-from tfrec.models.ctr import FeatureInteractionModel, _apply, _serialize, _tensors, flat_embeddings, mlp
+from tfrec.models.ctr import CTRRecommender, FeatureInteractionModel, _apply, _serialize, _tensors, flat_embeddings, mlp
 
 #: Valid values of ``DCN(structure=...)``.
 STRUCTURES = ("stacked", "parallel")
@@ -125,4 +125,17 @@ class DCN(FeatureInteractionModel):
         return config
 
 
-__all__ = ["DCN", "STRUCTURES"]
+class DCNRecommender(CTRRecommender):
+    """DCN-V2 as an evaluator Algorithm (registry name ``dcn``): ``CTRRecommender(model="dcn")``.
+
+    Args:
+      task: ``"rating"`` (default; ``predicts_ratings=True``) or ``"ctr"``.
+      **kwargs: see :class:`~tfrec.models.ctr.CTRRecommender`; DCN options go in ``model_params``
+        (``cross_layers``, ``projection_dim``, ``structure``, ``deep_layers``, ...).
+    """
+
+    def __init__(self, task: str = "rating", **kwargs):
+        super().__init__(model="dcn", task=task, **kwargs)
+
+
+__all__ = ["DCN", "DCNRecommender", "STRUCTURES"]

@@ -14,6 +14,7 @@ import tensorflow as tf
 
 from tfrec.layers.interaction import FMInteraction
 from tfrec.models.ctr import (
+    CTRRecommender,
     FeatureInteractionModel,
     _apply,
     _serialize,
@@ -121,4 +122,17 @@ class DeepFM(FeatureInteractionModel):
         return config
 
 
-__all__ = ["DeepFM"]
+class DeepFMRecommender(CTRRecommender):
+    """DeepFM as an evaluator Algorithm (registry name ``deepfm``): ``CTRRecommender(model="deepfm")``.
+
+    Args:
+      task: ``"rating"`` (default; ``predicts_ratings=True``) or ``"ctr"``.
+      **kwargs: see :class:`~tfrec.models.ctr.CTRRecommender`; DeepFM options go in ``model_params``
+        (``deep_layers``, ``dropout``, ``embedding_l2``, ...).
+    """
+
+    def __init__(self, task: str = "rating", **kwargs):
+        super().__init__(model="deepfm", task=task, **kwargs)
+
+
+__all__ = ["DeepFM", "DeepFMRecommender"]
