@@ -25,6 +25,10 @@ ALGORITHMS: Dict[str, str] = {
     "i_autorec": "tfrec.models.autorec:i_autorec",
     "u_autorec": "tfrec.models.autorec:u_autorec",
     "rbm": "tfrec.models.rbm:RBMRecommender",
+    "dcn": "tfrec.models.dcn:DCNRecommender",
+    "deepfm": "tfrec.models.deepfm:DeepFMRecommender",
+    "fm": "tfrec.models.ctr:FMRecommender",
+    "logreg": "tfrec.models.ctr:LogisticRegressionRecommender",
 }
 
 
