@@ -43,6 +43,8 @@ _LAZY = {
     "export_ctr": "tfrec.export.signatures",
     "export_session": "tfrec.export.signatures",
     "SessionTopKModule": "tfrec.export.signatures",
+    "PairScoringModule": "tfrec.export.signatures",
+    "FeatureModelModule": "tfrec.export.signatures",
     "export_run": "tfrec.export.run",
 }
 

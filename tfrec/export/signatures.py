@@ -1,0 +1,267 @@
+"""SavedModels for ranking, CTR and session models, with named inputs and outputs.
+
+* :func:`export_ranking`: a model scoring ``(user_idx, item_idx)`` pairs (MF, NCF, ...) wrapped in
+  raw-id lookups. Signatures: ``serving_default`` (``user_id`` -> ``item_ids`` [k], ``scores`` [k]:
+  the user's top-k over the whole catalog), ``exclude`` (+ ``exclude_items``), ``score``
+  (``user_id``, ``item_id`` -> ``score``).
+* :func:`export_ctr`: a model over a feature dict -> ``probability`` [batch].
+* :func:`export_session`: next-item scores of an ``item_ids`` sequence -> top-k ``item_ids`` and ``scores``.
+* :func:`export_signatures`: any ``tf.Module`` and concrete functions, in the TF Serving layout, with
+  warm-up requests and an updated ``models.config``.
+
+Raw ids not in the training vocabulary map to index -1 (the ``OOV_INDEX`` convention of
+``tfrec.evaluation``); models treat it as an unknown user or item.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Callable, Dict, Mapping, Optional, Sequence
+
+import numpy as np
+import tensorflow as tf
+
+from tfrec.export import layout, warmup
+
+OOV = -1
+
+
+def _table(ids: Sequence) -> tf.lookup.StaticHashTable:
+    keys = tf.constant(np.asarray([str(i) for i in ids]), tf.string)
+    return tf.lookup.StaticHashTable(
+        tf.lookup.KeyValueTensorInitializer(keys, tf.range(len(ids), dtype=tf.int32)), default_value=OOV)
+
+
+def _ids(ids: Sequence) -> np.ndarray:
+    return np.asarray([i.decode() if isinstance(i, bytes) else str(i) for i in ids])
+
+
+def _mask_excluded(scores: tf.Tensor, excluded_idx: tf.Tensor) -> tf.Tensor:
+    """Sets ``scores[b, excluded_idx[b, j]]`` to -inf for every known (>= 0) excluded index."""
+    coords = tf.where(excluded_idx >= 0)
+    cols = tf.gather_nd(excluded_idx, coords)
+    idx = tf.stack([coords[:, 0], tf.cast(cols, tf.int64)], axis=1)
+    hit = tf.scatter_nd(idx, tf.ones_like(cols, tf.bool), tf.shape(scores, out_type=tf.int64))
+    return tf.where(hit, tf.constant(-np.inf, scores.dtype), scores)
+
+
+class PairScoringModule(tf.Module):
+    """Serving wrapper of a model that scores ``{"user_idx", "item_idx"}`` int32 pairs -> [batch] scores.
+
+    Args:
+      model: the Keras model.
+      user_ids: [n_users] raw user ids (index i -> id), as in the run's ``vocab/users.txt``.
+      item_ids: [n_items] raw item ids.
+      k: top-k list length (clipped to ``n_items``).
+
+    Example:
+      >>> import tfrec, tensorflow as tf, numpy as np
+      >>> class Dot(tf.keras.Model):
+      ...     def call(self, x):
+      ...         return tf.cast(x["user_idx"] * 10 + x["item_idx"], tf.float32)
+      >>> m = PairScoringModule(Dot(), ["u0", "u1"], ["a", "b", "c"], k=2)
+      >>> m.serving_default({"user_id": tf.constant(["u1"])})["item_ids"].numpy().tolist()
+      [[b'c', b'b']]
+    """
+
+    def __init__(self, model, user_ids: Sequence, item_ids: Sequence, k: int = 10):
+        super().__init__(name="pair_scoring")
+        if k < 1:
+            raise ValueError(f"k must be a positive integer. Received: k={k!r}")
+        self.model = model
+        self.user_table = _table(user_ids)
+        self.item_table = _table(item_ids)
+        items = _ids(item_ids)
+        self.item_ids = tf.Variable(items, trainable=False, dtype=tf.string, name="item_ids")
+        self.num_items = len(items)
+        self.k = int(min(k, self.num_items))
+        uid = tf.TensorSpec([None], tf.string, name="user_id")
+        self.serving_default = tf.function(self._topk, input_signature=[{"user_id": uid}])
+        self.exclude = tf.function(self._topk_exclude, input_signature=[
+            {"user_id": uid, "exclude_items": tf.TensorSpec([None, None], tf.string, name="exclude_items")}])
+        self.score = tf.function(self._score, input_signature=[
+            {"user_id": uid, "item_id": tf.TensorSpec([None], tf.string, name="item_id")}])
+
+    def _pairs(self, u: tf.Tensor, i: tf.Tensor) -> tf.Tensor:
+        out = self.model({"user_idx": u, "item_idx": i}, training=False)
+        return tf.reshape(tf.cast(out, tf.float32), [-1])
+
+    def _all_scores(self, user_id: tf.Tensor) -> tf.Tensor:
+        u = self.user_table.lookup(user_id)
+        b = tf.shape(u)[0]
+        users = tf.repeat(u, self.num_items)
+        items = tf.tile(tf.range(self.num_items, dtype=tf.int32), [b])
+        return tf.reshape(self._pairs(users, items), [b, self.num_items])
+
+    def _topk(self, f):
+        values, idx = tf.math.top_k(self._all_scores(f["user_id"]), k=self.k)
+        return {"item_ids": tf.gather(self.item_ids, idx), "scores": values}
+
+    def _topk_exclude(self, f):
+        scores = _mask_excluded(self._all_scores(f["user_id"]), self.item_table.lookup(f["exclude_items"]))
+        values, idx = tf.math.top_k(scores, k=self.k)
+        return {"item_ids": tf.gather(self.item_ids, idx), "scores": values}
+
+    def _score(self, f):
+        return {"score": self._pairs(self.user_table.lookup(f["user_id"]), self.item_table.lookup(f["item_id"]))}
+
+    def signatures(self) -> Dict[str, Any]:
+        return {"serving_default": self.serving_default.get_concrete_function(),
+                "exclude": self.exclude.get_concrete_function(),
+                "score": self.score.get_concrete_function()}
+
+
+class FeatureModelModule(tf.Module):
+    """Serving wrapper of a model over a feature dict with one named output (``probability``, ``score``).
+
+    Args:
+      model: Keras model taking the features dict; its output is reshaped to [batch].
+      feature_specs: feature name -> ``tf.TensorSpec`` with batch dimension ``None``.
+      output_name: name of the output (``probability`` for CTR).
+      transform: optional function applied to the model output (e.g. ``tf.sigmoid`` for logits).
+    """
+
+    def __init__(self, model, feature_specs: Mapping[str, tf.TensorSpec], output_name: str = "probability",
+                 transform: Optional[Callable[[tf.Tensor], tf.Tensor]] = None):
+        super().__init__(name="feature_model")
+        if not feature_specs:
+            raise ValueError("feature_specs must name at least one input feature")
+        self.model = model
+        self._output = output_name
+        self._transform = transform
+        specs = {n: tf.TensorSpec(s.shape, s.dtype, name=n) for n, s in feature_specs.items()}
+        self.serving_default = tf.function(self._serve, input_signature=[specs])
+
+    def _serve(self, features):
+        out = tf.cast(self.model(dict(features), training=False), tf.float32)
+        if self._transform is not None:
+            out = self._transform(out)
+        return {self._output: tf.reshape(out, [-1])}
+
+    def signatures(self) -> Dict[str, Any]:
+        return {"serving_default": self.serving_default.get_concrete_function()}
+
+
+class SessionTopKModule(tf.Module):
+    """Serving wrapper of a next-item model: ``item_ids`` [batch, seq_len] (left- or right-padded with
+    ``""``) -> top-k ``item_ids`` and ``scores`` of the next item, the sequence's own items excluded
+    when ``exclude_history``.
+
+    Args:
+      model: callable ``[batch, seq_len] int32 item indices (-1 = padding/unknown) -> [batch, n_items] scores``.
+      item_ids: [n_items] raw item ids (index i -> id).
+      k: list length.
+      exclude_history: drop items already in the sequence.
+    """
+
+    def __init__(self, model, item_ids: Sequence, k: int = 10, exclude_history: bool = False):
+        super().__init__(name="session_topk")
+        self.model = model
+        self.item_table = _table(item_ids)
+        items = _ids(item_ids)
+        self.item_ids = tf.Variable(items, trainable=False, dtype=tf.string, name="item_ids")
+        self.k = int(min(k, len(items)))
+        self.exclude_history = bool(exclude_history)
+        self.serving_default = tf.function(self._serve, input_signature=[
+            {"item_ids": tf.TensorSpec([None, None], tf.string, name="item_ids")}])
+
+    def _serve(self, f):
+        idx = self.item_table.lookup(f["item_ids"])
+        scores = tf.cast(self.model(idx), tf.float32)
+        if self.exclude_history:
+            scores = _mask_excluded(scores, idx)
+        values, top = tf.math.top_k(scores, k=self.k)
+        return {"item_ids": tf.gather(self.item_ids, top), "scores": values}
+
+    def signatures(self) -> Dict[str, Any]:
+        return {"serving_default": self.serving_default.get_concrete_function()}
+
+
+def export_signatures(base_path, name: str, module: tf.Module, signatures: Mapping[str, Any], *,
+                      version: Optional[int] = None, warmup_requests: Sequence[tuple] = (),
+                      info: Optional[Dict[str, Any]] = None, scann: bool = False, overwrite: bool = False,
+                      config_root: Optional[str] = None) -> Path:
+    """Saves ``module`` with ``signatures`` as ``<base>/<name>/<version>`` (atomically) and updates models.config.
+
+    Args:
+      base_path: model base path.
+      name: model name.
+      module: the trackable object to save.
+      signatures: signature name -> concrete function (dict inputs become named inputs).
+      version: integer version; default the next free one.
+      warmup_requests: ``(signature_name, inputs)`` pairs written to ``assets.extra``.
+      info: JSON-able description written to ``assets.extra/tfrec_export.json``.
+      scann: the module holds ScaNN ops (saves with the ``Scann`` namespace allowed).
+      overwrite: replace an existing version.
+      config_root: path prefix for models.config (``/models`` for Docker).
+
+    Returns:
+      The final version folder.
+    """
+    opts = tf.saved_model.SaveOptions(namespace_whitelist=["Scann"]) if scann else None
+    layout.check_model_name(name)
+    if version is None:
+        version = layout.next_version(Path(base_path) / name)
+    with layout.atomic_version_dir(base_path, name, version, overwrite=overwrite) as tmp:
+        tf.saved_model.save(module, str(tmp), signatures=dict(signatures), options=opts)
+        if warmup_requests:
+            warmup.write_warmup_requests(tmp, name, list(warmup_requests))
+        if info is not None:
+            (tmp / "assets.extra").mkdir(exist_ok=True)
+            (tmp / "assets.extra" / "tfrec_export.json").write_text(json.dumps(info, indent=2, default=str) + "\n")
+    layout.write_models_config(base_path, config_root)
+    return layout.version_path(base_path, name, version)
+
+
+def export_ranking(base_path, name: str, model, user_ids: Sequence, item_ids: Sequence, *, k: int = 10,
+                   version: Optional[int] = None, overwrite: bool = False, config_root: Optional[str] = None,
+                   info: Optional[Dict[str, Any]] = None) -> Path:
+    """Exports a pair-scoring model (see :class:`PairScoringModule`); returns the version folder."""
+    module = PairScoringModule(model, user_ids, item_ids, k=k)
+    users = _ids(user_ids)[:4].astype(object)
+    items = _ids(item_ids)
+    requests = [("serving_default", {"user_id": users}),
+                ("exclude", {"user_id": users, "exclude_items": np.array([[items[0], ""]] * len(users), object)}),
+                ("score", {"user_id": users, "item_id": np.resize(items, len(users)).astype(object)})]
+    meta = {"kind": "ranking", "k": module.k, "num_items": module.num_items,
+            "signatures": {"serving_default": "user_id -> item_ids, scores (top-k of every item)",
+                           "exclude": "user_id, exclude_items -> item_ids, scores",
+                           "score": "user_id, item_id -> score"}}
+    meta.update(info or {})
+    return export_signatures(base_path, name, module, module.signatures(), version=version, warmup_requests=requests,
+                             info=meta, overwrite=overwrite, config_root=config_root)
+
+
+def export_ctr(base_path, name: str, model, feature_specs: Mapping[str, tf.TensorSpec],
+               examples: Optional[Mapping[str, np.ndarray]] = None, *, output_name: str = "probability",
+               from_logits: bool = False, version: Optional[int] = None, overwrite: bool = False,
+               config_root: Optional[str] = None) -> Path:
+    """Exports a CTR model: feature dict -> ``probability`` [batch]; returns the version folder.
+
+    Args:
+      examples: feature name -> example values; the first rows become warm-up requests.
+      from_logits: the model outputs logits (a sigmoid is added).
+    """
+    module = FeatureModelModule(model, feature_specs, output_name, tf.sigmoid if from_logits else None)
+    requests = [("serving_default", warmup.example_inputs(examples))] if examples is not None else []
+    return export_signatures(base_path, name, module, module.signatures(), version=version, warmup_requests=requests,
+                             info={"kind": "ctr", "inputs": sorted(feature_specs), "output": output_name},
+                             overwrite=overwrite, config_root=config_root)
+
+
+def export_session(base_path, name: str, model, item_ids: Sequence, *, k: int = 10, exclude_history: bool = False,
+                   examples: Optional[np.ndarray] = None, version: Optional[int] = None, overwrite: bool = False,
+                   config_root: Optional[str] = None) -> Path:
+    """Exports a next-item model (see :class:`SessionTopKModule`); returns the version folder.
+
+    Args:
+      examples: [n, seq_len] example sequences of raw item ids; the first rows become warm-up requests.
+    """
+    module = SessionTopKModule(model, item_ids, k=k, exclude_history=exclude_history)
+    if examples is None:
+        examples = np.asarray([_ids(item_ids)[:3]], dtype=object)
+    requests = [("serving_default", {"item_ids": warmup.example_inputs({"x": examples})["x"]})]
+    return export_signatures(base_path, name, module, module.signatures(), version=version, warmup_requests=requests,
+                             info={"kind": "session", "k": module.k, "inputs": ["item_ids"]},
+                             overwrite=overwrite, config_root=config_root)
