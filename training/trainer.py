@@ -187,10 +187,12 @@ class Trainer:
         n_fit = len(next(iter(fit_x.values())))
         steps_per_epoch = max(1, math.ceil(n_fit / global_batch))
         ps = cfg.training.strategy == "parameter_server"
-        if ps:
+        # every worker must run the same number of steps: drop the last partial batch across workers
+        drop = ps or cfg.training.strategy == "multi_worker"
+        if drop:
             steps_per_epoch = max(1, n_fit // global_batch)
         train_ds = data_lib.make_dataset(fit_x, fit_y, global_batch, shuffle_buffer=cfg.training.shuffle_buffer,
-                                         seed=cfg.training.seed, cache=cfg.training.cache, repeat=ps, drop_remainder=ps)
+                                         seed=cfg.training.seed, cache=cfg.training.cache, repeat=ps, drop_remainder=drop)
         val_ds = data_lib.make_dataset(val_x, val_y, global_batch, cache=cfg.training.cache)
         self.timing["data_seconds"] = time.perf_counter() - t0
         self.log(f"data: {run.path} protocol {run.protocol.describe()}: {len(run.fit)} fit / {len(run.val)} validation "
