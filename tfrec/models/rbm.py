@@ -209,7 +209,7 @@ class RBM(tf.keras.Model):
         grads = [-grad_w + self.weight_decay * self.W, -grad_bv, -grad_bh]
         self.optimizer.apply_gradients(zip(grads, [self.W, self.visible_bias, self.hidden_bias]))
         self.recon_rmse_tracker.update_state(recon)
-        return {"recon_rmse": self.recon_rmse_tracker.result(), "cd_k": self.cd_k}
+        return {"recon_rmse": self.recon_rmse_tracker.result(), "cd_k": tf.identity(self.cd_k)}
 
     def test_step(self, data):
         ratings = data[0] if isinstance(data, (tuple, list)) else data

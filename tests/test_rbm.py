@@ -1,0 +1,200 @@
+"""RBM: one CD update against a numpy reference, sampling invariants, CD-k schedule, config and
+SavedModel round trips, the Algorithm wrapper."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import tfrec  # noqa: F401
+import tensorflow as tf
+
+from tfrec.evaluation.data import OOV_INDEX, TrainingData
+from tfrec.models.rbm import RBM, RBMRecommender
+
+
+def _sigmoid(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def _softmax(x):
+    e = np.exp(x - x.max(-1, keepdims=True))
+    return e / e.sum(-1, keepdims=True)
+
+
+def _np_cd1(ratings, W, bv, bh):
+    """Mean-field CD-1 ascent directions, written out with explicit loops over users."""
+    n_items, K, H = W.shape
+    gW, gbv, gbh = np.zeros_like(W), np.zeros_like(bv), np.zeros_like(bh)
+    for r in ratings:
+        v0 = np.zeros((n_items, K))
+        for i, val in enumerate(r):
+            if val > 0:
+                v0[i, val - 1] = 1.0
+        mask = v0.sum(1, keepdims=True)
+        ph0 = _sigmoid(bh + np.einsum("ik,ikh->h", v0, W))
+        v1 = _softmax(bv + np.einsum("h,ikh->ik", ph0, W)) * mask  # only rated items are visible
+        ph1 = _sigmoid(bh + np.einsum("ik,ikh->h", v1, W))
+        gW += v0[:, :, None] * ph0[None, None, :] - v1[:, :, None] * ph1[None, None, :]
+        gbv += v0 - v1
+        gbh += ph0 - ph1
+    b = len(ratings)
+    return gW / b, gbv / b, gbh / b
+
+
+def _tiny(seed=0, n_items=3, K=4, H=2, **kw):
+    rng = np.random.default_rng(seed)
+    rbm = RBM(n_items=n_items, n_ratings=K, n_hidden=H, sample=False, **kw)
+    W = rng.normal(0, 0.5, (n_items, K, H)).astype(np.float32)
+    bv = rng.normal(0, 0.5, (n_items, K)).astype(np.float32)
+    bh = rng.normal(0, 0.5, (H,)).astype(np.float32)
+    rbm.W.assign(W)
+    rbm.visible_bias.assign(bv)
+    rbm.hidden_bias.assign(bh)
+    return rbm, W.astype(np.float64), bv.astype(np.float64), bh.astype(np.float64)
+
+
+RATINGS = np.array([[4, 0, 1], [0, 2, 3], [1, 1, 0], [0, 0, 4]], np.int32)  # 0 = not rated
+
+
+def test_cd1_momentum_weight_decay_update_matches_numpy():
+    # two batches of 2 users, SGD with momentum 0.5, weight decay 0.1 on W only:
+    # vel = m * vel + lr * (grad - wd * W); param += vel
+    lr, m, wd = 0.3, 0.5, 0.1
+    rbm, W, bv, bh = _tiny(weight_decay=wd)
+    rbm.compile(optimizer=tf.keras.optimizers.SGD(lr, momentum=m))
+    rbm.fit(RATINGS, batch_size=2, epochs=1, shuffle=False, verbose=0)
+    vel = [np.zeros_like(W), np.zeros_like(bv), np.zeros_like(bh)]
+    for batch in (RATINGS[:2], RATINGS[2:]):
+        gW, gbv, gbh = _np_cd1(batch, W, bv, bh)
+        steps = [gW - wd * W, gbv, gbh]
+        vel = [m * v + lr * g for v, g in zip(vel, steps)]
+        W, bv, bh = W + vel[0], bv + vel[1], bh + vel[2]
+    np.testing.assert_allclose(rbm.W.numpy(), W, atol=1e-5)
+    np.testing.assert_allclose(rbm.visible_bias.numpy(), bv, atol=1e-5)
+    np.testing.assert_allclose(rbm.hidden_bias.numpy(), bh, atol=1e-5)
+
+
+def test_unrated_items_get_no_visible_update():
+    # item 2 is rated by nobody in this batch: its weights and biases only see weight decay (here 0)
+    rbm, W, bv, _ = _tiny(weight_decay=0.0)
+    grad_w, grad_bv, _, _ = rbm.contrastive_divergence(tf.constant([[3, 1, 0]]))
+    np.testing.assert_array_equal(grad_w.numpy()[2], 0.0)
+    np.testing.assert_array_equal(grad_bv.numpy()[2], 0.0)
+    rbm.compile(optimizer=tf.keras.optimizers.SGD(1.0), run_eagerly=True)
+    rbm.fit(np.array([[3, 1, 0]], np.int32), batch_size=1, epochs=1, verbose=0)
+    np.testing.assert_allclose(rbm.W.numpy()[2], W[2], atol=1e-7)
+    np.testing.assert_allclose(rbm.visible_bias.numpy()[2], bv[2], atol=1e-7)
+    assert not np.allclose(rbm.W.numpy()[0], W[0])
+
+
+def test_call_is_mean_field_expected_rating():
+    rbm, W, bv, bh = _tiny()
+    out = rbm(tf.constant(RATINGS)).numpy()
+    for u, r in enumerate(RATINGS):
+        v0 = np.zeros(W.shape[:2])
+        for i, val in enumerate(r):
+            if val > 0:
+                v0[i, val - 1] = 1.0
+        h = _sigmoid(bh + np.einsum("ik,ikh->h", v0, W))
+        p = _softmax(bv + np.einsum("h,ikh->ik", h, W))
+        np.testing.assert_allclose(out[u], p @ np.arange(1, 5), atol=1e-5)
+    assert np.all((out >= 1) & (out <= 4))
+
+
+def test_sampled_visible_states_are_one_hot_on_rated_items_only():
+    rbm = RBM(n_items=5, n_ratings=3, n_hidden=4, sample=True, seed=3)
+    ratings = tf.constant([[1, 0, 3, 0, 2], [0, 0, 0, 1, 0]])
+    v0 = rbm.one_hot_visible(ratings)
+    mask = tf.reduce_sum(v0, -1, keepdims=True)
+    for _ in range(5):
+        v = rbm._sample_visible(rbm.visible_probabilities(tf.ones([2, 4]) * 0.5), mask).numpy()
+        np.testing.assert_array_equal(v.sum(-1), mask.numpy()[..., 0])
+        assert set(np.unique(v)) <= {0.0, 1.0}
+        h = rbm._sample_hidden(tf.fill([2, 4], 0.5)).numpy()
+        assert set(np.unique(h)) <= {0.0, 1.0}
+
+
+def test_same_seed_same_weights_after_sampled_training():
+    outs = []
+    for _ in range(2):
+        rbm = RBM(n_items=3, n_ratings=4, n_hidden=2, seed=7, cd_k_schedule=[[0, 2]])
+        rbm.compile(optimizer=tf.keras.optimizers.SGD(0.5, momentum=0.5), run_eagerly=True)
+        rbm.fit(RATINGS, batch_size=2, epochs=1, shuffle=False, verbose=0)
+        outs.append(rbm.W.numpy())
+    np.testing.assert_array_equal(outs[0], outs[1])
+
+
+def test_cd_k_schedule_applied_per_epoch():
+    rbm = RBM(n_items=3, n_ratings=4, n_hidden=2, cd_k_schedule=[[0, 1], [2, 3], [3, 5]])
+    rbm.compile(optimizer=tf.keras.optimizers.SGD(0.1), run_eagerly=True)
+    hist = rbm.fit(RATINGS, batch_size=4, epochs=4, verbose=0)
+    assert [int(k) for k in hist.history["cd_k"]] == [1, 1, 3, 5]
+    assert [rbm.k_for_epoch(e) for e in (0, 1, 2, 3, 10)] == [1, 1, 3, 5, 5]
+
+
+def test_invalid_n_hidden_raises():
+    with pytest.raises(ValueError, match="n_hidden=0"):
+        RBM(n_items=3, n_hidden=0)
+
+
+def test_invalid_cd_k_schedule_raises():
+    with pytest.raises(ValueError, match="start at epoch 0"):
+        RBM(n_items=3, cd_k_schedule=[[1, 1]])
+
+
+def test_config_round_trip():
+    rbm = RBM(n_items=6, n_ratings=3, n_hidden=4, cd_k_schedule=[[0, 1], [5, 3]], weight_decay=0.02,
+              sample=False, init_stddev=0.05, seed=11, name="my_rbm")
+    clone = RBM.from_config(rbm.get_config())
+    assert clone.get_config() == rbm.get_config()
+    import inspect
+
+    init_args = set(inspect.signature(RBM.__init__).parameters) - {"self", "kwargs"}
+    assert init_args | {"name"} == set(rbm.get_config())
+
+
+def test_saved_model_round_trip(tmp_path):
+    rbm, *_ = _tiny()
+    rbm.compile(optimizer=tf.keras.optimizers.SGD(0.1), run_eagerly=True)
+    rbm.fit(RATINGS, batch_size=2, epochs=1, verbose=0)
+    expected = rbm(tf.constant(RATINGS)).numpy()
+    rbm.save(str(tmp_path / "rbm"))
+    loaded = tf.keras.models.load_model(str(tmp_path / "rbm"))
+    assert isinstance(loaded, RBM)
+    np.testing.assert_allclose(loaded(tf.constant(RATINGS)).numpy(), expected, atol=1e-6)
+
+
+def _frame():
+    return pd.DataFrame({
+        "user_id": ["a", "a", "a", "b", "b", "c", "c", "c"],
+        "movie_id": ["x", "y", "z", "x", "w", "y", "z", "w"],
+        "user_rating": [5.0, 3.0, 4.0, 4.0, 1.0, 2.0, 5.0, 3.0],
+    })
+
+
+def test_recommender_scores_from_the_users_own_row_and_handles_oov():
+    data = TrainingData(_frame())
+    algo = RBMRecommender(n_hidden=3, epochs=2, batch_size=2, seed=1).fit(data)
+    a = data.user_index(["a"])[0]
+    scores = algo.score(np.array([a, OOV_INDEX]))
+    row = algo._matrix[a][None].astype(np.int32)
+    np.testing.assert_allclose(scores[0], algo.model(tf.constant(row)).numpy()[0], atol=1e-6)
+    empty = np.zeros((1, data.n_items), np.int32)  # unknown user = no visible ratings
+    np.testing.assert_allclose(scores[1], algo.model(tf.constant(empty)).numpy()[0], atol=1e-6)
+    pred = algo.predict(np.array([a, a]), np.array([0, OOV_INDEX]))
+    assert pred[1] == pytest.approx(np.mean(_frame().user_rating))
+    assert 1.0 <= pred[0] <= 5.0
+
+
+def test_recommender_rejects_off_grid_ratings():
+    frame = _frame()
+    frame.loc[0, "user_rating"] = 4.5
+    with pytest.raises(ValueError, match="rating_step"):
+        RBMRecommender(epochs=1).fit(TrainingData(frame))
+
+
+def test_registry_builds_rbm():
+    from tfrec.evaluation import registry
+
+    algo = registry.create("rbm", n_hidden=5, epochs=1)
+    assert isinstance(algo, RBMRecommender) and algo.name == "rbm" and algo.predicts_ratings
