@@ -1,0 +1,67 @@
+"""``tfrec export``: a trained run folder -> TF Serving's ``<base>/<name>/<version>/`` layout."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "export",
+        help="export a trained run as TF Serving SavedModels (+ a ScaNN variant for retrieval)",
+        description=(
+            "Export the model of a `tfrec train` run folder into TF Serving's layout "
+            "<model-base-path>/<name>/<version>/ (written to a temporary folder, then renamed, so a server "
+            "polling the base path never sees a partial version), with warm-up requests in assets.extra/ "
+            "and models.config (every model, for `tfrec serve`) plus models.tfserving.config (no ScaNN "
+            "models, for stock tensorflow_model_server). Retrieval models are exported twice: <name> "
+            "(brute force; loads in stock TF Serving) and <name>_scann (ScaNN index tuned to --scann-recall; "
+            "needs the ScaNN ops, i.e. `tfrec serve`). "
+            "Example: tfrec export runs/mf_ml100k --model-base-path models/ --name movies"
+        ),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    p.add_argument("run_dir", metavar="RUN_DIR", help="a finished `tfrec train` run folder")
+    p.add_argument("--model-base-path", required=True, help="TF Serving model base path (created if missing)")
+    p.add_argument("--name", help="model name (default: the run folder's name)")
+    p.add_argument("--version", type=int, help="version number (default: one more than the latest)")
+    p.add_argument("-k", type=int, default=10, help="top-k list length of the retrieval signatures")
+    p.add_argument("--scann-recall", type=float, default=0.95,
+                   help="recall@k against brute force that the ScaNN settings must reach")
+    p.add_argument("--no-scann", action="store_true", help="export retrieval models without the ScaNN variant")
+    p.add_argument("--config-root", help="path prefix written in models.config instead of the absolute base path "
+                   "(e.g. /models when the base path is mounted there in the tensorflow/serving image)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --version")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    if args.k < 1:
+        print(f"tfrec export: error: -k must be a positive integer, got {args.k}", file=sys.stderr)
+        return 2
+    if not 0.0 < args.scann_recall <= 1.0:
+        print(f"tfrec export: error: --scann-recall must be in (0, 1], got {args.scann_recall}", file=sys.stderr)
+        return 2
+    if args.version is not None and args.version < 1:
+        print(f"tfrec export: error: --version must be a positive integer, got {args.version}", file=sys.stderr)
+        return 2
+    import tfrec  # noqa: F401  (tf_keras before TensorFlow)
+    from tfrec.export.run import export_run
+
+    result = export_run(args.run_dir, args.model_base_path, name=args.name, version=args.version, k=args.k,
+                        scann=not args.no_scann, scann_recall=args.scann_recall, config_root=args.config_root,
+                        overwrite=args.overwrite)
+    for model, path in result.paths.items():
+        print(f"{model}: {path}")
+    if result.tuning:
+        t = result.tuning
+        s = t["settings"]
+        print("ScaNN settings: " + json.dumps({k: s[k] for k in ("num_leaves", "num_leaves_to_search",
+                                                                   "num_reordering_candidates")})
+              + f"; recall@{t['k']} {t['recall']:.3f}; {t['scann_latency_ms']:.3f} ms/query vs "
+              f"{t['brute_force_latency_ms']:.3f} ms brute force")
+    for f in result.config_files:
+        print(f"wrote {f}")
+    return 0
