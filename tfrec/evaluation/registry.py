@@ -19,6 +19,7 @@ ALGORITHMS: Dict[str, str] = {
     "item_mean": "tfrec.baselines:ItemMeanRecommender",
     "mf": "tfrec.baselines:MatrixFactorizationRecommender",
     "item_knn": "tfrec.baselines:ItemKNNRecommender",
+    "two_tower": "tfrec.models.retrieval:TwoTowerRecommender",
     "gmf": "tfrec.models.ncf:gmf_recommender",
     "mlp": "tfrec.models.ncf:mlp_recommender",
     "neumf": "tfrec.models.ncf:neumf_recommender",
