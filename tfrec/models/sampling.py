@@ -65,6 +65,8 @@ class NegativeSampler:
     def is_positive(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
         """Boolean array, True where ``items[j]`` is a positive of ``users[j]`` (same shapes)."""
         keys = np.asarray(users, np.int64) * self.n_items + np.asarray(items, np.int64)
+        if len(self._keys) == 0:
+            return np.zeros(keys.shape, bool)
         pos = np.searchsorted(self._keys, keys)
         pos = np.minimum(pos, len(self._keys) - 1)
         return self._keys[pos] == keys

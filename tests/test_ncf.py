@@ -1,0 +1,206 @@
+"""Tests of the NCF models (GMF, MLP, NeuMF), NCFRecommender and the negative sampler."""
+
+import doctest
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import tfrec  # noqa: F401
+import tensorflow as tf
+
+from tfrec.evaluation.data import TrainingData
+from tfrec.models import ncf, sampling
+from tfrec.models.ncf import GMF, MLP, NCFRecommender, NeuMF
+from tfrec.models.sampling import NegativeSampler
+
+PAIRS = {"user_idx": tf.constant([0, 1, 2, 3, 4, 0]), "item_idx": tf.constant([0, 5, 6, 2, 1, 3])}
+
+
+# -- negative sampler --------------------------------------------------------------------------------
+@st.composite
+def positive_matrices(draw):
+    n_users = draw(st.integers(1, 6))
+    n_items = draw(st.integers(2, 10))
+    dense = np.array(draw(st.lists(st.lists(st.booleans(), min_size=n_items, max_size=n_items),
+                                   min_size=n_users, max_size=n_users)))
+    free = draw(st.lists(st.integers(0, n_items - 1), min_size=n_users, max_size=n_users))
+    dense[np.arange(n_users), free] = False  # every user keeps at least one negative
+    return dense
+
+
+@settings(max_examples=60, deadline=None)
+@given(dense=positive_matrices(), seed=st.integers(0, 2**31 - 1), k=st.integers(1, 6))
+def test_sampler_never_yields_a_positive(dense, seed, k):
+    sampler = NegativeSampler(sp.csr_matrix(dense.astype(np.float32)), seed=seed)
+    users = np.repeat(np.arange(dense.shape[0]), 50)
+    for _ in range(3):  # several epochs of draws from the same stream
+        neg = sampler.sample(users, k)
+        assert neg.shape == (len(users), k)
+        assert neg.min() >= 0 and neg.max() < dense.shape[1]
+        assert not dense[users[:, None], neg].any()
+
+
+def test_sampler_covers_every_negative_and_no_positive():
+    # user 0: positives {0, 1, 2}; a user with 9 positives of 10 exercises the exact fallback path
+    dense = np.zeros((2, 10), bool)
+    dense[0, :3] = True
+    dense[1, :9] = True
+    sampler = NegativeSampler(sp.csr_matrix(dense), seed=1, max_rounds=1)
+    neg = sampler.sample(np.array([0] * 2000 + [1] * 50), 2)
+    assert set(np.unique(neg[:2000])) == set(range(3, 10))  # uniform over the 7 negatives: all appear
+    assert (neg[2000:] == 9).all()
+
+
+def test_sampler_training_examples_labels_and_fresh_draws():
+    dense = np.zeros((3, 8), bool)
+    dense[0, [0, 1]] = dense[1, [2]] = dense[2, [3, 4, 5]] = True
+    sampler = NegativeSampler(sp.csr_matrix(dense), seed=0)
+    rows, cols = np.nonzero(dense)
+    u, i, y = sampler.training_examples(rows, cols, num_negatives=4)
+    assert len(y) == 6 * 5 and y.sum() == 6
+    assert dense[u[y == 1], i[y == 1]].all()
+    assert not dense[u[y == 0], i[y == 0]].any()
+    u2, i2, _ = sampler.training_examples(rows, cols, num_negatives=4, shuffle=False)
+    u3, i3, _ = sampler.training_examples(rows, cols, num_negatives=4, shuffle=False)
+    assert not np.array_equal(i2[6:], i3[6:])  # resampled: a new epoch gets new negatives
+
+
+def test_sampler_rejects_user_with_every_item():
+    with pytest.raises(ValueError, match="every one of the 3 items"):
+        NegativeSampler(sp.csr_matrix(np.ones((2, 3))), seed=0).sample(np.array([1]), 2)
+
+
+def test_sampler_rejects_out_of_range_user():
+    with pytest.raises(ValueError, match="Map unknown users"):
+        NegativeSampler(sp.csr_matrix(np.eye(3)), seed=0).sample(np.array([-1, 0]), 2)
+
+
+# -- models ------------------------------------------------------------------------------------------
+def _models():
+    return [GMF(5, 7, embedding_dim=3), MLP(5, 7, embedding_dim=4, hidden_units=[6, 3]),
+            NeuMF(5, 7, mf_dim=3, mlp_embedding_dim=4, hidden_units=[6, 3], l2=0.01)]
+
+
+@pytest.mark.parametrize("index", [0, 1, 2])
+def test_config_round_trip(index):
+    model = _models()[index].build_for_inputs()
+    clone = type(model).from_config(model.get_config())
+    assert clone.get_config() == model.get_config()
+    clone.build_for_inputs().set_weights(model.get_weights())
+    np.testing.assert_allclose(clone(PAIRS).numpy(), model(PAIRS).numpy(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("index", [0, 1, 2])
+def test_savedmodel_round_trip(index, tmp_path):
+    model = _models()[index]
+    model.build_for_inputs()
+    for w in model.trainable_weights:  # non-trivial weights (defaults are near zero)
+        w.assign(tf.random.stateless_normal(w.shape, seed=[index, len(w.name)]))
+    expected = model(PAIRS).numpy()
+    model.save(tmp_path / "m", save_format="tf", save_traces=False)  # rebuilt from get_config
+    loaded = tf.keras.models.load_model(tmp_path / "m")
+    assert type(loaded) is type(model)
+    np.testing.assert_allclose(loaded(PAIRS).numpy(), expected, rtol=1e-5)
+
+
+def test_unknown_index_reads_zero_embedding():
+    model = GMF(3, 4, embedding_dim=2).build_for_inputs()
+    bias = model.prediction.bias.numpy()[0]
+    out = model({"user_idx": tf.constant([-1, 0]), "item_idx": tf.constant([1, 9])}).numpy()
+    np.testing.assert_allclose(out, [bias, bias], rtol=1e-6)  # zero interaction vector: logit = bias
+
+
+def test_neumf_load_pretrained_copies_and_scales():
+    gmf = GMF(5, 7, embedding_dim=3).build_for_inputs()
+    mlp = MLP(5, 7, embedding_dim=4, hidden_units=[6, 3]).build_for_inputs()
+    for i, w in enumerate(gmf.trainable_weights + mlp.trainable_weights):
+        w.assign(tf.random.stateless_normal(w.shape, seed=[7, i]))
+    alpha = 0.3
+    neumf = NeuMF(5, 7, mf_dim=3, mlp_embedding_dim=4, hidden_units=[6, 3]).load_pretrained(gmf, mlp, alpha)
+    for a, b in zip(neumf.gmf.get_weights(), gmf.gmf.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    for a, b in zip(neumf.mlp.get_weights(), mlp.mlp.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    kernel, bias = neumf.prediction.get_weights()
+    hg, bg = gmf.prediction.get_weights()
+    hm, bm = mlp.prediction.get_weights()
+    np.testing.assert_allclose(kernel, np.concatenate([alpha * hg, (1 - alpha) * hm]), rtol=1e-6)
+    np.testing.assert_allclose(bias, alpha * bg + (1 - alpha) * bm, rtol=1e-6)
+    # hence h^T [x_g; x_m] + b = alpha * logit_GMF + (1 - alpha) * logit_MLP
+    np.testing.assert_allclose(neumf(PAIRS).numpy(), alpha * gmf(PAIRS).numpy() + (1 - alpha) * mlp(PAIRS).numpy(),
+                               rtol=1e-5, atol=1e-6)
+
+
+def test_neumf_load_pretrained_rejects_other_sizes():
+    gmf = GMF(5, 7, embedding_dim=4).build_for_inputs()
+    mlp = MLP(5, 7, embedding_dim=4, hidden_units=[6, 3]).build_for_inputs()
+    with pytest.raises(ValueError, match="does not match this NeuMF's GMF part"):
+        NeuMF(5, 7, mf_dim=3, mlp_embedding_dim=4, hidden_units=[6, 3]).load_pretrained(gmf, mlp)
+
+
+def test_invalid_arguments_say_what_was_received():
+    with pytest.raises(ValueError, match="embedding_dim=0"):
+        GMF(3, 4, embedding_dim=0)
+    with pytest.raises(ValueError, match="hidden_units=8"):
+        MLP(3, 4, hidden_units=8)
+    with pytest.raises(ValueError, match="Valid models"):
+        NCFRecommender(model="ncf")
+    with pytest.raises(ValueError, match="pretrain=True only applies"):
+        NCFRecommender(model="gmf", pretrain=True)
+
+
+def test_docstring_examples_run():
+    for module in (ncf, sampling):
+        assert doctest.testmod(module).failed == 0
+
+
+# -- recommender -------------------------------------------------------------------------------------
+def _toy_data():
+    rng = np.random.default_rng(0)
+    users = rng.integers(0, 12, 200).astype(str)
+    items = rng.integers(0, 15, 200).astype(str)
+    return TrainingData(pd.DataFrame({"user_id": users, "movie_id": items}))
+
+
+def test_recommender_pretraining_stages_and_unknown_ids():
+    data = _toy_data()
+    stages = []
+    rec = NCFRecommender(model="neumf", embedding_dim=4, mlp_embedding_dim=4, hidden_units=[4, 2], epochs=1,
+                         pretrain=True, pretrain_epochs=2, optimizer="sgd")
+    rec.fit(data, on_epoch_end=lambda stage, epoch, model: stages.append((stage, epoch)))
+    assert stages == [("gmf", 1), ("gmf", 2), ("mlp", 1), ("mlp", 2), ("neumf", 1)]
+    assert isinstance(rec.model, NeuMF)
+    assert rec.examples_seen_ == data.seen_matrix().nnz * (1 + 4) * (2 + 2 + 1)
+    scores = rec.score(np.array([0, -1]))
+    assert scores.shape == (2, data.n_items) and scores.dtype == np.float32
+    np.testing.assert_allclose(scores[1], np.log1p(data.item_popularity()), rtol=1e-6)  # unknown user: popularity
+    pred = rec.predict(np.array([0, 0, -1]), np.array([1, -1, 2]))
+    np.testing.assert_allclose(pred[0], scores[0, 1], rtol=1e-5)
+    assert pred[1] == np.finfo(np.float32).min  # unknown item: below every known item
+    np.testing.assert_allclose(pred[2], np.log1p(data.item_popularity()[2]), rtol=1e-6)
+
+
+def test_recommender_rejects_models_without_pretrain():
+    with pytest.raises(ValueError, match="pretrain=False"):
+        NCFRecommender(model="neumf").fit(_toy_data(), gmf=GMF(12, 15))
+
+
+def test_neumf_beats_popularity_on_real_slice(ml100k_path):
+    """Three epochs of NeuMF on 200 ml-100k users rank the held-out item above popularity (NCF protocol).
+
+    Measured with seeds 1-3: NeuMF 0.51-0.555 against popularity 0.355."""
+    from tfrec.baselines import PopularityRecommender
+    from tfrec.evaluation import Evaluator
+
+    raw = pd.read_csv(ml100k_path / "u.data", sep="\t", header=None,
+                      names=["user_id", "movie_id", "user_rating", "timestamp"])
+    raw = raw[raw["user_id"] <= 200].astype({"user_id": str, "movie_id": str})
+    ev = Evaluator(raw, protocol="ncf", k=10, progress=False)
+    pop = ev.evaluate(PopularityRecommender())["metrics"]["hr@10"]
+    neumf = ev.evaluate(NCFRecommender(model="neumf", embedding_dim=8, mlp_embedding_dim=8, hidden_units=[16, 8],
+                                       epochs=3, batch_size=512, learning_rate=0.01, seed=1))["metrics"]["hr@10"]
+    assert neumf > pop
