@@ -349,18 +349,24 @@ class ModelManager:
         if model is None:
             return
         on_disk = self._disk_versions(model)
-        # a failed version is retried only when its folder changes
-        usable = []
-        for v, p in on_disk.items():
-            failed = model.failed.get(v)
-            if failed is not None and failed[0] == self._mtime(p / "saved_model.pb") and v not in model.available:
-                continue
-            usable.append(v)
-        wanted = model.config.policy.choose(usable)
-        for v in wanted:
-            if v in model.available:
-                continue
-            self._load(model, v, on_disk[v])
+        while True:
+            # a failed version is skipped (and retried only when its saved_model.pb changes), so the
+            # newest loadable versions are served
+            usable = []
+            for v, p in on_disk.items():
+                failed = model.failed.get(v)
+                if failed is not None and failed[0] == self._mtime(p / "saved_model.pb") and v not in model.available:
+                    continue
+                usable.append(v)
+            wanted = model.config.policy.choose(usable)
+            new_failure = False
+            for v in wanted:
+                if v in model.available:
+                    continue
+                if not self._load(model, v, on_disk[v]):
+                    new_failure = True
+            if not new_failure:
+                break
         keep = [v for v in wanted if v in model.available]
         if keep or not wanted:
             self._retire(name, keep=keep)
@@ -368,7 +374,7 @@ class ModelManager:
             if v not in on_disk and model.status[v].state == END and v not in model.available:
                 del model.status[v]
 
-    def _load(self, model: _Model, version: int, path: Path) -> None:
+    def _load(self, model: _Model, version: int, path: Path) -> bool:
         name = model.config.name
         with self._lock:
             model.status[version] = VersionStatus(version, LOADING)
@@ -384,7 +390,7 @@ class ModelManager:
             with self._lock:
                 model.status[version] = VersionStatus(version, END, "UNKNOWN", msg)
                 model.failed[version] = (self._mtime(path / "saved_model.pb"), msg)
-            return
+            return False
         with self._lock:
             model.available[version] = servable
             model.status[version] = VersionStatus(version, AVAILABLE)
@@ -393,6 +399,7 @@ class ModelManager:
                     time.perf_counter() - t0, n_warm)
         if self.on_change:
             self.on_change(name)
+        return True
 
     def _retire(self, name: str, keep: Sequence[int]) -> None:
         with self._lock:

@@ -88,7 +88,8 @@ class RestApp:
                 raise invalid(f"Malformed request: {method} {path}")
             name, version, label, verb = m.groups()
             if verb.lower() != "predict":
-                raise ServingError("UNIMPLEMENTED", f"The {verb} API is not supported by this server; use :predict")
+                raise invalid(f"The {verb} API needs a {verb.lower()} signature; this server runs predict "
+                              f"signatures only: use POST /v1/models/{name}:predict")
             return self._predict(name, int(version) if version is not None else None, label, body)
         raise invalid(f"Malformed request: {method} {path}")
 
@@ -134,8 +135,30 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args) -> None:  # noqa: A002 - BaseHTTPRequestHandler's name
         logger.debug("%s - %s", self.address_string(), format % args)
 
+    def send_error(self, code: int, message: Optional[str] = None, explain: Optional[str] = None) -> None:
+        """Errors of the HTTP layer (bad request line, unknown method, ...) also get a JSON body."""
+        if code == 501:  # unsupported method: the client's mistake, not a server error
+            code, message = 405, f"Malformed request: method {self.command!r} not allowed (use GET or POST)"
+        text = message or explain or "Malformed request"
+        data = json.dumps({"error": f"Malformed request: {text}" if "Malformed" not in text else text}).encode()
+        try:
+            self.send_response(code)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.send_header("Connection", "close")
+            self.end_headers()
+            if self.command != "HEAD" and code >= 200 and code not in (204, 304):
+                self.wfile.write(data)
+        except OSError:
+            pass
+        self.close_connection = True
+
     def setup(self) -> None:
         super().setup()
+        try:  # headers and body are two writes: without this, Nagle + delayed ACK add 40 ms per response
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            pass
         self.server.track(self.connection, True)
 
     def finish(self) -> None:
@@ -149,7 +172,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
-        if self.server.draining.is_set():
+        if self.server.draining.is_set() or self.close_connection:
             self.send_header("Connection", "close")
             self.close_connection = True
         self.end_headers()
@@ -220,6 +243,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _not_allowed(self) -> None:
         self.server.request_started()
+        self.close_connection = True
         try:
             self._respond(405, {"error": f"Malformed request: {self.command} {self.path} (use GET or POST)"})
         finally:
