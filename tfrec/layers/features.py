@@ -768,25 +768,39 @@ class FeatureLayer(tf.keras.layers.Layer):
             f"or {key!r} (encoded). Received keys: {sorted(inputs)}."
         )
 
-    def encode(self, inputs: Mapping[str, Any]) -> Dict[str, tf.Tensor]:
+    def _select(self, names: Optional[Sequence[str]]) -> List[Feature]:
+        if names is None:
+            return list(self.spec)
+        unknown = [n for n in names if n not in self.spec.names]
+        if unknown:
+            raise KeyError(f"Unknown feature name(s) {unknown}. Features: {self.spec.names}.")
+        return [f for f in self.spec if f.name in set(names)]
+
+    def encode(self, inputs: Mapping[str, Any], names: Optional[Sequence[str]] = None) -> Dict[str, tf.Tensor]:
         """Encodes raw inputs (keyed by column) to ``{name + ENCODED_SUFFIX: tensor}``.
 
         Encoded forms: categorical / numeric-bucketize ``[batch]`` int64 (0 = OOV/missing); numeric
         ``[batch]`` float32; timestamp ``[batch]`` float64; multi_hot ``[batch, length]`` int64
         (-1 = padding, 0 = OOV); text ``[batch, max_length]`` int64 (0 = padding, 1 = OOV).
+
+        Args:
+          inputs: dict of raw tensors keyed by column.
+          names: optional subset of feature names to encode (default: all).
         """
         self._require_adapted()
         out = {}
-        for f in self.spec:
+        for f in self._select(names):
             x, encoded = self._input_for(inputs, f)
             out[f.name + ENCODED_SUFFIX] = x if encoded else self._encode_one(f, x)
         return out
 
-    def encode_frame(self, frame: pd.DataFrame) -> Dict[str, tf.Tensor]:
-        """:meth:`encode` of the raw columns of ``frame`` (all rows at once)."""
+    def encode_frame(self, frame: pd.DataFrame, names: Optional[Sequence[str]] = None) -> Dict[str, tf.Tensor]:
+        """:meth:`encode` of the raw columns of ``frame`` (all rows at once; optional feature subset)."""
         self._require_adapted()
-        raw = {k: _to_tf(v) for k, v in frame_to_tensors(frame, self).items()}
-        return self.encode(raw)
+        features = self._select(names)
+        lengths = {n: st["max_length"] for n, st in self.adapted_state.items() if "max_length" in st}
+        raw = {k: _to_tf(v) for k, v in frame_to_tensors(frame, FeatureSpec(features), lengths).items()}
+        return self.encode(raw, names)
 
     # -- embed ----------------------------------------------------------------------------------
 

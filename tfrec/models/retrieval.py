@@ -467,8 +467,8 @@ class TwoTowerRecommender(Algorithm):
             train["candidate_sampling_probability"] = (popularity / popularity.sum())[train["item_idx"].to_numpy()]
             extra = ["candidate_sampling_probability"]
         layers = [self.model.query_tower.feature_layer, self.model.candidate_tower.feature_layer]
-        ds = frame_to_dataset(train, layers, encoder=layers, extra_columns=extra, batch_size=self.batch_size,
-                              shuffle=True, seed=self.seed)
+        ds = frame_to_dataset(train, layers, label=self._dataset_label(), encoder=layers, extra_columns=extra,
+                              batch_size=self.batch_size, shuffle=True, seed=self.seed)
         self.model.compile(optimizer=_optimizer(self.optimizer, self.learning_rate), jit_compile=self.jit_compile)
         start = time.perf_counter()
         self.history_ = self.model.fit(ds, epochs=self.epochs, verbose=self.verbose).history
@@ -476,6 +476,10 @@ class TwoTowerRecommender(Algorithm):
         self.examples_seen_ = len(train) * self.epochs
         self._index(data)
         return self
+
+    def _dataset_label(self) -> Optional[str]:
+        """Label column of the training dataset (None: retrieval needs no label)."""
+        return None
 
     def _index(self, data: TrainingData) -> None:
         qlayer = self.model.query_tower.feature_layer
@@ -485,6 +489,7 @@ class TwoTowerRecommender(Algorithm):
         self._candidates = self.model.embed_candidates(_tensors(clayer, self.item_frame_))
         self._queries = self.model.embed_queries(_tensors(qlayer, self.user_frame_))
         self._oov_query = self.model.embed_queries(_tensors(qlayer, _oov_row(qlayer.spec)))[0]
+        self._oov_candidate = self.model.embed_candidates(_tensors(clayer, _oov_row(clayer.spec)))[0]
 
     # -- scoring --------------------------------------------------------------------------------
 
