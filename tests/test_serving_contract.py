@@ -44,7 +44,7 @@ def env(tmp_path_factory):
     toy = tiny_two_tower(num_users=40, num_items=300, dim=8, seed=1)
     export_retrieval(base, "movies", toy.query_model, toy.query_features, toy.item_ids, toy.item_embeddings,
                      k=K, version=1, scann=True, scann_recall=0.95,
-                     warmup_examples={"user_id": toy.user_ids}, log=None)
+                     warmup_examples={"user_id": toy.user_ids}, latency_queries=30, log=None)
     pair = TinyPairModel(10, 30, seed=2)
     pair({"user_idx": tf.constant([0]), "item_idx": tf.constant([0])})
     export_ranking(base, "ranker", pair, [f"u{i}" for i in range(10)], [f"m{i}" for i in range(30)], k=3, version=1)

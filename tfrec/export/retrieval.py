@@ -190,7 +190,7 @@ def export_retrieval(base_path, name: str, query_model, query_features: Mapping[
                      version: Optional[int] = None, scann: bool = True, scann_recall: float = 0.95,
                      tuning_queries: Optional[np.ndarray] = None, warmup_examples: Optional[Mapping[str, np.ndarray]] = None,
                      query_takes_dict: Optional[bool] = None, config_root: Optional[str] = None,
-                     overwrite: bool = False, num_leaves: Optional[int] = None,
+                     overwrite: bool = False, num_leaves: Optional[int] = None, latency_queries: int = 200,
                      log: Optional[Callable[[str], None]] = print) -> RetrievalExport:
     """Exports a retrieval model as ``<base>/<name>/<v>`` (brute force) and ``<base>/<name>_scann/<v>``.
 
@@ -209,6 +209,7 @@ def export_retrieval(base_path, name: str, query_model, query_features: Mapping[
       config_root: path prefix for ``models.config`` (e.g. ``/models`` for Docker); default absolute.
       overwrite: replace existing version folders.
       num_leaves: ScaNN tree size; default about sqrt(N).
+      latency_queries: single queries timed per ScaNN setting during the tuning.
       log: progress printer; None for silence.
 
     Returns:
@@ -247,7 +248,7 @@ def export_retrieval(base_path, name: str, query_model, query_features: Mapping[
                                  "(query embeddings) or warmup_examples (query features).")
             tuning_queries = brute.query_embeddings({n: tf.constant(v) for n, v in warmup_examples.items()}).numpy()
         searcher, tuning = tune_scann(emb, tuning_queries, k=brute.k, target_recall=scann_recall,
-                                      num_leaves=num_leaves, log=say)
+                                      num_leaves=num_leaves, latency_queries=latency_queries, log=say)
         module = RetrievalModule(query_model, query_features, ids, emb, k=k, scann_searcher=searcher,
                                  scann_settings=tuning.settings, query_takes_dict=query_takes_dict)
         t0 = time.perf_counter()

@@ -84,6 +84,7 @@ class TinyPairModel(tf.keras.Model):
     def call(self, inputs, training=False):
         u = tf.cast(inputs["user_idx"], tf.int32)
         i = tf.cast(inputs["item_idx"], tf.int32)
+        known = tf.cast((u >= 0) & (i >= 0), tf.float32)
         u = tf.where(u < 0, self.num_users, u)
         i = tf.where(i < 0, self.num_items, i)
-        return tf.reduce_sum(self.users(u) * self.items(i), axis=-1)
+        return tf.reduce_sum(self.users(u) * self.items(i), axis=-1) * known
