@@ -42,7 +42,7 @@ def test_run_folder_layout(tiny_run):
     assert metrics["best_value"] == min(h["val_rmse"] for h in metrics["history"])
     users = (run_dir / "vocab" / "users.txt").read_text().splitlines()
     build = json.loads((run_dir / "model" / "build.json").read_text())
-    assert build["kwargs"]["num_users"] == len(users)
+    assert build["config"]["num_users"] == len(users)
     assert users == sorted(users)  # TrainingData's index order
 
 

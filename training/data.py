@@ -60,9 +60,9 @@ class RunData:
     Attributes:
       path: the dataset folder.
       protocol: the :class:`Protocol` that made the train/test split.
-      train: the protocol's training rows (fit + validation).
-      fit: training rows the model fits on.
-      val: validation rows (carved from ``train``).
+      train: the protocol's training rows (fit + validation), index reset to 0..n-1.
+      fit: training rows the model fits on; ``fit.index`` are their positions in ``train``.
+      val: validation rows (carved from ``train``); ``val.index`` likewise.
       test: the protocol's test rows (final evaluation only).
       negatives: sampled negative item ids of the ``ncf`` protocol, else None.
       vocab: :class:`TrainingData` of ``train``: ``vocab.user_ids`` / ``vocab.item_ids``.
@@ -132,6 +132,8 @@ def prepare(config: Config, loader: Callable[[Path], Tuple[pd.DataFrame, Any, An
     if len(train) < 2:
         raise ValueError(f"The training split of {path} has {len(train)} rows; there is nothing to train on. "
                          "Check data.max_rows / data.min_rating.")
+    # positional index: fit.index / val.index are row positions in train (and in vocab.frame)
+    train = train.reset_index(drop=True)
     fit, val = splits.random_split(train, 1.0 - config.data.validation_ratio, seed=config.data.seed)
     if len(val) == 0 or len(fit) == 0:
         raise ValueError(f"data.validation_ratio={config.data.validation_ratio} leaves an empty fit or validation "

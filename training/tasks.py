@@ -98,22 +98,9 @@ class Task:
         """Called once after :meth:`prepare` and before :meth:`examples` (keeps data-side parameters)."""
 
     # -- model ------------------------------------------------------------------------------------
-    def model_spec(self, params: Dict[str, Any], run) -> Tuple[str, Dict[str, Any]]:
-        """("module:Class", JSON-able constructor kwargs) of the model; ``model/build.json`` keeps them."""
+    def build_model(self, params: Dict[str, Any], run):
+        """The (unbuilt) Keras model; called inside the strategy scope, before :meth:`examples`."""
         raise NotImplementedError
-
-    def build(self, spec: Tuple[str, Dict[str, Any]]):
-        """Instantiates (and builds, by calling it on :meth:`dummy_inputs`) the model of ``spec``."""
-        path, kwargs = spec
-        model = _import(path)(**kwargs)
-        model(self.dummy_inputs(), training=False)
-        return model
-
-    def dummy_inputs(self) -> Dict[str, Any]:
-        """A one-example input batch used to create the model's variables."""
-        import tensorflow as tf
-
-        return {"user_idx": tf.constant([0], tf.int32), "item_idx": tf.constant([0], tf.int32)}
 
     def compile(self, model, optimizer, config) -> None:
         raise NotImplementedError
@@ -208,9 +195,10 @@ class MFTask(Task):
         y = frame[run.vocab.columns.rating].to_numpy(np.float32)
         return {"user_idx": u, "item_idx": i}, y
 
-    def model_spec(self, params, run):
+    def build_model(self, params, run):
         mean = float(run.fit[run.vocab.columns.rating].astype(np.float64).mean())
-        return self.model_path, dict(num_users=run.vocab.n_users, num_items=run.vocab.n_items, global_mean=mean, **params)
+        return _import(self.model_path)(num_users=run.vocab.n_users, num_items=run.vocab.n_items, global_mean=mean,
+                                        **params)
 
     def compile(self, model, optimizer, config):
         import tensorflow as tf
@@ -280,18 +268,19 @@ class NCFTask(Task):
         labels = np.concatenate([np.ones(len(u), np.float32), np.zeros(len(neg_u), np.float32)])
         return {"user_idx": users, "item_idx": items}, labels
 
-    def model_spec(self, params, run):
+    def build_model(self, params, run):
+        from tfrec.models import ncf
+
         p = dict(params)
         p.pop("num_negatives")
         variant = p.pop("variant")
-        sizes = dict(num_users=run.vocab.n_users, num_items=run.vocab.n_items)
+        n_u, n_i = run.vocab.n_users, run.vocab.n_items
         if variant == "gmf":
-            return "tfrec.models.ncf:GMF", dict(sizes, embedding_dim=p["mf_dim"], l2=p["l2"], init_stddev=p["init_stddev"])
+            return ncf.GMF(n_u, n_i, embedding_dim=p["mf_dim"], l2=p["l2"], init_stddev=p["init_stddev"])
         if variant == "mlp":
-            return "tfrec.models.ncf:MLP", dict(sizes, embedding_dim=p["mlp_embedding_dim"],
-                                                hidden_units=list(p["hidden_units"]), l2=p["l2"],
-                                                init_stddev=p["init_stddev"])
-        return "tfrec.models.ncf:NeuMF", dict(sizes, **p)
+            return ncf.MLP(n_u, n_i, embedding_dim=p["mlp_embedding_dim"], hidden_units=list(p["hidden_units"]),
+                           l2=p["l2"], init_stddev=p["init_stddev"])
+        return ncf.NeuMF(n_u, n_i, **p)
 
     def compile(self, model, optimizer, config):
         import tensorflow as tf
@@ -308,7 +297,84 @@ class NCFTask(Task):
         return KerasPairAlgorithm(model, run.vocab, predicts_ratings=False, name=self.name)
 
 
-TASKS: Dict[str, Task] = {t.name: t for t in (MFTask(), NCFTask())}
+# ------------------------------------------------------------------------------------------------
+# Two-tower retrieval (TFRS in-batch softmax)
+
+
+class TwoTowerTask(Task):
+    """Two-tower retrieval (``tfrec.models.retrieval.TwoTowerRetrieval``, a ``tfrs.Model``).
+
+    Parameters are those of ``TwoTowerRecommender`` that shape the model (feature lists or presets
+    "movielens_user"/"movielens_item", embedding size, tower MLP, temperature, hard negatives, ...);
+    optimizer, learning rate, epochs and batch size come from ``training``. Feature layers are adapted
+    on the training rows; examples are encoded once. Every training interaction (rated at least
+    ``data.min_rating`` if set) is a positive; the loss is the in-batch softmax; early stopping on
+    ``val_loss``. The final evaluation scores the whole catalog (``query @ candidates.T``).
+    """
+
+    name = "two_tower"
+    kind = "retrieval"
+    defaults = {"query_features": None, "candidate_features": None, "embedding_dim": 32, "hidden_units": None,
+                "dropout": 0.0, "temperature": None, "num_hard_negatives": None, "remove_accidental_hits": False,
+                "logq_correction": False, "l2_normalize": False}
+    monitor = "val_loss"
+    mode = "min"
+
+    def prepare(self, config):
+        from training import data
+
+        threshold = config.data.min_rating
+        rating = "user_rating"
+        keep = None if threshold is None else (lambda f: f[f[rating] >= threshold])
+        return data.prepare(config, row_filter=keep)
+
+    def build_model(self, params, run):
+        from tfrec.models.retrieval import TwoTowerRecommender, training_frame
+
+        class _Trained(TwoTowerRecommender):
+            """The trainer's model as an evaluation Algorithm: ``fit`` only indexes the catalog."""
+
+            def fit(self, data):
+                if not (np.array_equal(data.user_ids, run.vocab.user_ids)
+                        and np.array_equal(data.item_ids, run.vocab.item_ids)):
+                    raise ValueError("The evaluation's training data has another vocabulary than the trained model.")
+                self.data = data
+                self._index(data)
+                return self
+
+        rec = _Trained(**params, name=self.name)
+        qspec, cspec = rec._specs(run.vocab)
+        full = training_frame(run.vocab, qspec.columns, cspec.columns)
+        if params["logq_correction"]:
+            popularity = run.vocab.item_popularity().astype(np.float64)
+            full = full.copy()
+            full["candidate_sampling_probability"] = (popularity / popularity.sum())[full["item_idx"].to_numpy()]
+        model = rec.build_model(run.vocab, full)
+        rec.model = model
+        run.extra.update(recommender=rec, full_frame=full, logq=params["logq_correction"])
+        return model
+
+    def examples(self, run, frame, split):
+        model = run.extra["recommender"].model
+        rows = run.extra["full_frame"].iloc[frame.index.to_numpy()]
+        out = {}
+        for layer in (model.query_tower.feature_layer, model.candidate_tower.feature_layer):
+            out.update({k: np.asarray(v) for k, v in layer.encode_frame(rows).items()})
+        if run.extra["logq"]:
+            out["candidate_sampling_probability"] = rows["candidate_sampling_probability"].to_numpy(np.float32)
+        return out, None
+
+    def compile(self, model, optimizer, config):
+        model.compile(optimizer=optimizer, jit_compile=config.training.jit_compile,
+                      steps_per_execution=config.training.steps_per_execution)
+
+    def algorithm(self, model, run):
+        rec = run.extra["recommender"]
+        rec.model = model
+        return rec
+
+
+TASKS: Dict[str, Task] = {t.name: t for t in (MFTask(), NCFTask(), TwoTowerTask())}
 
 
 def available() -> list:

@@ -10,7 +10,9 @@ Run folder (``output.run_dir``; another tool, e.g. export/serving, reads it)::
       events.jsonl           train starts (with the epoch they start from) and epoch starts
       vocab/users.txt        raw user ids, one per line; line i is model index i
       vocab/items.txt        raw item ids, likewise
-      model/build.json       {"family", "class": "module:Class", "kwargs": {...}} to rebuild the model
+      model/build.json       {"family", "class": "module:Class", "config": model.get_config(),
+                              "sample_inputs": two training examples} -> ``Class.from_config(config)``,
+                              call it on the sample inputs, then ``load_weights``
       model/weights.*        TF-format weights of the exported model (the best epoch's if
                              training.restore_best) -> ``model.load_weights(run_dir/"model/weights")``
       model/saved_model/     SavedModel of the whole model (when output.saved_model and the family's
@@ -174,12 +176,15 @@ class Trainer:
             self.log(f"mixed precision: model {task.name!r} is built in float32 (its layers do not support float16).")
             tf.keras.mixed_precision.set_global_policy("float32")
 
-        # -- data -------------------------------------------------------------------------------
+        # -- data and model ---------------------------------------------------------------------
         t0 = time.perf_counter()
         run = task.prepare(cfg)
         data_lib.write_vocab(run.vocab, out / "vocab")
         params = dict(cfg.model.params)
         task.setup(params, run)
+        with placement.strategy.scope():
+            # families with feature layers adapt them here, before their examples are encoded
+            model = task.build_model(params, run)
         fit_x, fit_y = task.examples(run, run.fit, "fit")
         val_x, val_y = task.examples(run, run.val, "val")
         replicas = max(1, placement.replicas)
@@ -200,11 +205,10 @@ class Trainer:
                  f"{n_fit} training examples, global batch {global_batch} ({cfg.training.batch_size} x {replicas} "
                  f"replica(s)), {steps_per_epoch} steps/epoch")
 
-        # -- model ------------------------------------------------------------------------------
         t0 = time.perf_counter()
-        spec = task.model_spec(params, run)
+        sample = {k: v[:2] for k, v in fit_x.items()}
         with placement.strategy.scope():
-            model = task.build(spec)
+            model(sample, training=False)  # create the variables (BackupAndRestore needs a built model)
             optimizer = make_optimizer(cfg, steps_per_epoch)
             task.compile(model, optimizer, cfg)
         self.timing["build_seconds"] = time.perf_counter() - t0
@@ -249,7 +253,7 @@ class Trainer:
         notes = []
         if cfg.output.save_model:
             t0 = time.perf_counter()
-            notes += self._export(model, spec, out)
+            notes += self._export(model, sample, out)
             self.timing["export_seconds"] = time.perf_counter() - t0
 
         # -- final evaluation -------------------------------------------------------------------
@@ -315,7 +319,7 @@ class Trainer:
                     "--run-dir."
                 )
 
-    def _export(self, model, spec, out: Path) -> list:
+    def _export(self, model, sample: Dict[str, np.ndarray], out: Path) -> list:
         from training.callbacks import atomic_write_text
 
         notes = []
@@ -324,9 +328,11 @@ class Trainer:
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
         model.save_weights(str(tmp / "weights"))
-        path, kwargs = spec
-        atomic_write_text(tmp / "build.json", json.dumps({"family": self.task.name, "class": path, "kwargs": kwargs},
-                                                         indent=1, default=_json_default) + "\n")
+        build = {"family": self.task.name, "class": f"{type(model).__module__}:{type(model).__qualname__}",
+                 "config": model.get_config(),
+                 "sample_inputs": {k: {"dtype": str(np.asarray(v).dtype), "values": np.asarray(v).tolist()}
+                                   for k, v in sample.items()}}
+        atomic_write_text(tmp / "build.json", json.dumps(build, indent=1, default=_json_default) + "\n")
         if self.config.output.saved_model:
             try:
                 model.save(str(tmp / "saved_model"), save_format="tf", include_optimizer=False)
@@ -422,10 +428,16 @@ def load_run(run_dir: Union[str, Path]) -> LoadedRun:
         if not (run_dir / needed).exists():
             raise FileNotFoundError(f"{run_dir} has no {needed}: it is not a finished tfrec training run folder "
                                     "(train one with `tfrec train --config ... --run-dir DIR`).")
+    import importlib
+
     config = load_config(run_dir / "config.yaml")
     build = json.loads((run_dir / "model" / "build.json").read_text())
-    task = get_task(build["family"])
-    model = task.build((build["class"], build["kwargs"]))
+    module, name = build["class"].split(":")
+    cls = getattr(importlib.import_module(module), name)
+    model = cls.from_config(build["config"])
+    sample = {k: np.asarray(v["values"], dtype=object if v["dtype"] == "object" else v["dtype"])
+              for k, v in build["sample_inputs"].items()}
+    model(sample, training=False)  # create the variables, then restore them
     model.load_weights(str(run_dir / "model" / "weights")).expect_partial()
     users, items = data_lib.read_vocab(run_dir / "vocab")
     metrics_path = run_dir / "metrics.json"
