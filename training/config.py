@@ -559,10 +559,10 @@ class _Checker:
             if value is None:
                 return None
             return self.value(args[0], value, key)
-        if value is None:
-            self.fail(key, f"config key {key!r} expects {_describe_type(tp)}, got null.")
         if tp is Any:
             return value
+        if value is None:
+            self.fail(key, f"config key {key!r} expects {_describe_type(tp)}, got null.")
         if origin is Literal:
             choices = typing.get_args(tp)
             if value not in choices:

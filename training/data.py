@@ -138,7 +138,9 @@ def prepare(config: Config, loader: Callable[[Path], Tuple[pd.DataFrame, Any, An
     if len(val) == 0 or len(fit) == 0:
         raise ValueError(f"data.validation_ratio={config.data.validation_ratio} leaves an empty fit or validation "
                          f"set from {len(train)} training rows; use a ratio between 0.05 and 0.5.")
-    vocab = TrainingData(train, items=items, users=users)
+    # The MovieLens ratings frames already carry the user and movie features, so no metadata frames
+    # are attached (TrainingData._align names the id column 'index' after its reindex).
+    vocab = TrainingData(train)
     return RunData(path, protocol, train, fit, val, test, negatives, vocab, items, users)
 
 

@@ -374,7 +374,155 @@ class TwoTowerTask(Task):
         return rec
 
 
-TASKS: Dict[str, Task] = {t.name: t for t in (MFTask(), NCFTask(), TwoTowerTask())}
+# ------------------------------------------------------------------------------------------------
+# Feature models: the TFRS ranking MLP, DCN, DeepFM (rating or click prediction from features)
+
+
+def _encoded(layer, rows) -> Dict[str, np.ndarray]:
+    return {k: np.asarray(v) for k, v in layer.encode_frame(rows).items()}
+
+
+class RankingTask(Task):
+    """Rating prediction from user/item (side) features with an MLP (``tfrec.models.ranking.RankingModel``).
+
+    Feature layers are adapted on the training rows and examples encoded once; MSE loss, ``rmse``
+    metric, early stopping on ``val_rmse``. Predictions are clipped to the training rating range
+    in the final evaluation.
+    """
+
+    name = "ranking"
+    kind = "rating"
+    defaults = {"user_features": None, "item_features": None, "embedding_dim": 32, "hidden_units": [256, 64],
+                "dropout": 0.0, "clip": True}
+    monitor = "val_rmse"
+    mode = "min"
+
+    def build_model(self, params, run):
+        from tfrec.layers.features import FeatureLayer, FeatureSpec
+        from tfrec.models.ranking import RankingModel, RankingRecommender, _PairScorer
+        from tfrec.models.retrieval import entity_frame, resolve_features, training_frame
+
+        vocab = run.vocab
+        uspec = FeatureSpec(resolve_features(params["user_features"], vocab.columns.user))
+        ispec = FeatureSpec(resolve_features(params["item_features"], vocab.columns.item))
+        full = training_frame(vocab, uspec.columns, ispec.columns)
+        layer = FeatureLayer(FeatureSpec(list(uspec) + list(ispec)), embedding_dim=params["embedding_dim"],
+                             output_mode="concat", name="features")
+        layer.adapt(full)
+        label = vocab.columns.rating
+        mean = float(run.fit[label].astype(np.float64).mean())
+        model = RankingModel(layer, params["hidden_units"], params["dropout"], label_key=label, output_offset=mean)
+        rating_range = (float(full[label].min()), float(full[label].max()))
+
+        class _Trained(RankingRecommender):
+            def fit(self, data):
+                if not (np.array_equal(data.user_ids, vocab.user_ids) and np.array_equal(data.item_ids, vocab.item_ids)):
+                    raise ValueError("The evaluation's training data has another vocabulary than the trained model.")
+                self.data, self.rating_range_ = data, rating_range
+                self._scorer = _PairScorer(self.model, layer, uspec.names, ispec.names,
+                                           entity_frame(data, "user", uspec.columns),
+                                           entity_frame(data, "item", ispec.columns))
+                return self
+
+        rec = _Trained(user_features=params["user_features"], item_features=params["item_features"],
+                       embedding_dim=params["embedding_dim"], hidden_units=params["hidden_units"],
+                       dropout=params["dropout"], clip=params["clip"], name=self.name)
+        run.extra.update(recommender=rec, full_frame=full, layer=layer, label=label)
+        return model
+
+    def examples(self, run, frame, split):
+        rows = run.extra["full_frame"].iloc[frame.index.to_numpy()]
+        return _encoded(run.extra["layer"], rows), rows[run.extra["label"]].to_numpy(np.float32)
+
+    def compile(self, model, optimizer, config):
+        model.compile(optimizer=optimizer, jit_compile=config.training.jit_compile,
+                      steps_per_execution=config.training.steps_per_execution)
+
+    def algorithm(self, model, run):
+        rec = run.extra["recommender"]
+        rec.model = model
+        return rec
+
+
+class CTRTask(Task):
+    """DCN-V2 / DeepFM (``tfrec.models.ctr.build_model``) on MovieLens ratings with side features.
+
+    ``task: rating`` predicts ratings (MSE, ``val_rmse``); ``task: ctr`` predicts
+    ``rating >= positive_threshold`` (log loss, ``val_auc``). ``features`` is a list of feature dicts
+    (default: user and item ids plus the MovieLens side features present); ``model_params`` are the
+    model's own parameters (``cross_layers``, ``deep_layers``, ``dropout``, ...; see ``build_model``).
+    """
+
+    kind = "rating"
+    defaults = {"task": "rating", "features": None, "embedding_dim": 16, "model_params": {},
+                "positive_threshold": 4.0}
+    monitor = "val_rmse"
+    mode = "min"
+    mixed_precision = True
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def check_params(self, params, fail):
+        out = super().check_params(params, fail)
+        if out["task"] not in ("rating", "ctr"):
+            fail("model.params.task", f"config key 'model.params.task' expects 'rating' or 'ctr', got {out['task']!r}.")
+        return out
+
+    def build_model(self, params, run):
+        from tfrec.layers.features import FeatureSpec
+        from tfrec.models.ctr import CTRRecommender, _feature_layers, build_model, initial_bias
+
+        vocab = run.vocab
+
+        class _Trained(CTRRecommender):
+            def fit(self, data):
+                if not (np.array_equal(data.user_ids, vocab.user_ids) and np.array_equal(data.item_ids, vocab.item_ids)):
+                    raise ValueError("The evaluation's training data has another vocabulary than the trained model.")
+                self.data = data
+                self._build_lookup(self._full_frame(data).copy(), data.columns)
+                return self
+
+        rec = _Trained(model=self.name, task=params["task"], features=params["features"],
+                       embedding_dim=params["embedding_dim"], model_params=params["model_params"],
+                       positive_threshold=params["positive_threshold"], name=self.name)
+        full = rec._full_frame(vocab).copy()
+        full["__label__"] = rec._labels(full, vocab.columns)
+        rec.spec = FeatureSpec.from_config(rec._spec(full, vocab.columns))
+        fit_rows = full.iloc[run.fit.index.to_numpy()]
+        model = build_model(self.name, rec.spec, full, task=params["task"], embedding_dim=params["embedding_dim"],
+                            initial_bias=initial_bias(fit_rows["__label__"], params["task"]), **params["model_params"])
+        run.extra.update(recommender=rec, full_frame=full, layer=_feature_layers(model)[0])
+        return model
+
+    def examples(self, run, frame, split):
+        rows = run.extra["full_frame"].iloc[frame.index.to_numpy()]
+        return _encoded(run.extra["layer"], rows), rows["__label__"].to_numpy(np.float32)
+
+    def compile(self, model, optimizer, config):
+        model.compile(optimizer=optimizer, jit_compile=config.training.jit_compile,
+                      steps_per_execution=config.training.steps_per_execution)
+
+    def algorithm(self, model, run):
+        rec = run.extra["recommender"]
+        rec.model = model
+        return rec
+
+
+def _monitor_of(task: Task, params: Dict[str, Any]) -> Tuple[str, str]:
+    """(monitor, mode) of a family given its parameters (CTR families monitor AUC in ctr mode)."""
+    if isinstance(task, CTRTask) and params.get("task") == "ctr":
+        return "val_auc", "max"
+    return task.monitor, task.mode
+
+
+TASKS: Dict[str, Task] = {t.name: t for t in (MFTask(), NCFTask(), TwoTowerTask(), RankingTask(), CTRTask("dcn"),
+                                              CTRTask("deepfm"))}
+
+
+def monitor_of(name: str, params: Dict[str, Any]) -> Tuple[str, str]:
+    """(default monitor, mode) of family ``name`` with ``params``."""
+    return _monitor_of(get_task(name), params)
 
 
 def available() -> list:

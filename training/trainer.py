@@ -217,8 +217,11 @@ class Trainer:
         from training.callbacks import RunRecorder, checkpoint_path, resolve_mode, save_checkpoint
 
         es = cfg.training.early_stopping
-        monitor = es.monitor or task.monitor
-        mode = resolve_mode(monitor, es.mode) if es.monitor else (task.mode if es.mode == "auto" else es.mode)
+        from training.tasks import monitor_of
+
+        default_monitor, default_mode = monitor_of(task.name, cfg.model.params)
+        monitor = es.monitor or default_monitor
+        mode = resolve_mode(monitor, es.mode) if es.monitor else (default_mode if es.mode == "auto" else es.mode)
         recorder = RunRecorder(
             out, monitor, mode, patience=es.patience if es.enabled else None, min_delta=es.min_delta,
             backup_dir=(self.run_dir / "backup") if cfg.output.backup else None, epochs=cfg.training.epochs,
@@ -351,8 +354,8 @@ class Trainer:
             from tfrec.evaluation.evaluator import EvaluatedAlgorithm, EvaluationData
         except ImportError:  # pragma: no cover - the evaluator is part of tfrec
             return _fallback_evaluate(algo, run, cfg), "tfrec.evaluation.Evaluator unavailable: RMSE/MAE via tfrec.metrics"
-        data = EvaluationData.build(run.train, run.test, run.vocab.columns, negatives=run.negatives, items=run.items,
-                                    users=run.users, relevance_threshold=cfg.evaluation.relevance_threshold)
+        data = EvaluationData.build(run.train, run.test, run.vocab.columns, negatives=run.negatives,
+                                    relevance_threshold=cfg.evaluation.relevance_threshold)
         final: Dict[str, Any] = {}
         for k in cfg.evaluation.k:
             result = EvaluatedAlgorithm(algo, run.protocol, k=k, exclude_seen=cfg.evaluation.exclude_seen).evaluate(data)

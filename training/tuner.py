@@ -41,7 +41,6 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import tfrec  # noqa: F401  (selects tf_keras before TensorFlow loads)
 from training.config import Config, ConfigError, SearchParam, dump_yaml, parse_yaml
-from training.tasks import get_task
 
 _ENCODED = "yaml:"  # prefix of choice values that are lists/mappings, encoded as YAML strings
 
@@ -70,12 +69,14 @@ def objective_of(config: Config) -> Tuple[str, str]:
     """(metric name, "min"|"max") the search optimises."""
     from training.callbacks import resolve_mode
 
-    task = get_task(config.model.name)
-    name = config.tuner.objective or config.training.early_stopping.monitor or task.monitor
+    from training.tasks import monitor_of
+
+    default, default_mode = monitor_of(config.model.name, config.model.params)
+    name = config.tuner.objective or config.training.early_stopping.monitor or default
     if config.tuner.direction != "auto":
         return name, config.tuner.direction
-    if name == task.monitor:
-        return name, task.mode
+    if name == default:
+        return name, default_mode
     return name, resolve_mode(name, "auto")
 
 
