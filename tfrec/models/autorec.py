@@ -191,8 +191,8 @@ class AutoRecRecommender(Algorithm):
     """I-AutoRec or U-AutoRec as a rating predictor (``predicts_ratings = True``).
 
     ``fit`` builds the dense [n_users, n_items] training rating matrix (duplicate pairs averaged),
-    trains :class:`AutoRec` with Adam on mini-batches of rows (items for I-AutoRec, users for
-    U-AutoRec) and stores the reconstruction of every row from its training ratings. A prediction
+    trains :class:`AutoRec` with Adam on the rows (items for I-AutoRec, users for U-AutoRec), by
+    default on all rows at once (full-batch, like the paper's L-BFGS/Rprop training), and stores the reconstruction of every row from its training ratings. A prediction
     for (u, i) is the reconstructed entry, clipped to the training rating range.
 
     Unknown ids (index -1) get a documented default instead of a reconstruction: an unknown user
@@ -203,10 +203,11 @@ class AutoRecRecommender(Algorithm):
     Args:
       based_on: "item" (I-AutoRec, the paper's better variant) or "user" (U-AutoRec). Default "item".
       hidden_units: int, hidden size. Default 500.
-      l2: float, lambda of the weight decay ``lambda / 2 * ||W||^2``. Default 1.0.
-      epochs: int. Default 200.
-      batch_size: int, rows per mini-batch. Default 64.
-      learning_rate: float, Adam learning rate. Default 1e-3.
+      l2: float, lambda of the weight decay ``lambda / 2 * ||W||^2`` (relative to the summed
+        squared error over all observed training ratings). Default 100.0.
+      epochs: int, passes over the rows (one Adam step each when full-batch). Default 200.
+      batch_size: int or None, rows per mini-batch; None: all rows in one batch. Default None.
+      learning_rate: float, Adam learning rate. Default 3e-3.
       clip: bool, clip predictions to the training rating range. Default True.
       seed: int, seeds TensorFlow's global generator and the row shuffling. Default 42.
       verbose: int, Keras verbosity. Default 0.
@@ -218,8 +219,8 @@ class AutoRecRecommender(Algorithm):
 
     predicts_ratings = True
 
-    def __init__(self, based_on: str = "item", hidden_units: int = 500, l2: float = 1.0, epochs: int = 200,
-                 batch_size: int = 64, learning_rate: float = 1e-3, clip: bool = True, seed: int = 42,
+    def __init__(self, based_on: str = "item", hidden_units: int = 500, l2: float = 100.0, epochs: int = 200,
+                 batch_size: Optional[int] = None, learning_rate: float = 3e-3, clip: bool = True, seed: int = 42,
                  verbose: int = 0, name: Optional[str] = None):
         super().__init__()
         if based_on not in _BASES:
@@ -230,7 +231,7 @@ class AutoRecRecommender(Algorithm):
             raise ValueError(f"Received an invalid value for l2, expected a float >= 0. Received: l2={l2!r}")
         self.l2 = float(l2)
         self.epochs = _positive_int("epochs", epochs)
-        self.batch_size = _positive_int("batch_size", batch_size)
+        self.batch_size = None if batch_size is None else _positive_int("batch_size", batch_size)
         if not isinstance(learning_rate, (int, float)) or learning_rate <= 0:
             raise ValueError(f"Received an invalid value for learning_rate, expected a float > 0. Received: {learning_rate!r}")
         self.learning_rate = float(learning_rate)
@@ -279,7 +280,7 @@ class AutoRecRecommender(Algorithm):
         self.model.compile(optimizer=tf.keras.optimizers.Adam(self.learning_rate))
         ds = (tf.data.Dataset.from_tensor_slices((rows, rows_mask))
               .shuffle(rows.shape[0], seed=self.seed, reshuffle_each_iteration=True)
-              .batch(self.batch_size))
+              .batch(self.batch_size or rows.shape[0]))
         callbacks = []
         if on_epoch_end is not None:
             def _cb(epoch, logs):
