@@ -98,6 +98,15 @@ TUNE_GRID = {
 }
 
 
+NEUMF_GRID = {
+    # NeuMF from scratch: the GMF/MLP sizes of the config, Adam learning rate searched
+    "neumf": [{"learning_rate": 0.001}, {"learning_rate": 0.005}],
+    # NeuMF from the config's trained GMF and MLP: the fine-tuning optimizer (paper: plain SGD)
+    "neumf_pretrain": [{"optimizer": "sgd", "learning_rate": 0.01}, {"optimizer": "sgd", "learning_rate": 0.1},
+                       {"optimizer": "adam", "learning_rate": 0.0001}],
+}
+
+
 def tune(args):
     df = load_movielens(args.data).ratings
     train = splits.ncf_split(df, num_negatives=99, seed=args.seed).train  # test rows dropped here
@@ -107,7 +116,31 @@ def tune(args):
     print(f"validation: {len(fold.test)} users, train {len(fold.train.frame)} rows")
     rows = []
     models = args.models.split(",") if args.models else list(TUNE_GRID)
+    cfg = {a["name"] + ("_pretrain" if (a.get("params") or {}).get("pretrain") else ""): dict(a.get("params") or {})
+           for a in load_yaml(args.config)["algorithms"]} if args.config.is_file() else {}
+    pretrained = {}
     for model_name in models:
+        if model_name in NEUMF_GRID:
+            for override in NEUMF_GRID[model_name]:
+                params = {**cfg[model_name], **override}
+                if model_name == "neumf_pretrain" and not pretrained:
+                    for part in ("gmf", "mlp"):
+                        pretrained[part] = NCFRecommender(model=part, seed=args.seed, **cfg[part]).fit(fold.train).model
+                curve = []
+
+                def track(stage, epoch, model, curve=curve, params=params):
+                    curve.append(sampled_metrics(keras_predict(model), fold))
+                    print(f"  {model_name} {params} epoch {epoch}: val hr {curve[-1][0]:.4f} ndcg {curve[-1][1]:.4f}",
+                          flush=True)
+
+                rec = NCFRecommender(model="neumf", seed=args.seed, **{**params, "epochs": args.tune_epochs})
+                rec.fit(fold.train, on_epoch_end=track, **(pretrained if model_name == "neumf_pretrain" else {}))
+                hr = [c[0] for c in curve]
+                best = int(np.argmax(hr))
+                rows.append(_common.row(model_name, {"val_hr@10": hr[best], "val_ndcg@10": curve[best][1]},
+                                        rec.train_seconds_, rec.examples_seen_ / rec.train_seconds_,
+                                        params=params, best_epoch=best + 1, val_hr_curve=[round(h, 4) for h in hr]))
+            continue
         grid = TUNE_GRID[model_name]
         keys = list(grid)
         for values in itertools.product(*(grid[k] for k in keys)):
@@ -199,7 +232,8 @@ def main(argv=None):
     p.add_argument("--config", type=Path, default=_common.REPO / "configs" / "ncf_ml100k.yaml")
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--tune", action="store_true", help="validation search instead of the test run")
-    p.add_argument("--models", default="", help="--tune: comma-separated subset of gmf,mlp")
+    p.add_argument("--models", default="", help="--tune: comma-separated subset of gmf,mlp,neumf,neumf_pretrain "
+                   "(the neumf stages start from the config's GMF/MLP settings)")
     p.add_argument("--tune-epochs", type=int, default=20)
     args = p.parse_args(argv)
     if not args.data.is_dir():

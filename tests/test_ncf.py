@@ -151,6 +151,8 @@ def test_invalid_arguments_say_what_was_received():
         NCFRecommender(model="ncf")
     with pytest.raises(ValueError, match="pretrain=True only applies"):
         NCFRecommender(model="gmf", pretrain=True)
+    with pytest.raises(ValueError, match="Unknown key"):
+        NCFRecommender(model="neumf", pretrain=True, pretrain_gmf={"lr": 0.1})
 
 
 def test_docstring_examples_run():
@@ -170,7 +172,8 @@ def test_recommender_pretraining_stages_and_unknown_ids():
     data = _toy_data()
     stages = []
     rec = NCFRecommender(model="neumf", embedding_dim=4, mlp_embedding_dim=4, hidden_units=[4, 2], epochs=1,
-                         pretrain=True, pretrain_epochs=2, optimizer="sgd")
+                         pretrain=True, pretrain_gmf={"epochs": 2}, pretrain_mlp={"epochs": 2, "batch_size": 64},
+                         optimizer="sgd")
     rec.fit(data, on_epoch_end=lambda stage, epoch, model: stages.append((stage, epoch)))
     assert stages == [("gmf", 1), ("gmf", 2), ("mlp", 1), ("mlp", 2), ("neumf", 1)]
     assert isinstance(rec.model, NeuMF)

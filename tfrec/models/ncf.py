@@ -418,12 +418,12 @@ class NCFRecommender(Algorithm):
       batch_size: int. Default 256.
       learning_rate: float. Default 1e-3.
       optimizer: "adam", "sgd", "adagrad" or "rmsprop". Default "adam".
-      pretrain: bool, NeuMF only: first train a GMF and an MLP (``pretrain_epochs`` each, with
-        ``pretrain_optimizer``/``pretrain_learning_rate``), copy them in with ``alpha``, then train
-        NeuMF with ``optimizer``/``learning_rate`` (the paper uses plain SGD here). Default False.
-      pretrain_epochs: int or None (= ``epochs``).
-      pretrain_optimizer: str. Default "adam".
-      pretrain_learning_rate: float or None (= ``learning_rate``).
+      pretrain: bool, NeuMF only: first train a GMF and an MLP (same sizes as NeuMF's parts), copy
+        them in with ``alpha``, then train NeuMF with ``optimizer``/``learning_rate`` (the paper uses
+        plain SGD here). Default False.
+      pretrain_gmf, pretrain_mlp: dict or None, training settings of the GMF / MLP pre-training
+        stage, keys among ``epochs``, ``learning_rate``, ``optimizer``, ``batch_size``; missing keys
+        default to ``epochs``, 1e-3, "adam" and ``batch_size``.
       alpha: float, GMF weight of the pre-trained output layer. Default 0.5.
       seed: int, seeds TensorFlow's global generator and the negative sampler. Default 42.
       verbose: int, Keras verbosity. Default 0.
@@ -439,8 +439,8 @@ class NCFRecommender(Algorithm):
     def __init__(self, model: str = "neumf", embedding_dim: int = 8, mlp_embedding_dim: int = 32,
                  hidden_units: Sequence[int] = (32, 16, 8), l2: float = 0.0, num_negatives: int = 4,
                  epochs: int = 20, batch_size: int = 256, learning_rate: float = 1e-3, optimizer: str = "adam",
-                 pretrain: bool = False, pretrain_epochs: Optional[int] = None, pretrain_optimizer: str = "adam",
-                 pretrain_learning_rate: Optional[float] = None, alpha: float = 0.5, seed: int = 42,
+                 pretrain: bool = False, pretrain_gmf: Optional[dict] = None, pretrain_mlp: Optional[dict] = None,
+                 alpha: float = 0.5, seed: int = 42,
                  verbose: int = 0, name: Optional[str] = None):
         super().__init__()
         if model not in _MODELS:
@@ -459,10 +459,8 @@ class NCFRecommender(Algorithm):
         self.optimizer = optimizer
         _optimizer(optimizer, 1e-3)  # validates the name now
         self.pretrain = bool(pretrain)
-        self.pretrain_epochs = self.epochs if pretrain_epochs is None else _positive_int("pretrain_epochs", pretrain_epochs)
-        self.pretrain_optimizer = pretrain_optimizer
-        _optimizer(pretrain_optimizer, 1e-3)
-        self.pretrain_learning_rate = self.learning_rate if pretrain_learning_rate is None else float(pretrain_learning_rate)
+        self.pretrain_gmf = self._stage(pretrain_gmf, "pretrain_gmf")
+        self.pretrain_mlp = self._stage(pretrain_mlp, "pretrain_mlp")
         if not 0.0 <= float(alpha) <= 1.0:
             raise ValueError(f"alpha must be in [0, 1]. Received: alpha={alpha}")
         self.alpha = float(alpha)
@@ -474,6 +472,21 @@ class NCFRecommender(Algorithm):
         self.train_seconds_ = 0.0
         self.examples_seen_ = 0
 
+    _STAGE_KEYS = ("epochs", "learning_rate", "optimizer", "batch_size")
+
+    def _stage(self, settings: Optional[dict], arg: str) -> dict:
+        settings = dict(settings or {})
+        unknown = sorted(set(settings) - set(self._STAGE_KEYS))
+        if unknown:
+            raise ValueError(f"Unknown key(s) {unknown} in {arg}; valid keys: {list(self._STAGE_KEYS)}. "
+                             f"Received: {arg}={settings!r}")
+        out = {"epochs": self.epochs, "learning_rate": 1e-3, "optimizer": "adam", "batch_size": self.batch_size}
+        out.update(settings)
+        _positive_int(f"{arg}['epochs']", out["epochs"])
+        _positive_int(f"{arg}['batch_size']", out["batch_size"])
+        _optimizer(out["optimizer"], float(out["learning_rate"]))
+        return out
+
     # -- training ---------------------------------------------------------------------------------
     def _build(self, kind: str, n_users: int, n_items: int) -> tf.keras.Model:
         if kind == "gmf":
@@ -484,13 +497,14 @@ class NCFRecommender(Algorithm):
             model = NeuMF(n_users, n_items, self.embedding_dim, self.mlp_embedding_dim, self.hidden_units, self.l2)
         return model.build_for_inputs()
 
-    def _train(self, model, sampler, users, items, epochs, optimizer, learning_rate, label, on_epoch_end):
+    def _train(self, model, sampler, users, items, epochs, optimizer, learning_rate, batch_size, label,
+               on_epoch_end):
         model.compile(optimizer=_optimizer(optimizer, learning_rate),
                       loss=tf.keras.losses.BinaryCrossentropy(from_logits=True))
         losses = []
         for epoch in range(epochs):
             u, i, y = sampler.training_examples(users, items, self.num_negatives)
-            ds = tf.data.Dataset.from_tensor_slices(({"user_idx": u, "item_idx": i}, y)).batch(self.batch_size)
+            ds = tf.data.Dataset.from_tensor_slices(({"user_idx": u, "item_idx": i}, y)).batch(batch_size)
             hist = model.fit(ds, epochs=1, verbose=self.verbose)
             losses.append(float(hist.history["loss"][-1]))
             self.examples_seen_ += len(y)
@@ -529,22 +543,20 @@ class NCFRecommender(Algorithm):
         users, items = pairs.row.astype(np.int32), pairs.col.astype(np.int32)  # unique positive pairs
         sampler = NegativeSampler(seen, seed=self.seed)
         if self.pretrain:
-            if gmf is None:
-                gmf = self._train(self._build("gmf", data.n_users, data.n_items), sampler, users, items,
-                                  self.pretrain_epochs, self.pretrain_optimizer, self.pretrain_learning_rate, "gmf",
-                                  on_epoch_end)
-            if mlp is None:
-                mlp = self._train(self._build("mlp", data.n_users, data.n_items), sampler, users, items,
-                                  self.pretrain_epochs, self.pretrain_optimizer, self.pretrain_learning_rate, "mlp",
-                                  on_epoch_end)
+            for kind, given, stage in (("gmf", gmf, self.pretrain_gmf), ("mlp", mlp, self.pretrain_mlp)):
+                if given is None:
+                    trained = self._train(self._build(kind, data.n_users, data.n_items), sampler, users, items,
+                                          stage["epochs"], stage["optimizer"], float(stage["learning_rate"]),
+                                          stage["batch_size"], kind, on_epoch_end)
+                    gmf, mlp = (trained, mlp) if kind == "gmf" else (gmf, trained)
             model = self._build("neumf", data.n_users, data.n_items).load_pretrained(gmf, mlp, self.alpha)
         else:
             model = self._build(self.model_name, data.n_users, data.n_items)
-        self.model = self._train(model, sampler, users, items, self.epochs, self.optimizer, self.learning_rate,
-                                 self.model_name, on_epoch_end)
-        self._predict_fn = tf.function(lambda x: self.model(x), reduce_retracing=True)
-        counts = data.item_popularity().astype(np.float32)
-        self._popularity = np.log1p(counts).astype(np.float32)
+        self.model = model  # set before training so that on_epoch_end may call predict/score
+        self._predict_fn = tf.function(lambda x: model(x), reduce_retracing=True)
+        self._popularity = np.log1p(data.item_popularity().astype(np.float32)).astype(np.float32)
+        self._train(model, sampler, users, items, self.epochs, self.optimizer, self.learning_rate, self.batch_size,
+                    self.model_name, on_epoch_end)
         self.train_seconds_ = time.perf_counter() - start
         return self
 
