@@ -15,7 +15,7 @@ import tensorflow as tf
 from tfrec.layers.features import FeatureLayer, frame_to_tensors
 from tfrec.layers.interaction import CrossNetwork
 from tfrec.models import dcn as dcn_module
-from tfrec.models.ctr import mlp
+from tfrec.layers.mlp import MLP
 from tfrec.models.dcn import DCN, STRUCTURES
 
 SPEC = [
@@ -44,7 +44,7 @@ def _inputs(frame, layer):
 def _model(frame, **kwargs):
     emb = FeatureLayer(SPEC, embedding_dim=4, output_mode="stack", name="embedding")
     emb.adapt(frame)
-    kwargs.setdefault("deep_network", mlp([8], name="deep"))
+    kwargs.setdefault("deep_network", MLP([8], output_activation="relu", name="deep"))
     return DCN(emb, **kwargs)
 
 
@@ -65,7 +65,7 @@ def test_structure_wires_cross_and_deep(structure, top_width):
     assert out.shape == (len(frame), 1)
     assert np.all((out > 0) & (out < 1))  # ctr task: probabilities
     assert model.top_layer.kernel.shape == (top_width, 1)
-    assert model.deep_network.layers[0].kernel.shape == (12, 8)  # reads x0 or cross(x0), both 12 wide
+    assert model.deep_network.trainable_weights[0].shape == (12, 8)  # reads x0 or cross(x0), both 12 wide
 
 
 def test_stacked_equals_manual_composition():

@@ -13,7 +13,7 @@ import tfrec  # noqa: F401
 import tensorflow as tf
 
 from tfrec.layers.features import FeatureLayer, frame_to_tensors
-from tfrec.models.ctr import mlp
+from tfrec.layers.mlp import MLP
 from tfrec.models.deepfm import DeepFM, DeepFMRecommender
 
 SPEC = [
@@ -59,7 +59,8 @@ def test_docstring_example_runs():
 def test_logit_is_bias_plus_linear_plus_fm_plus_deep():
     frame = _frame()
     emb, lin = _layers(frame)
-    model = DeepFM(emb, linear_layer=lin, deep_network=mlp([8]), task="rating", initial_bias=3.5)
+    model = DeepFM(emb, linear_layer=lin, deep_network=MLP([8], output_activation="relu"), task="rating",
+                   initial_bias=3.5)
     x = _inputs(frame, emb)
     pred = model(x).numpy()[:, 0]
     v = emb(x).numpy()  # [batch, 4 fields, 4]
@@ -75,8 +76,8 @@ def test_fm_and_deep_parts_read_the_same_embeddings():
     # deep top layer zeroed, the FM term alone still moves the embedding table.
     frame = _frame()
     emb, _ = _layers(frame)
-    model = DeepFM(emb, deep_network=mlp([8]), top_layer=tf.keras.layers.Dense(1, kernel_initializer="zeros"),
-                   task="rating")
+    model = DeepFM(emb, deep_network=MLP([8], output_activation="relu"),
+                   top_layer=tf.keras.layers.Dense(1, kernel_initializer="zeros"), task="rating")
     x = _inputs(frame, emb)
     with tf.GradientTape() as tape:
         loss = model.compute_loss((x, tf.constant(frame["label"].to_numpy())), training=True)
@@ -91,15 +92,15 @@ def test_fm_and_deep_parts_read_the_same_embeddings():
 def test_without_first_order_term():
     frame = _frame()
     emb, _ = _layers(frame)
-    model = DeepFM(emb, linear_layer=None, deep_network=mlp([8]))
+    model = DeepFM(emb, linear_layer=None, deep_network=MLP([8], output_activation="relu"))
     assert model(_inputs(frame, emb)).shape == (len(frame), 1)
 
 
 def test_config_round_trip_same_outputs():
     frame = _frame()
     emb, lin = _layers(frame)
-    model = DeepFM(emb, linear_layer=lin, deep_network=mlp([8, 4], dropout=0.1), task="rating", initial_bias=3.0,
-                   embedding_l2=1e-4)
+    model = DeepFM(emb, linear_layer=lin, deep_network=MLP([8, 4], output_activation="relu", dropout=0.1),
+                   task="rating", initial_bias=3.0, embedding_l2=1e-4)
     x = _inputs(frame, emb)
     out = model(x).numpy()
     config = model.get_config()
@@ -113,7 +114,7 @@ def test_config_round_trip_same_outputs():
 def test_savedmodel_round_trip_same_outputs():
     frame = _frame()
     emb, lin = _layers(frame)
-    model = DeepFM(emb, linear_layer=lin, deep_network=mlp([8]), task="ctr")
+    model = DeepFM(emb, linear_layer=lin, deep_network=MLP([8], output_activation="relu"), task="ctr")
     x = _inputs(frame, emb)
     out = model(x).numpy()
     with tempfile.TemporaryDirectory() as path:
@@ -128,7 +129,7 @@ def test_unequal_field_dims_are_rejected_with_fix():
         def call(self, f):
             return {"a": tf.zeros([2, 4]), "b": tf.zeros([2, 3])}
 
-    model = DeepFM(TwoDims(), deep_network=mlp([2]))
+    model = DeepFM(TwoDims(), deep_network=MLP([2], output_activation="relu"))
     with pytest.raises(ValueError, match=r"same dimension. Received dimensions \{'a': 4, 'b': 3\}"):
         model({"a": tf.zeros([2])})
 
@@ -136,7 +137,7 @@ def test_unequal_field_dims_are_rejected_with_fix():
 def test_missing_label_says_what_to_do():
     frame = _frame()
     emb, _ = _layers(frame)
-    model = DeepFM(emb, deep_network=mlp([4]), label_key="clicked")
+    model = DeepFM(emb, deep_network=MLP([4], output_activation="relu"), label_key="clicked")
     with pytest.raises(KeyError, match="no label 'clicked'.*label_key="):
         model.compute_loss(_inputs(frame, emb))
 

@@ -17,6 +17,7 @@ Inputs of every model are a dict of feature tensors (as produced by
 from __future__ import annotations
 
 import math
+import time
 from typing import Any, Dict, Optional, Sequence, Tuple
 
 import tfrec  # noqa: F401  (selects tf_keras before TensorFlow loads)
@@ -26,6 +27,7 @@ import tensorflow_recommenders as tfrs
 
 from tfrec.evaluation.algorithm import Algorithm
 from tfrec.layers.interaction import FMInteraction
+from tfrec.layers.mlp import MLP
 
 #: Valid values of the ``task`` argument of every model here.
 TASKS = ("rating", "ctr")
@@ -58,48 +60,6 @@ def make_task(task: str) -> tfrs.tasks.Ranking:
             tf.keras.metrics.BinaryCrossentropy(from_logits=True, name="log_loss"),
         ],
     )
-
-
-def mlp(
-    layer_sizes: Sequence[int],
-    activation: str = "relu",
-    dropout: float = 0.0,
-    l2: float = 0.0,
-    batch_norm: bool = False,
-    name: Optional[str] = None,
-) -> tf.keras.Sequential:
-    """A stack of Dense layers (the deep part of DCN / DeepFM), as a serializable ``Sequential``.
-
-    Args:
-      layer_sizes: positive ints, the width of each hidden layer, e.g. ``[256, 128]``.
-      activation: activation of every layer (default ``"relu"``).
-      dropout: dropout rate after each layer, in [0, 1) (default 0).
-      l2: L2 penalty on the kernels (default 0).
-      batch_norm: add batch normalization before each activation (default False).
-      name: optional name of the Sequential.
-
-    Returns:
-      ``tf.keras.Sequential`` mapping [batch, d] -> [batch, layer_sizes[-1]].
-    """
-    sizes = list(layer_sizes)
-    if not sizes or any(isinstance(s, bool) or not isinstance(s, int) or s < 1 for s in sizes):
-        raise ValueError(
-            f"layer_sizes must be a non-empty list of positive integers. Received: layer_sizes={layer_sizes!r}"
-        )
-    if not 0.0 <= dropout < 1.0:
-        raise ValueError(f"dropout must be in [0, 1). Received: dropout={dropout!r}")
-    if l2 < 0:
-        raise ValueError(f"l2 must be >= 0. Received: l2={l2!r}")
-    reg = tf.keras.regularizers.l2(l2) if l2 > 0 else None
-    layers = []
-    for size in sizes:
-        layers.append(tf.keras.layers.Dense(size, activation=None if batch_norm else activation, kernel_regularizer=reg))
-        if batch_norm:
-            layers.append(tf.keras.layers.BatchNormalization())
-            layers.append(tf.keras.layers.Activation(activation))
-        if dropout > 0:
-            layers.append(tf.keras.layers.Dropout(dropout))
-    return tf.keras.Sequential(layers, name=name)
 
 
 def field_embeddings(outputs: Any) -> tf.Tensor:
@@ -497,8 +457,10 @@ def build_model(model: str, spec, train_frame=None, task: str = "ctr", embedding
         return layer
 
     def deep(default):
-        return mlp(params.get("deep_layers", default), dropout=params.get("dropout", 0.0), l2=params.get("l2", 0.0),
-                   batch_norm=params.get("batch_norm", False), name="deep")
+        l2 = params.get("l2", 0.0)
+        return MLP(params.get("deep_layers", default), output_activation="relu", dropout=params.get("dropout", 0.0),
+                   batch_norm=params.get("batch_norm", False),
+                   kernel_regularizer=tf.keras.regularizers.l2(l2) if l2 else None, name="deep")
 
     common = dict(task=task, initial_bias=initial_bias, embedding_l2=embedding_l2)
     if model == "logreg":
@@ -521,26 +483,26 @@ def build_model(model: str, spec, train_frame=None, task: str = "ctr", embedding
 
 
 class _TrainTimer(tf.keras.callbacks.Callback):
-    """Seconds spent in training batches (validation excluded)."""
+    """Seconds spent in training batches per epoch (validation excluded)."""
 
     def __init__(self):
         super().__init__()
-        self.seconds = 0.0
+        self.epoch_seconds = []
         self._start = None
 
-    def on_train_batch_begin(self, batch, logs=None):
-        import time
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch_seconds.append(0.0)
 
+    def on_train_batch_begin(self, batch, logs=None):
         self._start = time.perf_counter()
 
     def on_train_batch_end(self, batch, logs=None):
-        import time
-
-        self.seconds += time.perf_counter() - self._start
+        self.epoch_seconds[-1] += time.perf_counter() - self._start
 
 
 def fit_model(model: FeatureInteractionModel, train: tf.data.Dataset, validation: Optional[tf.data.Dataset] = None,
-              *, epochs: int = 10, learning_rate: float = 1e-3, patience: int = 2, verbose: int = 0) -> Dict[str, Any]:
+              *, epochs: int = 10, learning_rate: float = 1e-3, patience: int = 2, verbose: int = 0,
+              run_eagerly: bool = False) -> Dict[str, Any]:
     """Compiles ``model`` with Adam and fits it, early-stopping on the validation loss.
 
     Args:
@@ -553,15 +515,19 @@ def fit_model(model: FeatureInteractionModel, train: tf.data.Dataset, validation
       learning_rate: Adam learning rate (default 1e-3).
       patience: early-stopping patience in epochs (default 2).
       verbose: Keras verbosity (default 0).
+      run_eagerly: train without compiling a graph (default False). Tracing the training step of a
+        model with dozens of features takes tens of seconds on a small CPU; for a few hundred steps
+        (tests, tiny data) eager execution finishes sooner.
 
     Returns:
       dict with ``history`` (Keras history dict), ``epochs`` (epochs run), ``best_epoch`` (1-based),
-      ``train_seconds`` (time in training steps) and ``examples_per_second`` (training examples per
-      second of training steps).
+      ``train_seconds`` (time in training steps, graph tracing included) and ``examples_per_second``
+      (training examples per second of training steps, over the epochs after the first, which also
+      traces the graph; over the one epoch when only one ran).
     """
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
         raise ValueError(f"epochs must be a positive integer. Received: epochs={epochs!r}")
-    model.compile(optimizer=tf.keras.optimizers.Adam(learning_rate))
+    model.compile(optimizer=tf.keras.optimizers.Adam(learning_rate), run_eagerly=run_eagerly)
     timer = _TrainTimer()
     callbacks = [timer]
     if validation is not None:
@@ -574,12 +540,14 @@ def fit_model(model: FeatureInteractionModel, train: tf.data.Dataset, validation
     for batch in train:
         n_examples += int(tf.shape(tf.nest.flatten(batch)[0])[0])
     best = int(min(range(epochs_run), key=lambda i: hist["val_loss"][i])) + 1 if "val_loss" in hist else epochs_run
+    # throughput of the epochs after the first: the first one also traces the training graph
+    steady = timer.epoch_seconds[1:] or timer.epoch_seconds
     return {
         "history": hist,
         "epochs": epochs_run,
         "best_epoch": best,
-        "train_seconds": timer.seconds,
-        "examples_per_second": n_examples * epochs_run / max(timer.seconds, 1e-9),
+        "train_seconds": sum(timer.epoch_seconds),
+        "examples_per_second": n_examples * len(steady) / max(sum(steady), 1e-9),
     }
 
 
@@ -604,6 +572,46 @@ def _feature_layers(model) -> list:
 
     return [layer for layer in (getattr(model, n, None) for n in ("embedding_layer", "linear_layer"))
             if isinstance(layer, FeatureLayer)]
+
+
+def criteo_features(numeric: str = "log", num_buckets: int = 10, min_count: int = 1,
+                    hash_bins: Optional[int] = None, missing_indicator: bool = True,
+                    numeric_columns: Sequence[str] = tuple(f"I{i}" for i in range(1, 14)),
+                    categorical_columns: Sequence[str] = tuple(f"C{i}" for i in range(1, 27))) -> list:
+    """Feature dicts for Criteo-style tables (``I1..I13`` counts, ``C1..C26`` hashed categories).
+
+    Args:
+      numeric: ``"log"`` (``log1p`` then z-score, projected; the usual Criteo transform),
+        ``"bucketize"`` (training-quantile buckets, embedded; bucket 0 = missing) or ``"normalize"``.
+      num_buckets: buckets per numeric column for ``"bucketize"`` (default 10).
+      min_count: categories seen fewer times in training share the OOV bucket (default 1).
+      hash_bins: hash categories into this many buckets instead of a vocabulary (default None).
+      missing_indicator: add an is-missing input to log/normalize numerics (default True).
+      numeric_columns, categorical_columns: column names (default the Criteo schema's).
+
+    Returns:
+      list of feature dicts for ``FeatureSpec.from_config`` / :func:`build_model`.
+    """
+    if numeric not in ("log", "bucketize", "normalize"):
+        raise ValueError(
+            f"Received an invalid value for numeric: {numeric!r}. Valid values: log, bucketize, normalize."
+        )
+    spec = []
+    for c in numeric_columns:
+        f = {"name": c, "kind": "numeric", "transform": numeric}
+        if numeric == "bucketize":
+            f["num_buckets"] = num_buckets
+        else:
+            f["missing_indicator"] = missing_indicator
+        spec.append(f)
+    for c in categorical_columns:
+        f = {"name": c, "kind": "categorical"}
+        if hash_bins:
+            f["hash_bins"] = hash_bins
+        else:
+            f["min_count"] = min_count
+        spec.append(f)
+    return spec
 
 
 # ------------------------------------------------------------------------------------------------
@@ -679,9 +687,13 @@ class CTRRecommender(Algorithm):
     # -- fit ----------------------------------------------------------------------------------------
     def _full_frame(self, data):
         frame = data.frame
-        for meta, key in ((data.users, data.columns.user), (data.items, data.columns.item)):
+        for meta, key, ids in ((data.users, data.columns.user, data.user_ids),
+                               (data.items, data.columns.item, data.item_ids)):
             if meta is None:
                 continue
+            # rows are aligned to the indices; take the ids from there (the id column may be named
+            # "index" after TrainingData's reindex)
+            meta = meta.drop(columns=[c for c in (key, "index") if c in meta.columns]).assign(**{key: ids})
             extra = [c for c in meta.columns if c != key and c not in frame.columns]
             if extra:
                 frame = frame.merge(meta[[key] + extra], on=key, how="left")
@@ -756,8 +768,8 @@ class CTRRecommender(Algorithm):
             else:
                 context[c] = None
         data = self.data
-        users = frame.drop_duplicates(cols.user).set_index(cols.user).reindex(data.user_ids)
-        items = frame.drop_duplicates(cols.item).set_index(cols.item).reindex(data.item_ids)
+        users = frame.drop_duplicates(cols.user).set_index(cols.user).reindex(pd.Index(data.user_ids, name=cols.user))
+        items = frame.drop_duplicates(cols.item).set_index(cols.item).reindex(pd.Index(data.item_ids, name=cols.item))
         # one extra last row for unknown ids (index -1): None everywhere -> OOV bucket / missing value.
         # object dtype keeps integer and boolean ids as they are beside that None.
         users = users.reset_index()[user_cols].astype(object)
@@ -834,6 +846,7 @@ __all__ = [
     "FactorizationMachine",
     "FeatureInteractionModel",
     "build_model",
+    "criteo_features",
     "fit_model",
     "predict_frame",
     "LogisticRegression",
@@ -843,5 +856,4 @@ __all__ = [
     "initial_bias",
     "linear_term",
     "make_task",
-    "mlp",
 ]

@@ -17,8 +17,9 @@ import tfrec  # noqa: F401  (selects tf_keras before TensorFlow loads)
 
 import tensorflow as tf
 
+from tfrec.layers.mlp import MLP
 from tfrec.layers.interaction import CrossNetwork
-from tfrec.models.ctr import CTRRecommender, FeatureInteractionModel, _apply, _serialize, _tensors, flat_embeddings, mlp
+from tfrec.models.ctr import CTRRecommender, FeatureInteractionModel, _apply, _serialize, _tensors, flat_embeddings
 
 #: Valid values of ``DCN(structure=...)``.
 STRUCTURES = ("stacked", "parallel")
@@ -34,8 +35,8 @@ class DCN(FeatureInteractionModel):
         [batch, d_f] tensors (concatenated in key order). Required.
       cross_network: layer [batch, d] -> [batch, d]; default ``CrossNetwork(num_layers=2)``
         (full rank). Pass ``CrossNetwork(projection_dim=r)`` for low rank.
-      deep_network: layer [batch, *] -> [batch, h]; default ``mlp([192, 192])`` (the TFRS DCN
-        tutorial's deep part).
+      deep_network: layer [batch, *] -> [batch, h]; default
+        ``MLP([192, 192], output_activation="relu")`` (the TFRS DCN tutorial's deep part).
       top_layer: layer mapping the last hidden layer to one logit; default ``Dense(1)``.
       structure: ``"stacked"`` (default) or ``"parallel"``.
       task: ``"rating"`` or ``"ctr"`` (default); see
@@ -98,7 +99,9 @@ class DCN(FeatureInteractionModel):
         self.structure = structure
         self.embedding_layer = embedding_layer
         self.cross_network = cross_network if cross_network is not None else CrossNetwork(num_layers=2)
-        self.deep_network = deep_network if deep_network is not None else mlp([192, 192], name="deep")
+        if deep_network is None:
+            deep_network = MLP([192, 192], output_activation="relu", name="deep")
+        self.deep_network = deep_network
         self.top_layer = top_layer if top_layer is not None else tf.keras.layers.Dense(1, name="top")
 
     def compute_logits(self, features, training=False):

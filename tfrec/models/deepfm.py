@@ -12,6 +12,7 @@ import tfrec  # noqa: F401  (selects tf_keras before TensorFlow loads)
 
 import tensorflow as tf
 
+from tfrec.layers.mlp import MLP
 from tfrec.layers.interaction import FMInteraction
 from tfrec.models.ctr import (
     CTRRecommender,
@@ -21,7 +22,6 @@ from tfrec.models.ctr import (
     _tensors,
     field_embeddings,
     linear_term,
-    mlp,
 )
 
 
@@ -36,8 +36,8 @@ class DeepFM(FeatureInteractionModel):
       linear_layer: first-order weights: output [batch, n_fields, 1] or a dict of [batch, 1]
         (``FeatureLayer(spec, embedding_dim=1, output_mode="stack")``: one weight per category, a
         linear weight on numerics). ``None`` leaves the first-order term out.
-      deep_network: layer [batch, n_fields * dim] -> [batch, h]; default ``mlp([200, 200, 200])``
-        (the DeepFM paper's 200-200-200).
+      deep_network: layer [batch, n_fields * dim] -> [batch, h]; default
+        ``MLP([200, 200, 200], output_activation="relu")`` (the DeepFM paper's 200-200-200).
       top_layer: hidden -> one logit; default ``Dense(1)``.
       fm_interaction: the pairwise layer; default ``FMInteraction()``.
       task: ``"rating"`` or ``"ctr"`` (default).
@@ -54,7 +54,7 @@ class DeepFM(FeatureInteractionModel):
     ```python
     import tfrec
     import tensorflow as tf
-    from tfrec.models.ctr import mlp
+    from tfrec.layers.mlp import MLP
     from tfrec.models.deepfm import DeepFM
 
     class TwoFields(tf.keras.layers.Layer):  # stand-in for FeatureLayer(output_mode="stack")
@@ -65,7 +65,7 @@ class DeepFM(FeatureInteractionModel):
         def call(self, f):
             return tf.stack([self.a(f["a"]), self.b(f["b"])], axis=1)  # [batch, 2, dim]
 
-    model = DeepFM(TwoFields(4), linear_layer=TwoFields(1), deep_network=mlp([8]))
+    model = DeepFM(TwoFields(4), linear_layer=TwoFields(1), deep_network=MLP([8], output_activation="relu"))
     model({"a": tf.constant([0, 1]), "b": tf.constant([3, 6])})  # [2, 1] click probabilities
     ```
     """
@@ -93,7 +93,9 @@ class DeepFM(FeatureInteractionModel):
         super().__init__(task=task, label_key=label_key, initial_bias=initial_bias, embedding_l2=embedding_l2, **kwargs)
         self.embedding_layer = embedding_layer
         self.linear_layer = linear_layer
-        self.deep_network = deep_network if deep_network is not None else mlp([200, 200, 200], name="deep")
+        if deep_network is None:
+            deep_network = MLP([200, 200, 200], output_activation="relu", name="deep")
+        self.deep_network = deep_network
         self.top_layer = top_layer if top_layer is not None else tf.keras.layers.Dense(1, name="top")
         self.fm_interaction = fm_interaction if fm_interaction is not None else FMInteraction()
 
