@@ -178,7 +178,7 @@ class FeatureInteractionModel(tfrs.Model):
     def logits(self, features: Dict[str, tf.Tensor], training: bool = False) -> tf.Tensor:
         """[batch, 1] logits (ratings for the rating task) including the global bias."""
         logits, _ = self.compute_logits(self._features_only(features), training=training)
-        return logits + self.global_bias
+        return tf.cast(logits, tf.float32) + self.global_bias
 
     def call(self, features: Dict[str, tf.Tensor], training: bool = False) -> tf.Tensor:
         """Predictions.
@@ -211,7 +211,7 @@ class FeatureInteractionModel(tfrs.Model):
             features, labels = inputs, inputs[self.label_key]
         features = self._features_only(features)
         raw, penalty = self.compute_logits(features, training=training)
-        logits = raw + self.global_bias
+        logits = tf.cast(raw, tf.float32) + self.global_bias
         labels = tf.reshape(tf.cast(labels, tf.float32), [-1, 1])
         loss = self.task(labels=labels, predictions=logits, training=training)
         if training and self.embedding_l2 > 0:
@@ -621,7 +621,7 @@ def criteo_features(numeric: str = "log", num_buckets: int = 10, min_count: int 
 #: Features used when :class:`CTRRecommender` gets ``features=None``: the ids, plus whichever of the
 #: MovieLens side features the training data has.
 MOVIELENS_SIDE_FEATURES = (
-    {"name": "bucketized_user_age", "kind": "numeric"},
+    {"name": "raw_user_age", "kind": "numeric", "transform": "bucketize", "num_buckets": 10},
     {"name": "user_gender", "kind": "categorical"},
     {"name": "user_occupation_label", "kind": "categorical"},
     {"name": "user_zip_code", "kind": "categorical", "min_count": 2},
@@ -653,6 +653,7 @@ class CTRRecommender(Algorithm):
         0 trains on all rows for ``epochs`` epochs).
       patience: early-stopping patience (default 2).
       positive_threshold: ctr task: ratings ``>=`` this are positives (default 4.0).
+      clip: rating task: clip predictions to the training rating range (default True).
       seed: seed of the validation split, the shuffling and TensorFlow (default 42).
       name: display name.
     """
@@ -660,7 +661,7 @@ class CTRRecommender(Algorithm):
     def __init__(self, model: str = "dcn", task: str = "rating", features=None, embedding_dim: int = 16,
                  model_params: Optional[Dict[str, Any]] = None, epochs: int = 10, batch_size: int = 1024,
                  learning_rate: float = 1e-3, validation_fraction: float = 0.1, patience: int = 2,
-                 positive_threshold: float = 4.0, seed: int = 42, name: Optional[str] = None):
+                 positive_threshold: float = 4.0, clip: bool = True, seed: int = 42, name: Optional[str] = None):
         super().__init__()
         if model not in MODELS:
             raise ValueError(f"Received an invalid value for model: {model!r}. Valid values: {', '.join(MODELS)}.")
@@ -678,6 +679,7 @@ class CTRRecommender(Algorithm):
         self.validation_fraction = validation_fraction
         self.patience = patience
         self.positive_threshold = positive_threshold
+        self.clip = clip
         self.seed = seed
         self.name = name or model
         self.predicts_ratings = task == "rating"
@@ -704,6 +706,8 @@ class CTRRecommender(Algorithm):
             return self.features
         spec = [{"name": cols.user, "kind": "categorical"}, {"name": cols.item, "kind": "categorical"}]
         spec += [dict(f) for f in MOVIELENS_SIDE_FEATURES if f["name"] in frame.columns]
+        if "raw_user_age" not in frame.columns and "bucketized_user_age" in frame.columns:
+            spec.append({"name": "bucketized_user_age", "kind": "numeric"})
         return spec
 
     def _labels(self, frame, cols):
@@ -729,6 +733,7 @@ class CTRRecommender(Algorithm):
         cols = data.columns
         frame = self._full_frame(data).copy()
         frame["__label__"] = self._labels(frame, cols)
+        self.label_range_ = (float(frame["__label__"].min()), float(frame["__label__"].max()))
         self.spec = FeatureSpec.from_config(self._spec(frame, cols))
         perm = np.random.default_rng(self.seed).permutation(len(frame))
         n_val = int(round(self.validation_fraction * len(frame)))
@@ -802,14 +807,21 @@ class CTRRecommender(Algorithm):
         if self.model is None:
             raise RuntimeError(f"{type(self).__name__}.predict/score called before fit().")
 
+    def _clip(self, pred):
+        import numpy as np
+
+        if self.task == "rating" and self.clip and getattr(self, "label_range_", None) is not None:
+            return np.clip(pred, *self.label_range_)
+        return pred
+
     def predict(self, users, items):
         self._require_fit()
-        return predict_frame(self.model, self._pair_frame(users, items))
+        return self._clip(predict_frame(self.model, self._pair_frame(users, items)))
 
     def predict_frame(self, frame):
         """Predictions for a frame that holds every feature column (context features included)."""
         self._require_fit()
-        return predict_frame(self.model, frame)
+        return self._clip(predict_frame(self.model, frame))
 
     def score(self, users):
         import numpy as np

@@ -1,0 +1,229 @@
+"""CTR on the Criteo 10k sample: DeepFM, DCN-V2, FM and logistic regression, AUC and log loss.
+
+Data: ``criteo-10k/criteo_sampled_data_10k.csv`` (9,999 impressions, CTR 0.218; 13 count features
+``I1..I13``, 26 hashed categoricals ``C1..C26``), read with ``tfrec.data.load_criteo``.
+
+Protocols, both in one run:
+
+1. fixed split: rows permuted with seed 42, 80% train / 10% validation / 10% test. Validation is
+   used for early stopping (best epoch's weights restored) and, with ``--tune``, for choosing
+   hyperparameters; the test rows are scored once.
+2. 5-fold cross-validation (``tfrec.splits.kfold_split``, seed 42): each fold's training part loses
+   1/9 of its rows (seed 42) to an early-stopping set; mean +- std (ddof=1) of the 5 test folds.
+
+Preprocessing (fitted on the training rows of each run, never on validation/test): numerics in
+training-quantile buckets or ``log1p`` + z-score (``tfrec.models.ctr.criteo_features``), categories
+seen fewer than ``min_count`` times share the OOV bucket. Hyperparameters: ``configs/dcn_criteo.yaml``,
+``configs/deepfm_criteo.yaml`` and ``LINEAR`` below (LR, FM), chosen with ``--tune`` on the fixed
+split's validation rows (record: ``benchmarks/results/ctr_criteo10k_tuning.json``).
+examples/s: training examples per second over the epochs after the first (which traces the graph).
+
+Run:
+  python benchmarks/ctr_criteo10k.py            # ~30-60 min on 2 busy cores
+  python benchmarks/ctr_criteo10k.py --tune
+  python benchmarks/ctr_criteo10k.py --folds 0  # fixed split only
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import itertools
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _common  # noqa: E402  (imports tfrec first)
+
+import numpy as np  # noqa: E402
+
+from ranking_ml100k import model_config, run_feature_model  # noqa: E402
+from tfrec import splits  # noqa: E402
+from tfrec.data import load_criteo  # noqa: E402
+from tfrec.models.ctr import criteo_features  # noqa: E402
+
+SEED = 42
+MODELS = ("logreg", "fm", "deepfm", "dcn")
+
+# LR and FM settings (chosen on the fixed split's validation rows with --tune; see the tuning record)
+LINEAR = {
+    "logreg": {
+        "params": {"criteo_features": {"numeric": "bucketize", "num_buckets": 10, "min_count": 3},
+                   "embedding_dim": 1, "model_params": {"embedding_l2": 1e-3}},
+        "training": {"batch_size": 256, "epochs": 30, "learning_rate": 3e-3, "early_stopping": {"patience": 2}},
+    },
+    "fm": {
+        "params": {"criteo_features": {"numeric": "bucketize", "num_buckets": 10, "min_count": 3},
+                   "embedding_dim": 8, "model_params": {"embedding_l2": 1e-3}},
+        "training": {"batch_size": 256, "epochs": 30, "learning_rate": 1e-3, "early_stopping": {"patience": 2}},
+    },
+}
+
+ANCHORS = [
+    {
+        "algorithm": "DeepFM / DCN / FM / LR on the full Criteo display-ads data (45M rows), for scale only",
+        "metrics": {"auc_deepfm": 0.8007, "logloss_deepfm": 0.45083, "auc_fm": 0.7900, "auc_lr": 0.7686},
+        "source": "Guo et al., DeepFM, IJCAI 2017, Table 2 (https://arxiv.org/abs/1703.04247); a 10k sample "
+                  "cannot reach these figures, they only bound what the models can do with the full data",
+    },
+    {
+        "algorithm": "DCN-V2 on the full Criteo data, for scale only",
+        "metrics": {"auc": 0.8115, "logloss": 0.4406},
+        "source": "Wang et al., DCN V2, WWW 2021, Table 5 (https://arxiv.org/abs/2008.13535)",
+    },
+]
+
+
+def configs():
+    out = {m: copy.deepcopy(LINEAR[m]) for m in ("logreg", "fm")}
+    for m in ("deepfm", "dcn"):
+        cfg = model_config(f"{m}_criteo")
+        out[m] = {"params": cfg["params"], "training": cfg["training"]}
+    return out
+
+
+def resolve(cfg):
+    """A config with ``criteo_features`` expanded into the feature list."""
+    params = copy.deepcopy(cfg["params"])
+    params["features"] = criteo_features(**params.pop("criteo_features"))
+    return params, cfg["training"]
+
+
+def fixed_split(frame):
+    order = np.random.default_rng(SEED).permutation(len(frame))
+    n_train, n_val = int(round(0.8 * len(frame))), int(round(0.1 * len(frame)))
+    return (frame.iloc[order[:n_train]], frame.iloc[order[n_train:n_train + n_val]],
+            frame.iloc[order[n_train + n_val:]])
+
+
+def carve(train, fraction):
+    order = np.random.default_rng(SEED).permutation(len(train))
+    n_val = int(round(fraction * len(train)))
+    return train.iloc[order[n_val:]], train.iloc[order[:n_val]]
+
+
+def run(model, cfg, fit, val, test=None):
+    params, training = resolve(cfg)
+    return run_feature_model(model, params, training, fit, val, test, label="label", task="ctr",
+                             positive_threshold=0.5)
+
+
+# ------------------------------------------------------------------------------------------------
+# tuning
+
+TUNE = {
+    "logreg": {"criteo_features.numeric": ["bucketize", "log"], "model_params.embedding_l2": [1e-4, 1e-3, 1e-2],
+               "training.learning_rate": [3e-3]},
+    "fm": {"criteo_features.numeric": ["bucketize", "log"], "model_params.embedding_l2": [1e-4, 1e-3, 1e-2],
+           "training.learning_rate": [1e-3]},
+    "deepfm": {"criteo_features.numeric": ["bucketize", "log"], "model_params.embedding_l2": [1e-3, 1e-2],
+               "model_params.dropout": [0.0, 0.3]},
+    "dcn": {"criteo_features.numeric": ["bucketize", "log"], "model_params.embedding_l2": [1e-3, 1e-2],
+            "model_params.dropout": [0.0, 0.3]},
+}
+
+
+def _set(cfg, dotted, value):
+    section, key = dotted.split(".")
+    if section == "training":
+        cfg["training"][key] = value
+    elif section == "criteo_features":
+        cfg["params"]["criteo_features"][key] = value
+    else:
+        cfg["params"].setdefault("model_params", {})[key] = value
+
+
+def tune(fit, val, models):
+    trials = []
+    base = configs()
+    for model in models:
+        grid = TUNE[model]
+        keys = sorted(grid)
+        for values in itertools.product(*(grid[k] for k in keys)):
+            cfg = copy.deepcopy(base[model])
+            for k, v in zip(keys, values):
+                _set(cfg, k, v)
+            start = time.perf_counter()
+            out = run(model, cfg, fit, val)
+            trial = {"model": model, **dict(zip(keys, values)), **{f"val_{k}": v for k, v in out["val"].items()},
+                     "epochs": out["info"]["epochs"], "seconds": round(time.perf_counter() - start, 1)}
+            print(trial, flush=True)
+            trials.append(trial)
+            best = {}
+            for t in trials:
+                if t["model"] not in best or t["val_log_loss"] < best[t["model"]]["val_log_loss"]:
+                    best[t["model"]] = t
+            _common.write_results(
+                "ctr_criteo10k_tuning", "criteo-10k",
+                "Validation search on the fixed split (80/10/10, seed 42): train on the 80%, early stopping and "
+                "selection (lowest validation log loss) on the 10% validation rows; test rows never used.",
+                [_common.row(t["model"], {"val_auc": t["val_auc"], "val_log_loss": t["val_log_loss"]},
+                             train_seconds=t["seconds"],
+                             setting={k: t[k] for k in t if k not in ("model", "val_auc", "val_log_loss", "seconds")})
+                 for t in trials],
+                best=best,
+            )
+    return trials
+
+
+# ------------------------------------------------------------------------------------------------
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", default=None, help="folder holding criteo_sampled_data_10k.csv")
+    parser.add_argument("--tune", action="store_true")
+    parser.add_argument("--models", default=",".join(MODELS))
+    parser.add_argument("--folds", type=int, default=5, help="k of the cross-validation (0: fixed split only)")
+    args = parser.parse_args(argv)
+    folder = Path(args.data) if args.data else _common.data_dir("criteo-10k")
+    frame = load_criteo(folder / "criteo_sampled_data_10k.csv").frame
+    models = [m.strip() for m in args.models.split(",") if m.strip()]
+    unknown = sorted(set(models) - set(MODELS))
+    if unknown:
+        parser.error(f"unknown model(s) {unknown}; valid: {list(MODELS)}")
+    train, val, test = fixed_split(frame)
+    if args.tune:
+        tune(train, val, models)
+        return
+
+    cfgs = configs()
+    rows = []
+    for model in models:
+        start = time.perf_counter()
+        out = run(model, cfgs[model], train, val, test)
+        info = out["info"]
+        metrics = {"auc": out["test"]["auc"], "log_loss": out["test"]["log_loss"],
+                   "val_auc": out["val"]["auc"], "val_log_loss": out["val"]["log_loss"]}
+        print(f"{model} fixed split: {metrics} ({info['epochs']} epochs, {info['examples_per_second']:.0f} ex/s)",
+              flush=True)
+        fold_metrics = []
+        for i, (fold_train, fold_test) in enumerate(splits.kfold_split(frame, args.folds, seed=SEED,
+                                                                       user_col="label", item_col="label")
+                                                     if args.folds else []):
+            fit, early = carve(fold_train, 1 / 9)
+            r = run(model, cfgs[model], fit, early, fold_test)["test"]
+            print(f"  {model} fold {i}: {r}", flush=True)
+            fold_metrics.append(r)
+        if fold_metrics:
+            for key in ("auc", "log_loss"):
+                values = np.array([m[key] for m in fold_metrics])
+                metrics[f"cv{args.folds}_{key}_mean"] = float(values.mean())
+                metrics[f"cv{args.folds}_{key}_std"] = float(values.std(ddof=1))
+        params, training = resolve(cfgs[model])
+        rows.append(_common.row(model, metrics, train_seconds=info["train_seconds"],
+                                examples_per_second=info["examples_per_second"], epochs=info["epochs"],
+                                best_epoch=info["best_epoch"], wall_seconds=round(time.perf_counter() - start, 1),
+                                params={"embedding_dim": params["embedding_dim"],
+                                        "criteo_features": cfgs[model]["params"]["criteo_features"],
+                                        **params.get("model_params", {}), **training}))
+    protocol = ("Fixed split: seed-42 permutation, 80% train / 10% validation (early stopping) / 10% test; "
+                f"metrics 'auc', 'log_loss' on the test rows. {args.folds}-fold CV (tfrec.splits.kfold_split, seed "
+                "42; 1/9 of each training part held out for early stopping): mean and std (ddof=1) over folds. "
+                "Preprocessing fitted on training rows only.")
+    _common.write_results("ctr_criteo10k", "criteo-10k", protocol, rows, anchors=ANCHORS)
+
+
+if __name__ == "__main__":
+    main()

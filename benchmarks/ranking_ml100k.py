@@ -1,0 +1,313 @@
+"""Rating prediction on MovieLens 100K: ranking MLP, DCN-V2 (4 variants), DeepFM, FM, biased MF.
+
+Protocol (the TFRS ranking tutorials' split): all 100,000 ratings shuffled with seed 42, 80% train /
+20% test (``tfrec.splits.random_split(ratings, 0.8, seed=42)``). From the training part, 10% (a
+seed-42 permutation) is carved out as the validation set for early stopping and for tuning; the
+test rows are used once, for the final RMSE. Predictions of rating models are clipped to the
+training rating range [1, 5].
+
+Features of DCN / DeepFM / FM (``configs/dcn_ml100k.yaml``, ``configs/deepfm_ml100k.yaml``): user
+id, movie id, user age (10 training-quantile buckets), gender, occupation, zip code (codes seen
+twice or more), genres (multi-hot, mean-pooled), release year (10 buckets) and the rating's
+timestamp (20 buckets + z-score) -- the time a rating is made is known when it is predicted. The
+vocabularies and statistics come from the training rows only.
+
+Rows: ``ranking_mlp`` (part A's ``RankingRecommender``, ids only, as the TFRS basic ranking
+tutorial; and with the MovieLens side-feature presets), DCN-V2 full / low-rank (rank = d/4) x
+stacked / parallel, DeepFM, FM, and biased MF (``mf``). Hyperparameters were chosen on the
+validation split with ``--tune`` (record: ``benchmarks/results/ranking_ml100k_tuning.json``).
+
+Run:
+  python benchmarks/ranking_ml100k.py            # all rows, ~20-40 min on 2 busy cores
+  python benchmarks/ranking_ml100k.py --tune     # validation search for DCN and DeepFM
+  python benchmarks/ranking_ml100k.py --models dcn_full_stacked,deepfm
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import itertools
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _common  # noqa: E402  (imports tfrec first)
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from tfrec import splits  # noqa: E402
+from tfrec.config import load_yaml  # noqa: E402
+from tfrec.data import load_movielens  # noqa: E402
+
+CONFIGS = _common.REPO / "configs"
+SEED = 42
+
+ANCHORS = [
+    {
+        "algorithm": "TFRS basic ranking tutorial (ids only, MLP 256-64-1, Adagrad 0.1, 3 epochs)",
+        "metrics": {"rmse": 1.10},
+        "source": "https://www.tensorflow.org/recommenders/examples/basic_ranking (test RMSE about 1.10; "
+                  "the tutorial's ML-100K 80/20 split with seed 42)",
+    },
+    {
+        "algorithm": "TFRS DCN tutorial (DCN-V2, ids + side features, mean of 5 runs)",
+        "metrics": {"rmse": 0.931},
+        "source": "https://www.tensorflow.org/recommenders/examples/dcn (DCN (stacked) RMSE 0.9311 +- 0.0006 "
+                  "on ML-100K, 80/20 split; DCN low-rank 0.9307, DNN 0.9339)",
+    },
+]
+
+
+# ------------------------------------------------------------------------------------------------
+# data
+
+
+def load_ratings(path: Path) -> pd.DataFrame:
+    """MovieLens ratings with the user/movie side columns and the movie's release year."""
+    ml = load_movielens(path)
+    ratings = ml.ratings.merge(ml.movies[["movie_id", "year"]], on="movie_id", how="left")
+    return ratings.reset_index(drop=True)
+
+
+def split(ratings: pd.DataFrame, val_fraction: float = 0.1):
+    """(train, fit, val, test): the 80/20 seed-42 split; fit/val carved from train (seed 42)."""
+    train, test = splits.random_split(ratings, 0.8, seed=SEED)
+    order = np.random.default_rng(SEED).permutation(len(train))
+    n_val = int(round(val_fraction * len(train)))
+    val, fit = train.iloc[order[:n_val]], train.iloc[order[n_val:]]
+    return train, fit, val, test
+
+
+def model_config(name: str) -> dict:
+    """``model.params`` and ``training`` of ``configs/<name>.yaml``."""
+    raw = load_yaml(CONFIGS / f"{name}.yaml")
+    return {"params": raw["model"]["params"], "training": raw.get("training", {})}
+
+
+# ------------------------------------------------------------------------------------------------
+# the feature-interaction models (DCN, DeepFM, FM)
+
+
+def run_feature_model(model: str, params: dict, training: dict, fit: pd.DataFrame, val: pd.DataFrame,
+                      test: pd.DataFrame = None, label: str = "user_rating", task: str = "rating", seed: int = SEED,
+                      positive_threshold: float = 4.0):
+    """Trains one model on ``fit`` (early stopping on ``val``); returns metrics on val (and test).
+
+    ``params``: ``features`` (feature dicts), ``embedding_dim``, ``model_params``; ``training``:
+    ``batch_size``, ``epochs``, ``learning_rate``, ``early_stopping.patience``. For ``task="ctr"``
+    the label is ``label >= positive_threshold``.
+    """
+    import tensorflow as tf
+
+    from tfrec.layers.features import frame_to_dataset
+    from tfrec.models.ctr import _feature_layers, build_model, fit_model, initial_bias, predict_frame
+
+    tf.keras.utils.set_random_seed(seed)
+    fit = fit.assign(__label__=_labels(fit, label, task, positive_threshold))
+    val = val.assign(__label__=_labels(val, label, task, positive_threshold))
+    m = build_model(model, params["features"], fit, task=task, embedding_dim=params["embedding_dim"],
+                    initial_bias=initial_bias(fit["__label__"], task), **params.get("model_params", {}))
+    layers = _feature_layers(m)
+    ds = frame_to_dataset(fit, layers, label="__label__", batch_size=training.get("batch_size", 1024),
+                          shuffle=True, seed=seed, encoder=layers[0])
+    val_ds = frame_to_dataset(val, layers, label="__label__", batch_size=8192, encoder=layers[0])
+    info = fit_model(m, ds, val_ds, epochs=training.get("epochs", 30),
+                     learning_rate=training.get("learning_rate", 1e-3),
+                     patience=training.get("early_stopping", {}).get("patience", 2))
+    out = {"info": info, "val": _scores(predict_frame(m, val), val["__label__"].to_numpy(), task, fit)}
+    if test is not None:
+        test = test.assign(__label__=_labels(test, label, task, positive_threshold))
+        out["test"] = _scores(predict_frame(m, test), test["__label__"].to_numpy(), task, fit)
+    return out
+
+
+def _labels(frame, label, task, positive_threshold=4.0):
+    y = frame[label].to_numpy(np.float32)
+    return y if task == "rating" else (y >= positive_threshold).astype(np.float32)
+
+
+def _scores(pred, y, task, fit):
+    from tfrec import metrics as M
+
+    if task == "rating":
+        lo, hi = float(fit["__label__"].min()), float(fit["__label__"].max())
+        return {"rmse": float(M.rmse(y, np.clip(pred, lo, hi)))}
+    return {"auc": float(M.auc(y, pred)), "log_loss": float(M.log_loss(y, pred))}
+
+
+DCN_VARIANTS = {
+    "dcn_full_stacked": {"projection_dim": None, "structure": "stacked"},
+    "dcn_full_parallel": {"projection_dim": None, "structure": "parallel"},
+    "dcn_lowrank_stacked": {"projection_dim": "d/4", "structure": "stacked"},
+    "dcn_lowrank_parallel": {"projection_dim": "d/4", "structure": "parallel"},
+}
+
+
+def dcn_params(base: dict, variant: dict) -> dict:
+    """``base`` (the DCN config params) with a variant's rank and structure; ``d/4`` -> an int."""
+    params = copy.deepcopy(base)
+    mp = params.setdefault("model_params", {})
+    rank = variant["projection_dim"]
+    if rank == "d/4":
+        rank = max(1, len(params["features"]) * params["embedding_dim"] // 4)
+    mp["projection_dim"] = rank
+    mp["structure"] = variant["structure"]
+    return params
+
+
+# ------------------------------------------------------------------------------------------------
+# the evaluator algorithms (ranking MLP, MF)
+
+
+def run_algorithm(algo, train: pd.DataFrame, test: pd.DataFrame):
+    from tfrec import metrics as M
+    from tfrec.evaluation.data import TrainingData
+
+    data = TrainingData(train)
+    start = time.perf_counter()
+    algo.fit(data)
+    seconds = time.perf_counter() - start
+    pred = algo.predict(data.user_index(test["user_id"]), data.item_index(test["movie_id"]))
+    return float(M.rmse(test["user_rating"].to_numpy(np.float32), pred)), seconds
+
+
+def _algorithm_rows(names, train, test):
+    from tfrec.baselines import MatrixFactorizationRecommender
+    from tfrec.models.ranking import RankingRecommender
+
+    rows = []
+    makers = {
+        "ranking_mlp": lambda: RankingRecommender(validation_fraction=0.1, seed=SEED),
+        "ranking_mlp_side": lambda: RankingRecommender(user_features="movielens_user",
+                                                       item_features="movielens_item",
+                                                       validation_fraction=0.1, seed=SEED),
+        "mf": lambda: MatrixFactorizationRecommender(validation_fraction=0.1, seed=SEED),
+    }
+    for name in names:
+        if name not in makers:
+            continue
+        algo = makers[name]()
+        rmse, seconds = run_algorithm(algo, train, test)
+        examples = getattr(algo, "examples_seen_", None)
+        eps = examples / getattr(algo, "train_seconds_", seconds) if examples else None
+        print(f"{name}: test RMSE {rmse:.4f} ({seconds:.0f} s)", flush=True)
+        rows.append(_common.row(name, {"rmse": rmse}, train_seconds=seconds, examples_per_second=eps,
+                                features="ids" if name != "ranking_mlp_side" else "movielens_user + movielens_item presets"))
+    return rows
+
+
+# ------------------------------------------------------------------------------------------------
+# tuning (validation split only)
+
+TUNE_GRID = {
+    "dcn": {"embedding_dim": [16, 32], "learning_rate": [1e-3, 3e-3], "embedding_l2": [0.0, 1e-4],
+            "timestamp": [True, False]},
+    "deepfm": {"embedding_dim": [16, 32], "learning_rate": [1e-3, 3e-3], "embedding_l2": [0.0, 1e-4],
+               "timestamp": [True]},
+}
+
+
+def tune(fit, val, models):
+    trials = []
+    for model in models:
+        cfg = model_config(f"{model}_ml100k")
+        grid = TUNE_GRID[model]
+        keys = sorted(grid)
+        for values in itertools.product(*(grid[k] for k in keys)):
+            setting = dict(zip(keys, values))
+            params = copy.deepcopy(cfg["params"])
+            training = copy.deepcopy(cfg["training"])
+            params["embedding_dim"] = setting["embedding_dim"]
+            params.setdefault("model_params", {})["embedding_l2"] = setting["embedding_l2"]
+            training["learning_rate"] = setting["learning_rate"]
+            if not setting["timestamp"]:
+                params["features"] = [f for f in params["features"] if f["kind"] != "timestamp"]
+            start = time.perf_counter()
+            out = run_feature_model(model, params, training, fit, val)
+            trial = {"model": model, **setting, "val_rmse": out["val"]["rmse"], "epochs": out["info"]["epochs"],
+                     "best_epoch": out["info"]["best_epoch"], "seconds": round(time.perf_counter() - start, 1)}
+            print(trial, flush=True)
+            trials.append(trial)
+            _write_tuning(trials)
+    return trials
+
+
+def _write_tuning(trials):
+    best = {}
+    for t in trials:
+        if t["model"] not in best or t["val_rmse"] < best[t["model"]]["val_rmse"]:
+            best[t["model"]] = t
+    _common.write_results(
+        "ranking_ml100k_tuning", "ml-100k",
+        "Validation search: fit on 90% of the 80% training split (seed 42), RMSE on the other 10%; "
+        "the test split is never used. Best per model copied into configs/<model>_ml100k.yaml.",
+        [_common.row(f"{t['model']} {({k: t[k] for k in sorted(t) if k not in ('model', 'val_rmse', 'seconds')})}",
+                     {"val_rmse": t["val_rmse"]}, train_seconds=t["seconds"]) for t in trials],
+        best=best,
+    )
+
+
+# ------------------------------------------------------------------------------------------------
+
+
+ALL = ["ranking_mlp", "ranking_mlp_side", *DCN_VARIANTS, "deepfm", "fm", "mf"]
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", default=None, help="ml-100k folder (default ../shared/data/ml-100k)")
+    parser.add_argument("--tune", action="store_true", help="validation search instead of the benchmark")
+    parser.add_argument("--models", default=",".join(ALL), help=f"comma-separated subset of {ALL}")
+    args = parser.parse_args(argv)
+    path = Path(args.data) if args.data else _common.data_dir("ml-100k")
+    ratings = load_ratings(path)
+    train, fit, val, test = split(ratings)
+    names = [n.strip() for n in args.models.split(",") if n.strip()]
+    unknown = sorted(set(names) - set(ALL) - {"dcn"})
+    if unknown:
+        parser.error(f"unknown model(s) {unknown}; valid: {ALL}")
+    if args.tune:
+        tune(fit, val, [m for m in ("dcn", "deepfm") if m in names or any(n.startswith(m) for n in names)])
+        return
+
+    rows = []
+    dcn_cfg, deepfm_cfg = model_config("dcn_ml100k"), model_config("deepfm_ml100k")
+    for name in names:
+        if name in DCN_VARIANTS or name in ("deepfm", "fm"):
+            if name in DCN_VARIANTS:
+                model, params, training = "dcn", dcn_params(dcn_cfg["params"], DCN_VARIANTS[name]), dcn_cfg["training"]
+            elif name == "deepfm":
+                model, params, training = "deepfm", deepfm_cfg["params"], deepfm_cfg["training"]
+            else:  # FM on the DeepFM features and embedding size, no deep part
+                params = copy.deepcopy(deepfm_cfg["params"])
+                params["model_params"] = {k: v for k, v in params.get("model_params", {}).items()
+                                          if k in ("embedding_l2", "first_order")}
+                model, training = "fm", deepfm_cfg["training"]
+            out = run_feature_model(model, params, training, fit, val, test)
+            info = out["info"]
+            print(f"{name}: val RMSE {out['val']['rmse']:.4f} test RMSE {out['test']['rmse']:.4f} "
+                  f"({info['epochs']} epochs, {info['examples_per_second']:.0f} ex/s)", flush=True)
+            rows.append(_common.row(name, {"rmse": out["test"]["rmse"], "val_rmse": out["val"]["rmse"]},
+                                    train_seconds=info["train_seconds"],
+                                    examples_per_second=info["examples_per_second"],
+                                    epochs=info["epochs"], best_epoch=info["best_epoch"],
+                                    params={"embedding_dim": params["embedding_dim"],
+                                            **params.get("model_params", {}), **training},
+                                    features=[f["name"] for f in params["features"]]))
+        else:
+            rows += _algorithm_rows([name], train, test)
+    _common.write_results(
+        "ranking_ml100k", "ml-100k",
+        "Random 80/20 split of the 100,000 ratings (seed 42, TFRS tutorials); 10% of train (seed 42) held "
+        "out for early stopping; test RMSE with predictions clipped to [1, 5]. Side features: user age, "
+        "gender, occupation, zip, genres, release year, rating timestamp (DCN/DeepFM/FM). Hyperparameters "
+        "chosen on the validation split (ranking_ml100k_tuning.json).",
+        rows, anchors=ANCHORS,
+    )
+
+
+if __name__ == "__main__":
+    main()
