@@ -463,6 +463,20 @@ def _vocabulary(values: np.ndarray, min_count: int, max_tokens: Optional[int]) -
     return vocab[:max_tokens] if max_tokens else vocab
 
 
+# TextVectorization's default standardization ("lower_and_strip_punctuation").
+_STRIP_REGEX = r'[!"#$%&()\*\+,-\./:;<=>?@\[\\\]^_`{|}~\']'
+
+
+def _text_vocabulary(texts: np.ndarray, max_tokens: Optional[int]) -> List[str]:
+    """Tokens of ``texts`` as TextVectorization splits them, most frequent first (ties by token)."""
+    standardized = tf.strings.regex_replace(tf.strings.lower(tf.constant(texts.astype(str))), _STRIP_REGEX, "")
+    tokens = tf.strings.split(standardized).flat_values.numpy()
+    values, counts = np.unique(tokens, return_counts=True)
+    order = np.lexsort((values, -counts))
+    vocab = [v.decode("utf-8") for v in values[order] if v]
+    return vocab[:max_tokens] if max_tokens else vocab
+
+
 def _quantile_boundaries(x: np.ndarray, num_buckets: int) -> List[float]:
     x = x[~np.isnan(x)]
     if x.size == 0:
@@ -646,10 +660,7 @@ class FeatureLayer(tf.keras.layers.Layer):
                 max_length = f.max_length or max(1, max((len(v) for v in lists), default=1))
                 state[f.name] = {"vocabulary": vocab, "max_length": int(max_length)}
             else:  # text
-                texts = _raw_array(frame, f, None)
-                vectorizer = tf.keras.layers.TextVectorization(max_tokens=(f.max_tokens + 2) if f.max_tokens else None)
-                vectorizer.adapt(tf.constant(texts.astype(str)))
-                state[f.name] = {"vocabulary": [str(t) for t in vectorizer.get_vocabulary()[2:]]}
+                state[f.name] = {"vocabulary": _text_vocabulary(_raw_array(frame, f, None), f.max_tokens)}
         self._set_state(state)
 
     def _set_state(self, state: Mapping[str, Mapping[str, Any]]) -> None:
