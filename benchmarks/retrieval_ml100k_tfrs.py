@@ -67,6 +67,15 @@ def algorithms(config: str):
     return {a.get("params", {}).get("name", a["name"]): a for a in yaml.safe_load((CONFIGS / config).read_text())["algorithms"]}
 
 
+def create(spec: dict):
+    """The configured algorithm; its row name is ``params.name`` (set after creation)."""
+    params = dict(spec.get("params") or {})
+    label = params.pop("name", spec["name"])
+    algo = registry.create(spec["name"], **params)
+    algo.name = label
+    return algo
+
+
 def factorized_top_k(scores: np.ndarray, data: TrainingData, test: pd.DataFrame, ks=KS) -> dict:
     """Top-K categorical accuracy of test pairs; ``scores`` is [n_users, n_items]."""
     users = data.user_index(test["user_id"])
@@ -108,7 +117,7 @@ def run_retrieval(ml, split, data, rows):
     del pop
     for name in ("two_tower_id", "two_tower_id_logq", "two_tower_side_logq_deep"):
         spec = algos[name]
-        rec = registry.create(spec["name"], **spec.get("params", {}))
+        rec = create(spec)
         rec.fit(data)
         metrics = factorized_top_k(all_scores(rec, data), data, test)
         extra = {"params": spec.get("params", {})}
@@ -124,7 +133,7 @@ def run_multitask(ml, split, data, rows):
     out = {}
     for name in ("two_tower_same", "multitask"):
         spec = algos[name]
-        rec = registry.create(spec["name"], **spec.get("params", {}))
+        rec = create(spec)
         rec.fit(data)
         metrics = factorized_top_k(all_scores(rec, data), data, test)
         if name == "multitask":

@@ -19,7 +19,7 @@ import tfrec  # noqa: F401  (selects tf_keras before TensorFlow loads)
 import tensorflow as tf
 import tensorflow_recommenders as tfrs
 
-from tfrec.evaluation.algorithm import Algorithm
+from tfrec.evaluation.algorithm import Algorithm, top_k
 from tfrec.evaluation.data import OOV_INDEX, TrainingData
 from tfrec.layers.features import ENCODED_SUFFIX, FeatureLayer, FeatureSpec, frame_to_dataset
 from tfrec.layers.mlp import MLP
@@ -272,14 +272,14 @@ class TwoStageRecommender(Algorithm):
         return self
 
     def candidates(self, users: np.ndarray) -> np.ndarray:
-        """``[n, num_candidates]`` retrieved item indices per user, best first."""
-        from tfrec.evaluation.algorithm import top_k
-
+        """``[n, num_candidates]`` retrieved item indices per user, best first; -1 pads rows with
+        fewer unseen items than ``num_candidates``."""
         users = np.asarray(users)
-        scores = self.retrieval.score(users)
+        scores = np.asarray(self.retrieval.score(users), dtype=np.float64)
         if self.exclude_seen_candidates:
             scores = self._mask_seen(users, scores)
-        return top_k(scores, self.num_candidates)[0]
+        idx, val = top_k(scores, self.num_candidates)
+        return np.where(np.isfinite(val), idx, OOV_INDEX)
 
     def _mask_seen(self, users, scores):
         scores = np.array(scores, copy=True)
@@ -290,15 +290,18 @@ class TwoStageRecommender(Algorithm):
 
     def score(self, users: np.ndarray) -> np.ndarray:
         users = np.asarray(users)
-        retrieval = self.retrieval.score(users).astype(np.float64)
+        retrieval = np.asarray(self.retrieval.score(users), dtype=np.float64)
         masked = self._mask_seen(users, retrieval) if self.exclude_seen_candidates else retrieval
-        from tfrec.evaluation.algorithm import top_k
-
         cand = top_k(masked, self.num_candidates)[0]
         rows = np.repeat(np.arange(len(users)), cand.shape[1])
-        ranked = self.ranking.predict(np.repeat(users, cand.shape[1]), cand.ravel()).astype(np.float64)
-        # everything else: below the lowest candidate score, keeping the retrieval order among them
-        floor = ranked.reshape(cand.shape).min(axis=1) - 1.0
-        out = retrieval - retrieval.max(axis=1, keepdims=True) + floor[:, None] - 1e-6
-        out[rows, cand.ravel()] = ranked
+        cols = cand.ravel()
+        valid = np.isfinite(masked[rows, cols])  # fewer unseen items than num_candidates: drop seen ones
+        rows, cols = rows[valid], cols[valid]
+        ranked = np.asarray(self.ranking.predict(users[rows], cols), dtype=np.float64)
+        # everything else: below the lowest candidate score of its row, keeping the retrieval order
+        lowest = np.full(len(users), np.inf)
+        np.minimum.at(lowest, rows, ranked)
+        floor = np.where(np.isfinite(lowest), lowest, 0.0) - 1.0
+        out = retrieval - retrieval.max(axis=1, keepdims=True) + floor[:, None]
+        out[rows, cols] = ranked
         return out.astype(np.float32)
