@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import itertools
 import sys
 import time
 from pathlib import Path
@@ -202,36 +201,60 @@ def _algorithm_rows(names, train, test):
 # ------------------------------------------------------------------------------------------------
 # tuning (validation split only)
 
-TUNE_GRID = {
-    "dcn": {"embedding_dim": [16, 32], "learning_rate": [1e-3, 3e-3], "embedding_l2": [0.0, 1e-4],
-            "timestamp": [True, False]},
-    "deepfm": {"embedding_dim": [16, 32], "learning_rate": [1e-3, 3e-3], "embedding_l2": [0.0, 1e-4],
-               "timestamp": [True]},
+# Coordinate search: each stage tries the values of one setting with the others at their best so far
+# (starting from the config file); the selection criterion is the validation RMSE only.
+TUNE_STAGES = {
+    "dcn": [("embedding_l2", [0.0, 1e-4, 1e-3, 1e-2]), ("dropout", [0.0, 0.2, 0.4]),
+            ("embedding_dim", [8, 16, 32]), ("learning_rate", [1e-3, 3e-3]), ("timestamp", [True, False]),
+            ("cross_layers", [1, 2, 3])],
+    "deepfm": [("embedding_l2", [0.0, 1e-4, 1e-3, 1e-2]), ("dropout", [0.0, 0.2, 0.4]),
+               ("embedding_dim", [8, 16, 32]), ("learning_rate", [1e-3, 3e-3])],
 }
+
+
+def _apply_setting(cfg, setting):
+    params, training = copy.deepcopy(cfg["params"]), copy.deepcopy(cfg["training"])
+    mp = params.setdefault("model_params", {})
+    for key, value in setting.items():
+        if key == "embedding_dim":
+            params["embedding_dim"] = value
+        elif key == "learning_rate":
+            training["learning_rate"] = value
+        elif key == "timestamp":
+            if not value:
+                params["features"] = [f for f in params["features"] if f["kind"] != "timestamp"]
+        else:
+            mp[key] = value
+    return params, training
 
 
 def tune(fit, val, models):
     trials = []
     for model in models:
         cfg = model_config(f"{model}_ml100k")
-        grid = TUNE_GRID[model]
-        keys = sorted(grid)
-        for values in itertools.product(*(grid[k] for k in keys)):
-            setting = dict(zip(keys, values))
-            params = copy.deepcopy(cfg["params"])
-            training = copy.deepcopy(cfg["training"])
-            params["embedding_dim"] = setting["embedding_dim"]
-            params.setdefault("model_params", {})["embedding_l2"] = setting["embedding_l2"]
-            training["learning_rate"] = setting["learning_rate"]
-            if not setting["timestamp"]:
-                params["features"] = [f for f in params["features"] if f["kind"] != "timestamp"]
-            start = time.perf_counter()
-            out = run_feature_model(model, params, training, fit, val)
-            trial = {"model": model, **setting, "val_rmse": out["val"]["rmse"], "epochs": out["info"]["epochs"],
-                     "best_epoch": out["info"]["best_epoch"], "seconds": round(time.perf_counter() - start, 1)}
-            print(trial, flush=True)
-            trials.append(trial)
-            _write_tuning(trials)
+        mp = cfg["params"].get("model_params", {})
+        best = {"embedding_l2": mp.get("embedding_l2", 0.0), "dropout": mp.get("dropout", 0.0),
+                "embedding_dim": cfg["params"]["embedding_dim"],
+                "learning_rate": cfg["training"].get("learning_rate", 1e-3), "timestamp": True}
+        if model == "dcn":
+            best["cross_layers"] = mp.get("cross_layers", 2)
+        seen = {}
+        for key, values in TUNE_STAGES[model]:
+            for value in values:
+                setting = {**best, key: value}
+                tag = tuple(sorted(setting.items()))
+                if tag in seen:
+                    continue
+                start = time.perf_counter()
+                out = run_feature_model(model, *_apply_setting(cfg, setting), fit, val)
+                trial = {"model": model, **setting, "val_rmse": out["val"]["rmse"], "epochs": out["info"]["epochs"],
+                         "best_epoch": out["info"]["best_epoch"], "seconds": round(time.perf_counter() - start, 1)}
+                print(trial, flush=True)
+                seen[tag] = trial["val_rmse"]
+                trials.append(trial)
+                _write_tuning(trials)
+            best = dict(min(seen, key=seen.get))
+            print(f"{model}: after {key}: best {best} val RMSE {seen[tuple(sorted(best.items()))]:.4f}", flush=True)
     return trials
 
 
