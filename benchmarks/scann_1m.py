@@ -18,6 +18,7 @@ Run: ``python benchmarks/scann_1m.py [--n 1000000] [--dim 64] [--queries 1000] [
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 import tempfile
@@ -82,6 +83,7 @@ def evaluate(name: str, candidates: np.ndarray, tune_q: np.ndarray, eval_q: np.n
     print(f"== {name}: {candidates.shape[0]} x {candidates.shape[1]} candidates, {len(tune_q)} tuning / "
           f"{len(eval_q)} held-out queries", flush=True)
     ids = np.array([f"c{i}" for i in range(len(candidates))])
+    takes_dict = query_model is not None
     if query_model is None:
         query_model = Identity()
         query_features = {"q": tf.TensorSpec([None, candidates.shape[1]], tf.float32)}
@@ -93,7 +95,7 @@ def evaluate(name: str, candidates: np.ndarray, tune_q: np.ndarray, eval_q: np.n
         module = RetrievalModule(query_model, query_features, ids, candidates, k=K,
                                  scann_searcher=searcher if variant == "scann" else None,
                                  scann_settings=tuning.settings if variant == "scann" else None,
-                                 query_takes_dict=False)
+                                 query_takes_dict=takes_dict)
         paths[variant] = workdir / f"{name}_{variant}"
         t0 = time.perf_counter()
         save_module(module, paths[variant], module.signatures(), scann=variant == "scann")
@@ -175,26 +177,31 @@ def main() -> None:
     args = p.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="scann_bench_"))
     rows = []
+
+    def save(complete: bool) -> None:  # after each catalog, so a late failure keeps the earlier rows
+        write_results(
+            "scann_1m",
+            f"synthetic {args.n} x {args.dim} clustered ({args.clusters} clusters) + MovieLens 100K two-tower catalog",
+            "ScaNN settings tuned by tfrec.export.tune_scann for recall@10 >= 0.95 on tuning queries; recall@10 vs "
+            "exact top-10 on separate held-out queries; latency = median of single queries through each exported "
+            "SavedModel's serving_default signature, ScaNN and brute force alternated in one process",
+            rows, target_recall=TARGET, k=K, complete=complete, load_average=[round(x, 2) for x in os.getloadavg()])
+
     try:
         cands, centres = clustered(args.n, args.dim, args.clusters, seed=0)
         tune_q, _ = clustered(args.queries, args.dim, args.clusters, seed=1, centres=centres)
         eval_q, _ = clustered(args.queries, args.dim, args.clusters, seed=2, centres=centres)
         rows += evaluate(f"synthetic-{args.n // 1000}k", cands, tune_q, eval_q, args.latency_queries, workdir)
         del cands
+        save(complete=args.skip_movielens)
         if not args.skip_movielens:
             items, tq, eq, tower, eval_users = movielens_catalog()
             rows += evaluate("ml-100k", items, tq, eq, args.latency_queries, workdir, query_model=tower,
                              query_features={"user_id": tf.TensorSpec([None], tf.string)},
                              eval_inputs=eval_users)
+            save(complete=True)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    write_results(
-        "scann_1m",
-        f"synthetic {args.n} x {args.dim} clustered ({args.clusters} clusters) + MovieLens 100K two-tower catalog",
-        "ScaNN settings tuned by tfrec.export.tune_scann for recall@10 >= 0.95 on tuning queries; recall@10 vs "
-        "exact top-10 on separate held-out queries; latency = median of single queries through each exported "
-        "SavedModel's serving_default signature, ScaNN and brute force alternated in one process",
-        rows, target_recall=TARGET, k=K)
 
 
 if __name__ == "__main__":

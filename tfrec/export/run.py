@@ -4,6 +4,8 @@ What is exported depends on the run's model:
 
 * a two-tower retrieval model (``query_tower`` / ``candidate_tower``): :func:`export_retrieval`,
   i.e. ``<name>`` (brute force, stock TF Serving) and ``<name>_scann`` (ScaNN, recall-tuned);
+* a model over tfrec FeatureLayers (``ranking``, ``dcn``, ``deepfm``): raw features -> ``score``
+  (rating task) or ``probability`` (CTR task);
 * a model scoring ``(user_idx, item_idx)`` pairs (``mf``, ``ncf``, ...): :func:`export_ranking`
   (signatures ``serving_default`` top-k, ``exclude``, ``score``).
 
@@ -51,6 +53,35 @@ def _is_two_tower(model) -> bool:
     return hasattr(model, "query_tower") and hasattr(model, "candidate_tower")
 
 
+_KIND_DTYPES = {"categorical": "string", "numeric": "float32", "timestamp": "float64", "multi_hot": "string",
+                "text": "string"}
+
+
+def feature_input_specs(layers) -> Dict[str, object]:
+    """Raw input ``tf.TensorSpec`` per column read by tfrec FeatureLayers (what a signature takes).
+
+    categorical / text -> ``[None]`` string, numeric -> ``[None]`` float32, timestamp -> ``[None]``
+    float64, multi_hot -> ``[None, None]`` string (rows padded with ``""``).
+    """
+    import tensorflow as tf
+
+    specs: Dict[str, object] = {}
+    for layer in layers:
+        for f in layer.spec:
+            shape = [None, None] if f.kind == "multi_hot" else [None]
+            specs.setdefault(f.column, tf.TensorSpec(shape, getattr(tf, _KIND_DTYPES[f.kind]), name=f.column))
+    return specs
+
+
+def _raw_inputs(frame, layers) -> Dict[str, np.ndarray]:
+    from tfrec.layers.features import frame_to_tensors
+
+    out: Dict[str, np.ndarray] = {}
+    for layer in layers:
+        out.update(frame_to_tensors(frame, layer))
+    return {k: (v.astype(str).astype(object) if v.dtype == object else v) for k, v in out.items()}
+
+
 def export_run(run_dir, base_path, *, name: Optional[str] = None, version: Optional[int] = None, k: int = 10,
                scann: bool = True, scann_recall: float = 0.95, config_root: Optional[str] = None,
                overwrite: bool = False, log: Optional[Callable[[str], None]] = print) -> RunExport:
@@ -68,11 +99,14 @@ def export_run(run_dir, base_path, *, name: Optional[str] = None, version: Optio
       overwrite: replace an existing version.
       log: progress printer.
 
+    Returns:
+      A :class:`RunExport`.
+
     Raises:
       FileNotFoundError: ``run_dir`` is not a finished run folder.
       ValueError: the run's model has no export recipe.
     """
-    from training import load_run
+    from training.trainer import load_run
 
     say = log or (lambda _s: None)
     run = load_run(run_dir)
@@ -80,21 +114,38 @@ def export_run(run_dir, base_path, *, name: Optional[str] = None, version: Optio
     layout.check_model_name(name)
     model = run.model
     family = run.config.model.name
-    info = {"run_dir": str(Path(run_dir).resolve()), "family": family, "metrics": run.metrics.get("final", {})}
+    info = {"run_dir": str(Path(run_dir).resolve()), "family": family,
+            "test_metrics": run.metrics.get("final", {})}
+    configs = [Path(base_path) / layout.CONFIG_FILE, Path(base_path) / layout.TFSERVING_CONFIG_FILE]
     if _is_two_tower(model):
         return _export_two_tower(run, model, base_path, name, version, k, scann, scann_recall, config_root,
                                  overwrite, say)
+    layers = _feature_layers(model)
+    if layers:
+        return _export_feature_model(run, model, layers, base_path, name, version, config_root, overwrite, info,
+                                     configs, say)
     if _scores_pairs(model):
         from tfrec.export.signatures import export_ranking
 
         path = export_ranking(base_path, name, model, run.user_ids, run.item_ids, k=k, version=version,
                               overwrite=overwrite, config_root=config_root, info=info)
         say(f"exported {path} ({family}: serving_default/exclude top-{k} over {len(run.item_ids)} items, score)")
-        return RunExport("ranking", int(path.name), {name: path}, None,
-                         [Path(base_path) / layout.CONFIG_FILE, Path(base_path) / layout.TFSERVING_CONFIG_FILE])
+        return RunExport("ranking", int(path.name), {name: path}, None, configs)
     raise ValueError(f"{run_dir}: tfrec export has no recipe for model family {family!r} "
-                     f"({type(model).__name__}); it exports two-tower retrieval models and models scoring "
-                     "(user_idx, item_idx) pairs. Use tfrec.export.export_signatures for other models.")
+                     f"({type(model).__name__}); it exports two-tower retrieval models, models over tfrec "
+                     "FeatureLayers (ranking, dcn, deepfm) and models scoring (user_idx, item_idx) pairs (mf, ncf). "
+                     "Use tfrec.export.export_signatures for other models.")
+
+
+def _feature_layers(model) -> list:
+    from tfrec.layers.features import FeatureLayer
+
+    found = []
+    for attr in ("feature_layer", "embedding_layer", "linear_layer"):
+        layer = getattr(model, attr, None)
+        if isinstance(layer, FeatureLayer) and all(layer is not f for f in found):
+            found.append(layer)
+    return found
 
 
 def _scores_pairs(model) -> bool:
@@ -104,42 +155,65 @@ def _scores_pairs(model) -> bool:
         out = model({"user_idx": tf.constant([0], tf.int32), "item_idx": tf.constant([0], tf.int32)}, training=False)
     except Exception:  # noqa: BLE001 - the model takes other inputs
         return False
-    return tf.size(out).numpy() == 1
+    return int(tf.size(out)) == 1
+
+
+def _run_data(run):
+    from training.data import prepare
+
+    return prepare(run.config)
+
+
+def _export_feature_model(run, model, layers, base_path, name, version, config_root, overwrite, info, configs, say):
+    from tfrec.export.signatures import FeatureModelModule, export_signatures
+
+    task = getattr(model, "task_name", "rating")
+    output = "probability" if task == "ctr" else "score"
+    specs = feature_input_specs(layers)
+    module = FeatureModelModule(model, specs, output_name=output)
+    requests = []
+    try:
+        from tfrec.models.retrieval import _with_year
+
+        rows = _with_year(_run_data(run).vocab.frame.head(4), list(specs))
+        requests = [("serving_default", {c: v for c, v in _raw_inputs(rows, layers).items() if c in specs})]
+    except (KeyError, ValueError, FileNotFoundError) as e:  # warm-up is optional
+        say(f"(no warm-up requests: {e})")
+    meta = dict(info, kind="ctr" if output == "probability" else "ranking", inputs=sorted(specs), output=output)
+    path = export_signatures(base_path, name, module, module.signatures(), version=version, warmup_requests=requests,
+                             info=meta, overwrite=overwrite, config_root=config_root)
+    say(f"exported {path} ({info['family']}: {', '.join(sorted(specs))} -> {output})")
+    return RunExport(meta["kind"], int(path.name), {name: path}, None, configs)
+
+
+def _is_two_tower(model) -> bool:
+    return hasattr(model, "query_tower") and hasattr(model, "candidate_tower")
 
 
 def _export_two_tower(run, model, base_path, name, version, k, scann, scann_recall, config_root, overwrite, say):
-    import tensorflow as tf
-
     from tfrec.export.retrieval import export_retrieval
+    from tfrec.models.retrieval import entity_frame
 
-    q_specs = _tower_specs(model.query_tower)
-    c_specs = _tower_specs(model.candidate_tower)
-    if len(c_specs) != 1:
-        raise ValueError("tfrec export needs the candidate features of every item to embed the catalog; this run's "
-                         f"candidate tower reads {sorted(c_specs)}. Export with tfrec.export.export_retrieval, "
-                         "passing the candidate embeddings.")
-    item_key = next(iter(c_specs))
-    items = np.asarray(run.item_ids).astype(str)
-    cand = model.embed_candidates({item_key: items})
-    if len(q_specs) != 1:
-        raise ValueError("this run's query tower reads side features "
-                         f"{sorted(q_specs)}; export it with tfrec.export.export_retrieval and their specs.")
-    user_key = next(iter(q_specs))
-    users = np.asarray(run.user_ids).astype(str)
-    queries = model.embed_queries({user_key: users})
-    result = export_retrieval(base_path, name, model.query_tower, {user_key: tf.TensorSpec([None], tf.string)},
-                              items, cand, k=k, version=version, scann=scann, scann_recall=scann_recall,
-                              tuning_queries=queries, warmup_examples={user_key: users[:4]},
-                              query_takes_dict=True, config_root=config_root, overwrite=overwrite, log=say)
+    qlayer = model.query_tower.feature_layer
+    clayer = model.candidate_tower.feature_layer
+    vocab = _run_data(run).vocab
+    if not np.array_equal(np.asarray(vocab.item_ids).astype(str), np.asarray(run.item_ids).astype(str)):
+        raise ValueError(f"the data of {run.config.source or 'the run config'} no longer gives the run's item "
+                         "vocabulary (vocab/items.txt); export from the data the run was trained on.")
+    items = entity_frame(vocab, "item", clayer.spec.columns)
+    users = entity_frame(vocab, "user", qlayer.spec.columns)
+    cand_inputs = _raw_inputs(items, [clayer])
+    user_inputs = _raw_inputs(users, [qlayer])
+    cand = model.embed_candidates({k_: _tf_ready(v) for k_, v in cand_inputs.items()})
+    queries = model.embed_queries({k_: _tf_ready(v) for k_, v in user_inputs.items()})
+    specs = feature_input_specs([qlayer])
+    result = export_retrieval(base_path, name, model.query_tower, specs, np.asarray(run.item_ids).astype(str), cand,
+                              k=k, version=version, scann=scann, scann_recall=scann_recall, tuning_queries=queries,
+                              warmup_examples={c: v[:4] for c, v in user_inputs.items()}, query_takes_dict=True,
+                              config_root=config_root, overwrite=overwrite, log=say)
     return RunExport("retrieval", result.version, result.paths,
                      result.tuning.to_dict() if result.tuning else None, result.config_files)
 
 
-def _tower_specs(tower) -> Dict[str, object]:
-    """Input feature names of a tfrec ``Tower`` (its FeatureLayer's raw columns)."""
-    layer = getattr(tower, "feature_layer", None)
-    spec = getattr(layer, "spec", None)
-    if spec is None:
-        raise ValueError(f"cannot read the input features of {type(tower).__name__}")
-    names = [getattr(s, "column", None) or getattr(s, "name") for s in spec]
-    return {n: None for n in names}
+def _tf_ready(v: np.ndarray) -> np.ndarray:
+    return v.astype(str) if v.dtype == object else v
