@@ -198,3 +198,12 @@ def test_registry_builds_rbm():
 
     algo = registry.create("rbm", n_hidden=5, epochs=1)
     assert isinstance(algo, RBMRecommender) and algo.name == "rbm" and algo.predicts_ratings
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    from tfrec.models import rbm
+
+    result = doctest.testmod(rbm, extraglobs={"tf": tf, "np": np, "TrainingData": TrainingData}, verbose=False)
+    assert result.attempted > 0 and result.failed == 0, result

@@ -344,7 +344,7 @@ class RBMRecommender(Algorithm):
         # visible biases: log of the smoothed frequency of each rating value per item
         counts = np.zeros((data.n_items, self.n_ratings), np.float64)
         np.add.at(counts, (data.items_idx, cls.astype(np.int64) - 1), 1.0)
-        prior = counts.sum(0) / counts.sum()
+        prior = (counts.sum(0) + 1.0) / (counts.sum() + self.n_ratings)  # add-one: no value has p = 0
         freq = (counts + prior) / (counts.sum(1, keepdims=True) + 1.0)
         self.model.visible_bias.assign(np.log(freq).astype(np.float32))
         self.model.compile(optimizer=tf.keras.optimizers.SGD(self.learning_rate, momentum=self.momentum))
