@@ -4,7 +4,8 @@
 in this order, it
 
 1. decides early stopping on the monitored validation metric;
-2. writes the best checkpoint when the metric improved (atomically, see :func:`save_checkpoint`);
+2. writes the best checkpoint when the metric improved (in a background thread, atomically, see
+   :func:`save_weights_file`);
 3. appends the epoch's metrics to ``epochs.jsonl``;
 4. saves the ``tf.keras.callbacks.BackupAndRestore`` state (model, optimizer, epoch counter).
 
@@ -22,23 +23,31 @@ import json
 import math
 import os
 import shutil
+import threading
 import time
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional
+
+import numpy as np
 
 import tfrec  # noqa: F401  (selects tf_keras)
 import tensorflow as tf
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Writes ``text`` to a temp file beside ``path``, fsyncs it and renames it over ``path``."""
+def atomic_write_text(path: Path, text: str, fsync: bool = True) -> None:
+    """Writes ``text`` to a temp file beside ``path`` and renames it over ``path`` (atomic).
+
+    ``fsync`` also flushes the file to the disk first (survives a machine crash; a killed process
+    never leaves a partial file either way).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}-{threading.get_ident()}")
     with open(tmp, "w") as f:
         f.write(text)
         f.flush()
-        os.fsync(f.fileno())
+        if fsync:
+            os.fsync(f.fileno())
     os.replace(tmp, path)
 
 
@@ -57,45 +66,43 @@ def read_jsonl(path: Path) -> List[Dict[str, Any]]:
 
 
 def append_jsonl(path: Path, record: Dict[str, Any]) -> None:
+    """Appends one JSON line (handed to the OS at close: a killed process keeps it)."""
     with open(path, "a") as f:
         f.write(json.dumps(record) + "\n")
-        f.flush()
-        os.fsync(f.fileno())
 
 
-def save_checkpoint(model: tf.keras.Model, folder: Path, name: str, info: Dict[str, Any]) -> Path:
-    """Saves the model weights as checkpoint ``name`` (e.g. "best") atomically.
+def save_weights_file(weights: List[np.ndarray], folder: Path, name: str, info: Dict[str, Any]) -> Path:
+    """Writes a weights list (``model.get_weights()``) as checkpoint ``name`` atomically.
 
-    The weights go to a fresh folder ``<folder>/<name>-<epoch>/``; then ``<folder>/<name>.json``
-    (``{"path": "<name>-<epoch>/weights", **info}``) is replaced atomically; then older folders of
-    ``name`` are removed. A reader follows ``<name>.json``, which always points at complete weights.
-
-    Returns:
-      The weights prefix (pass it to ``model.load_weights``).
+    The arrays go to ``<folder>/<name>.npz`` through a temp file and a rename; then
+    ``<folder>/<name>.json`` (``{"path": "<name>.npz", **info}``) is replaced the same way. Both
+    renames are atomic, so a reader sees either the previous or the new checkpoint, never a partial
+    one. Load with :func:`load_weights_file`.
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    tag = f"{name}-{int(info.get('epoch', 0)):04d}-{time.time_ns() % 10**9:09d}"
-    tmp = folder / f".tmp-{tag}"
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    model.save_weights(str(tmp / "weights"))
-    os.replace(tmp, folder / tag)
-    atomic_write_text(folder / f"{name}.json", json.dumps({"path": f"{tag}/weights", **info}, indent=1) + "\n")
-    for old in folder.glob(f"{name}-*"):
-        if old.name != tag:
-            shutil.rmtree(old, ignore_errors=True)
-    for tmp_old in folder.glob(f".tmp-{name}-*"):
-        shutil.rmtree(tmp_old, ignore_errors=True)
-    return folder / tag / "weights"
+    tmp = folder / f".{name}.tmp{os.getpid()}-{threading.get_ident()}.npz"
+    np.savez(tmp, *weights)
+    os.replace(tmp, folder / f"{name}.npz")
+    atomic_write_text(folder / f"{name}.json", json.dumps({"path": f"{name}.npz", **info}, default=float) + "\n",
+                      fsync=False)
+    return folder / f"{name}.npz"
 
 
-def checkpoint_path(folder: Path, name: str) -> Optional[Path]:
-    """Weights prefix of checkpoint ``name`` in ``folder`` (see :func:`save_checkpoint`), or None."""
+def load_weights_file(model: tf.keras.Model, folder: Path, name: str) -> Optional[Dict[str, Any]]:
+    """Loads checkpoint ``name`` of ``folder`` into ``model``; returns its info (None if absent)."""
     pointer = Path(folder) / f"{name}.json"
     if not pointer.exists():
         return None
-    return Path(folder) / json.loads(pointer.read_text())["path"]
+    info = json.loads(pointer.read_text())
+    with np.load(Path(folder) / info["path"]) as data:
+        model.set_weights([data[f"arr_{i}"] for i in range(len(data.files))])
+    return info
+
+
+def save_checkpoint(model: tf.keras.Model, folder: Path, name: str, info: Dict[str, Any]) -> Path:
+    """Saves ``model``'s weights as checkpoint ``name`` (see :func:`save_weights_file`)."""
+    return save_weights_file(model.get_weights(), folder, name, info)
 
 
 def resolve_mode(monitor: str, mode: str) -> str:
@@ -143,6 +150,7 @@ class RunRecorder(tf.keras.callbacks.Callback):
         self.stopped_epoch: Optional[int] = None
         self.resumed_from: Optional[int] = None  # last completed epoch restored from the backup
         self._epoch_start = 0.0
+        self._writer: Optional[threading.Thread] = None
 
     def set_model(self, model):
         super().set_model(model)
@@ -150,6 +158,18 @@ class RunRecorder(tf.keras.callbacks.Callback):
             self.backup.set_model(model)
 
     # -- helpers ------------------------------------------------------------------------------------
+    def _write_async(self, weights, info) -> None:
+        self.wait_for_writes()
+        self._writer = threading.Thread(target=save_weights_file, args=(weights, self.ckpt_dir, "best", info),
+                                        daemon=True)
+        self._writer.start()
+
+    def wait_for_writes(self) -> None:
+        """Blocks until the background checkpoint write (if any) is on disk."""
+        if self._writer is not None:
+            self._writer.join()
+            self._writer = None
+
     def _better(self, value: float) -> bool:
         if self.best_value is None:
             return True
@@ -203,8 +223,8 @@ class RunRecorder(tf.keras.callbacks.Callback):
         if math.isfinite(value) and self._better(value):
             self.best_value, self.best_epoch, self.wait, improved = value, epoch, 0, True
             if self.save_best:
-                save_checkpoint(self.model, self.ckpt_dir, "best",
-                                {"epoch": epoch, "monitor": self.monitor, "value": value})
+                # copy the weights now (cheap), write them in the background (atomic renames)
+                self._write_async(self.model.get_weights(), {"epoch": epoch, "monitor": self.monitor, "value": value})
         else:
             self.wait += 1
         stop = self.patience is not None and not improved and self.wait >= self.patience
@@ -228,6 +248,7 @@ class RunRecorder(tf.keras.callbacks.Callback):
             self.console(f"epoch {epoch + 1}{total}  {shown}{mark}  {seconds:.1f}s{end}")
 
     def on_train_end(self, logs=None):
+        self.wait_for_writes()
         if self.backup is not None:
             self.backup.on_train_end(logs)
         append_jsonl(self.events, {"event": "train_end", "pid": os.getpid(), "time": time.time()})
@@ -244,3 +265,46 @@ def _current_lr(model) -> Optional[float]:
         return float(tf.keras.backend.get_value(lr))
     except (TypeError, ValueError, AttributeError):
         return None
+
+
+class TimedCallback(tf.keras.callbacks.Callback):
+    """Wraps a callback and adds up the seconds spent in its epoch and train hooks (``seconds``)."""
+
+    def __init__(self, inner: tf.keras.callbacks.Callback):
+        super().__init__()
+        self.inner = inner
+        self.seconds = 0.0
+        self._supports_tf_logs = getattr(inner, "_supports_tf_logs", False)
+
+    def set_model(self, model):
+        super().set_model(model)
+        self.inner.set_model(model)
+
+    def set_params(self, params):
+        super().set_params(params)
+        self.inner.set_params(params)
+
+    def _timed(self, name, *args):
+        start = time.perf_counter()
+        try:
+            return getattr(self.inner, name)(*args)
+        finally:
+            self.seconds += time.perf_counter() - start
+
+    def on_train_begin(self, logs=None):
+        self._timed("on_train_begin", logs)
+
+    def on_train_end(self, logs=None):
+        self._timed("on_train_end", logs)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._timed("on_epoch_begin", epoch, logs)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._timed("on_epoch_end", epoch, logs)
+
+    def on_test_begin(self, logs=None):
+        self._timed("on_test_begin", logs)
+
+    def on_test_end(self, logs=None):
+        self._timed("on_test_end", logs)

@@ -17,8 +17,9 @@ Run folder (``output.run_dir``; another tool, e.g. export/serving, reads it)::
                              training.restore_best) -> ``model.load_weights(run_dir/"model/weights")``
       model/saved_model/     SavedModel of the whole model (when output.saved_model and the family's
                              model can be saved; absent otherwise -- metrics.json says why)
-      checkpoints/best.json  pointer {"path", "epoch", "value"} to the best epoch's weights
-      checkpoints/last.json  pointer to the final weights
+      checkpoints/best.npz   the best epoch's weights (``model.get_weights()`` order) and best.json
+                             {"path", "epoch", "monitor", "value"}; ``training.callbacks.load_weights_file``
+      checkpoints/last.npz   the final weights, and last.json
       logs/train, logs/validation   TensorBoard event files (epoch_loss and every metric)
       backup/                BackupAndRestore state; exists only while a run is unfinished
       workers/<type>_<i>/    the same files from non-chief workers (multi_worker)
@@ -214,7 +215,7 @@ class Trainer:
         self.timing["build_seconds"] = time.perf_counter() - t0
 
         # -- callbacks --------------------------------------------------------------------------
-        from training.callbacks import RunRecorder, checkpoint_path, resolve_mode, save_checkpoint
+        from training.callbacks import RunRecorder, TimedCallback, load_weights_file, resolve_mode, save_checkpoint
 
         es = cfg.training.early_stopping
         from training.tasks import monitor_of
@@ -227,10 +228,15 @@ class Trainer:
             backup_dir=(self.run_dir / "backup") if cfg.output.backup else None, epochs=cfg.training.epochs,
             console=self.log if cfg.training.verbose == 2 else None,
         )
-        callbacks = [recorder]
+        timed = [TimedCallback(recorder)]
+        callbacks = list(timed)
         if cfg.output.tensorboard and placement.is_chief:
-            callbacks.insert(0, tf.keras.callbacks.TensorBoard(str(out / "logs"), write_graph=False, profile_batch=0,
-                                                               update_freq="epoch"))
+            import tensorboard.summary  # noqa: F401  (loaded here, not lazily inside the first epoch)
+
+            tb = TimedCallback(tf.keras.callbacks.TensorBoard(str(out / "logs"), write_graph=False, profile_batch=0,
+                                                              update_freq="epoch"))
+            callbacks.insert(0, tb)
+            timed.append(tb)
         self.log(f"training {task.name}: {cfg.training.epochs} epochs max, {cfg.training.optimizer} lr "
                  f"{cfg.training.learning_rate:g} ({cfg.training.schedule.name}), monitor {monitor} ({mode}), "
                  f"jit_compile={cfg.training.jit_compile}, run folder {out}")
@@ -240,6 +246,8 @@ class Trainer:
         model.fit(train_ds, validation_data=val_ds, epochs=cfg.training.epochs, callbacks=callbacks,
                   verbose=1 if cfg.training.verbose == 1 else 0, steps_per_epoch=steps_per_epoch if ps else None)
         self.timing["fit_seconds"] = time.perf_counter() - t0
+        # time inside the trainer's own callbacks (backup, checkpoints, logs, TensorBoard): its overhead
+        self.timing["callback_seconds"] = sum(c.seconds for c in timed)
         backup = self.run_dir / "backup"
         if placement.is_chief and backup.is_dir() and not any(backup.iterdir()):
             backup.rmdir()  # BackupAndRestore removed its state: the run is finished
@@ -248,9 +256,7 @@ class Trainer:
 
         history = [{"epoch": r["epoch"], **r["metrics"], "seconds": r["seconds"], "learning_rate": r["learning_rate"]}
                    for r in read_jsonl(out / "epochs.jsonl")]
-        best = checkpoint_path(out / "checkpoints", "best")
-        if cfg.training.restore_best and best is not None:
-            model.load_weights(str(best))
+        if cfg.training.restore_best and load_weights_file(model, out / "checkpoints", "best") is not None:
             self.log(f"restored the best weights: epoch {recorder.best_epoch + 1}, {monitor} {recorder.best_value:.4f}")
         save_checkpoint(model, out / "checkpoints", "last", {"epoch": len(history) - 1})
         notes = []
