@@ -296,6 +296,7 @@ class Trainer:
             "mixed_precision": mixed,
             "timing": {k: round(v, 3) for k, v in self.timing.items()},
             "train_examples_per_second": round(examples_seen / max(self.timing["fit_seconds"], 1e-9), 1),
+            "train_examples_per_epoch": n_fit,
             "notes": notes,
         }
         atomic_write_text(out / "metrics.json", json.dumps(metrics, indent=2, default=_json_default) + "\n")
