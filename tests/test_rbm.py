@@ -101,6 +101,30 @@ def test_call_is_mean_field_expected_rating():
     assert np.all((out >= 1) & (out <= 4))
 
 
+def test_exact_prediction_sums_out_the_hidden_units():
+    # p(v_q = k | V) by brute force over all 2^H hidden configurations:
+    # p(v_q = k, h | V) ~ exp(b_qk + h.W_qk + h.b + sum_{i,l} v_il h.W_il)
+    rbm, W, bv, bh = _tiny(prediction="exact")
+    H = W.shape[2]
+    out = rbm(tf.constant(RATINGS)).numpy()
+    hs = np.array([[(c >> j) & 1 for j in range(H)] for c in range(2 ** H)], float)
+    for u, r in enumerate(RATINGS):
+        v0 = np.zeros(W.shape[:2])
+        for i, val in enumerate(r):
+            if val > 0:
+                v0[i, val - 1] = 1.0
+        base = hs @ bh + hs @ np.einsum("ik,ikh->h", v0, W)  # [2^H]
+        for q in range(W.shape[0]):
+            joint = np.exp(bv[q][None, :] + hs @ W[q].T + base[:, None])  # [2^H, K]
+            p = joint.sum(0) / joint.sum()
+            assert out[u, q] == pytest.approx(p @ np.arange(1, 5), abs=1e-5)
+
+
+def test_invalid_prediction_raises():
+    with pytest.raises(ValueError, match="prediction='map'"):
+        RBM(n_items=3, prediction="map")
+
+
 def test_sampled_visible_states_are_one_hot_on_rated_items_only():
     rbm = RBM(n_items=5, n_ratings=3, n_hidden=4, sample=True, seed=3)
     ratings = tf.constant([[1, 0, 3, 0, 2], [0, 0, 0, 1, 0]])
@@ -144,7 +168,7 @@ def test_invalid_cd_k_schedule_raises():
 
 def test_config_round_trip():
     rbm = RBM(n_items=6, n_ratings=3, n_hidden=4, cd_k_schedule=[[0, 1], [5, 3]], weight_decay=0.02,
-              sample=False, init_stddev=0.05, seed=11, name="my_rbm")
+              sample=False, init_stddev=0.05, prediction="exact", seed=11, name="my_rbm")
     clone = RBM.from_config(rbm.get_config())
     assert clone.get_config() == rbm.get_config()
     import inspect

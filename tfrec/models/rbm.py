@@ -71,11 +71,15 @@ class RBM(tf.keras.Model):
       sample: bool. True: sample binary hidden states and one-hot visible states in the Gibbs chain
         (standard CD). False: use probabilities everywhere (deterministic mean-field CD). Default True.
       init_stddev: float, standard deviation of the normal initializer of ``W``. Default 0.01.
+      prediction: ``"mean_field"``: ``p(v | h)`` with ``h`` the hidden probabilities (the paper's fast
+        approximation); ``"exact"``: ``p(v_q = k | V)`` with ``h`` summed out (paper eq. 8; memory
+        ``batch * n_items * K * n_hidden``). Default ``"mean_field"``.
       seed: int, seed of the Gibbs sampling and of the weight initializer. Default 0.
 
     Inputs: ``ratings``: [batch, n_items] int tensor; 0 = not rated (masked), ``1..K`` = rating value.
     Output: [batch, n_items] float32 expected rating value in ``[1, K]`` for every item,
-    ``sum_k k * p(v_i = k | h)`` with ``h = p(h = 1 | visible ratings)`` (mean field).
+    ``sum_k k * p(v_i = k | h)`` with ``h = p(h = 1 | visible ratings)`` (mean field), or
+    ``sum_k k * p(v_i = k | V)`` (``prediction="exact"``).
 
     Example:
 
@@ -88,7 +92,7 @@ class RBM(tf.keras.Model):
     """
 
     def __init__(self, n_items, n_ratings=5, n_hidden=100, cd_k_schedule=((0, 1),), weight_decay=0.001,
-                 sample=True, init_stddev=0.01, seed=0, **kwargs):
+                 sample=True, init_stddev=0.01, prediction="mean_field", seed=0, **kwargs):
         super().__init__(**kwargs)
         for arg, value in (("n_items", n_items), ("n_ratings", n_ratings), ("n_hidden", n_hidden)):
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
@@ -106,6 +110,9 @@ class RBM(tf.keras.Model):
         self.weight_decay = float(weight_decay)
         self.sample = bool(sample)
         self.init_stddev = float(init_stddev)
+        if prediction not in ("mean_field", "exact"):
+            raise ValueError(f"prediction must be 'mean_field' or 'exact'. Received: prediction={prediction!r}")
+        self.prediction = prediction
         self.seed = int(seed)
         self.W = self.add_weight(
             name="W", shape=(self.n_items, self.n_ratings, self.n_hidden),
@@ -141,9 +148,25 @@ class RBM(tf.keras.Model):
         """p(v_i = k | h) = softmax_k(b_ik + sum_j h_j W_ikj); hidden: [batch, H] -> [batch, n_items, K]."""
         return tf.nn.softmax(self.visible_bias + tf.einsum("bh,ikh->bik", hidden, self.W), axis=-1)
 
+    def exact_visible_probabilities(self, ratings):
+        """p(v_q = k | V) with the hidden units summed out (Salakhutdinov et al., eq. 8):
+        ``p(v_q = k | V) ~ exp(b_qk) prod_j (1 + exp(b_j + sum_{i,l} v_il W_ilj + W_qkj))``.
+
+        Args:
+          ratings: [batch, n_items] int ratings (0 = not rated).
+
+        Returns:
+          [batch, n_items, K] probabilities. Memory is ``batch * n_items * K * n_hidden`` floats.
+        """
+        base = self.hidden_bias + tf.einsum("bik,ikh->bh", self.one_hot_visible(ratings), self.W)
+        logits = self.visible_bias + tf.reduce_sum(tf.nn.softplus(base[:, None, None, :] + self.W), axis=-1)
+        return tf.nn.softmax(logits, axis=-1)
+
     def call(self, ratings, training=False):
-        visible = self.one_hot_visible(ratings)
-        probs = self.visible_probabilities(self.hidden_probabilities(visible))
+        if self.prediction == "exact":
+            probs = self.exact_visible_probabilities(ratings)
+        else:
+            probs = self.visible_probabilities(self.hidden_probabilities(self.one_hot_visible(ratings)))
         values = tf.range(1, self.n_ratings + 1, dtype=tf.float32)
         return tf.reduce_sum(probs * values, axis=-1)
 
@@ -235,6 +258,7 @@ class RBM(tf.keras.Model):
             "weight_decay": self.weight_decay,
             "sample": self.sample,
             "init_stddev": self.init_stddev,
+            "prediction": self.prediction,
             "seed": self.seed,
             "name": self.name,
         }
@@ -261,6 +285,8 @@ class RBMRecommender(Algorithm):
       weight_decay: float, L2 on ``W``. Default 0.001.
       cd_k_schedule: list of ``[first_epoch, k]``. Default ``[[0, 1], [25, 3], [45, 5]]``.
       n_ratings, min_rating, rating_step: the rating scale (default 5 values 1, 2, ..., 5).
+      sample: sample the Gibbs chain (True, standard CD) or use probabilities (False, mean-field CD).
+      prediction: ``"mean_field"`` or ``"exact"`` (see :class:`RBM`).
       seed: int. Default 0.
       verbose: Keras ``fit`` verbosity. Default 0.
       name: display name.
@@ -280,8 +306,8 @@ class RBMRecommender(Algorithm):
     def __init__(self, n_hidden: int = 100, epochs: int = 60, batch_size: int = 16, learning_rate: float = 0.1,
                  momentum: float = 0.9, weight_decay: float = 0.001,
                  cd_k_schedule: Sequence[Sequence[int]] = ((0, 1), (25, 3), (45, 5)), n_ratings: int = 5,
-                 min_rating: float = 1.0, rating_step: float = 1.0, seed: int = 0, verbose: int = 0,
-                 name: Optional[str] = None):
+                 min_rating: float = 1.0, rating_step: float = 1.0, sample: bool = True,
+                 prediction: str = "mean_field", seed: int = 0, verbose: int = 0, name: Optional[str] = None):
         super().__init__()
         for arg, value in (("epochs", epochs), ("batch_size", batch_size)):
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
@@ -302,6 +328,8 @@ class RBMRecommender(Algorithm):
         self.n_ratings = int(n_ratings)
         self.min_rating = float(min_rating)
         self.rating_step = float(rating_step)
+        self.sample = bool(sample)
+        self.prediction = prediction
         self.seed = int(seed)
         self.verbose = verbose
         self.name = name or "rbm"
@@ -324,7 +352,14 @@ class RBMRecommender(Algorithm):
             )
         return cls.astype(np.int8) + 1
 
-    def fit(self, data: TrainingData) -> "RBMRecommender":
+    def fit(self, data: TrainingData, on_epoch_end=None) -> "RBMRecommender":
+        """Trains on ``data``.
+
+        Args:
+          data: the training split.
+          on_epoch_end: optional ``f(epoch, recommender)`` called after every epoch (1-based epoch),
+            e.g. to track a validation RMSE.
+        """
         if data.ratings is None:
             raise ValueError(
                 "RBMRecommender needs explicit ratings, but the training data has no rating column "
@@ -339,7 +374,8 @@ class RBMRecommender(Algorithm):
         tf.keras.utils.set_random_seed(self.seed)
         self.model = RBM(
             n_items=data.n_items, n_ratings=self.n_ratings, n_hidden=self.n_hidden,
-            cd_k_schedule=self.cd_k_schedule, weight_decay=self.weight_decay, sample=True, seed=self.seed,
+            cd_k_schedule=self.cd_k_schedule, weight_decay=self.weight_decay, sample=self.sample,
+            prediction=self.prediction, seed=self.seed,
         )
         # visible biases: log of the smoothed frequency of each rating value per item
         counts = np.zeros((data.n_items, self.n_ratings), np.float64)
@@ -351,7 +387,11 @@ class RBMRecommender(Algorithm):
         ds = (tf.data.Dataset.from_tensor_slices(matrix.astype(np.int32))
               .shuffle(data.n_users, seed=self.seed, reshuffle_each_iteration=True)
               .batch(self.batch_size))
-        self.history = self.model.fit(ds, epochs=self.epochs, verbose=self.verbose)
+        callbacks = []
+        if on_epoch_end is not None:
+            callbacks.append(tf.keras.callbacks.LambdaCallback(
+                on_epoch_end=lambda epoch, logs: on_epoch_end(epoch + 1, self)))
+        self.history = self.model.fit(ds, epochs=self.epochs, verbose=self.verbose, callbacks=callbacks)
         return self
 
     def _rows(self, users: np.ndarray) -> np.ndarray:
@@ -361,7 +401,7 @@ class RBMRecommender(Algorithm):
         rows[known] = self._matrix[users[known]]
         return rows
 
-    def score(self, users: np.ndarray, batch_size: int = 256) -> np.ndarray:
+    def score(self, users: np.ndarray, batch_size: int = 32) -> np.ndarray:
         """[n, n_items] predicted ratings (on the data's scale) of every item for each user."""
         if self.model is None:
             raise RuntimeError("RBMRecommender.score called before fit().")
