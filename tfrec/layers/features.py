@@ -134,9 +134,11 @@ class Feature:
         if missing:
             raise ValueError(f"Feature {dict(config)!r} is missing required key(s) {missing}.")
         kind = config["kind"]
-        allowed = _COMMON_KEYS | _KIND_KEYS.get(kind, set())
+        if kind not in KINDS:
+            raise ValueError(f"Feature {config['name']!r}: unknown kind {kind!r}. Expected one of {list(KINDS)}.")
+        allowed = _COMMON_KEYS | _KIND_KEYS[kind]
         unknown = sorted(set(config) - allowed)
-        if unknown and kind in KINDS:
+        if unknown:
             raise ValueError(
                 f"Feature {config['name']!r} of kind {kind!r} got unknown key(s) {unknown}. "
                 f"Allowed keys: {sorted(allowed)}."
