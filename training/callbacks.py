@@ -268,12 +268,17 @@ def _current_lr(model) -> Optional[float]:
 
 
 class TimedCallback(tf.keras.callbacks.Callback):
-    """Wraps a callback and adds up the seconds spent in its epoch and train hooks (``seconds``)."""
+    """Wraps a callback and adds up the time spent in its epoch and train hooks.
+
+    ``seconds`` is wall-clock time, ``cpu_seconds`` the process CPU time (all threads), which is far
+    less sensitive to other processes on a shared machine.
+    """
 
     def __init__(self, inner: tf.keras.callbacks.Callback):
         super().__init__()
         self.inner = inner
         self.seconds = 0.0
+        self.cpu_seconds = 0.0
         self._supports_tf_logs = getattr(inner, "_supports_tf_logs", False)
 
     def set_model(self, model):
@@ -285,11 +290,12 @@ class TimedCallback(tf.keras.callbacks.Callback):
         self.inner.set_params(params)
 
     def _timed(self, name, *args):
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         try:
             return getattr(self.inner, name)(*args)
         finally:
             self.seconds += time.perf_counter() - start
+            self.cpu_seconds += time.process_time() - cpu
 
     def on_train_begin(self, logs=None):
         self._timed("on_train_begin", logs)

@@ -199,7 +199,10 @@ class Trainer:
             steps_per_epoch = max(1, n_fit // global_batch)
         train_ds = data_lib.make_dataset(fit_x, fit_y, global_batch, shuffle_buffer=cfg.training.shuffle_buffer,
                                          seed=cfg.training.seed, cache=cfg.training.cache, repeat=ps, drop_remainder=drop)
-        val_ds = data_lib.make_dataset(val_x, val_y, global_batch, cache=cfg.training.cache)
+        n_val = len(next(iter(val_x.values())))
+        # parameter-server training evaluates a fixed number of steps of a repeated dataset
+        val_ds = data_lib.make_dataset(val_x, val_y, global_batch, cache=cfg.training.cache, repeat=ps)
+        validation_steps = max(1, n_val // global_batch) if ps else None
         self.timing["data_seconds"] = time.perf_counter() - t0
         self.log(f"data: {run.path} protocol {run.protocol.describe()}: {len(run.fit)} fit / {len(run.val)} validation "
                  f"/ {len(run.test)} test rows; {run.vocab.n_users} users, {run.vocab.n_items} items; "
@@ -242,12 +245,15 @@ class Trainer:
                  f"jit_compile={cfg.training.jit_compile}, run folder {out}")
 
         # -- fit --------------------------------------------------------------------------------
-        t0 = time.perf_counter()
+        t0, cpu0 = time.perf_counter(), time.process_time()
         model.fit(train_ds, validation_data=val_ds, epochs=cfg.training.epochs, callbacks=callbacks,
-                  verbose=1 if cfg.training.verbose == 1 else 0, steps_per_epoch=steps_per_epoch if ps else None)
+                  verbose=1 if cfg.training.verbose == 1 else 0, steps_per_epoch=steps_per_epoch if ps else None,
+                  validation_steps=validation_steps)
         self.timing["fit_seconds"] = time.perf_counter() - t0
+        self.timing["fit_cpu_seconds"] = time.process_time() - cpu0
         # time inside the trainer's own callbacks (backup, checkpoints, logs, TensorBoard): its overhead
         self.timing["callback_seconds"] = sum(c.seconds for c in timed)
+        self.timing["callback_cpu_seconds"] = sum(c.cpu_seconds for c in timed)
         backup = self.run_dir / "backup"
         if placement.is_chief and backup.is_dir() and not any(backup.iterdir()):
             backup.rmdir()  # BackupAndRestore removed its state: the run is finished
