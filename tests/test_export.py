@@ -127,8 +127,12 @@ def test_scann_tuning_report_reaches_the_target(exported):
     assert t.scann_latency_ms > 0 and t.brute_force_latency_ms > 0 and t.build_seconds > 0
     saved = json.loads((base / "movies_scann" / "1" / "assets.extra" / "scann_settings.json").read_text())
     assert saved["settings"] == t.settings.to_dict()
-    # every tried setting below the chosen recall was rejected for missing the target
-    assert all(tr["recall"] < 0.9 for tr in t.trials if tr["recall"] < t.recall and "latency_ms" not in tr)
+    # only settings reaching target + margin (0.9 + 0.01) on the tuning queries were timed; the fastest won
+    timed = [tr for tr in t.trials if "latency_ms" in tr]
+    assert timed and all(tr["recall"] >= 0.91 for tr in timed)
+    best = min(timed, key=lambda tr: tr["latency_ms"])
+    assert (best["num_leaves_to_search"], best["num_reordering_candidates"]) == (
+        t.settings.num_leaves_to_search, t.settings.num_reordering_candidates)
 
 
 def test_saved_models_match_in_process_top_k(exported):

@@ -13,7 +13,7 @@ from tfrec.cli.main import build_parser
 def quickstart_run(ml100k_path, tmp_path_factory):
     out = tmp_path_factory.mktemp("qs")
     args = build_parser().parse_args(["quickstart", "--data", str(ml100k_path), "--output", str(out),
-                                      "--epochs", "3", "--ranking-epochs", "2", "--user", "42"])
+                                      "--epochs", "2", "--ranking-epochs", "2", "--user", "42"])
     return args.func(args), out
 
 

@@ -225,7 +225,7 @@ def _grid(settings_leaves: int, n: int, k: int) -> Tuple[List[int], List[int]]:
 
 def tune_scann(embeddings: np.ndarray, queries: np.ndarray, k: int = 10, target_recall: float = 0.95, *,
                num_leaves: Optional[int] = None, latency_queries: int = 200, max_eval_queries: int = 1000,
-               measure_candidates: int = 3, seed: int = 0,
+               measure_candidates: int = 3, margin: float = 0.01, seed: int = 0,
                log: Optional[Callable[[str], None]] = print) -> Tuple[Any, ScannTuning]:
     """Builds a ScaNN index over ``embeddings`` and picks search settings reaching ``target_recall``.
 
@@ -240,6 +240,8 @@ def tune_scann(embeddings: np.ndarray, queries: np.ndarray, k: int = 10, target_
       max_eval_queries: queries used for recall.
       measure_candidates: how many of the cheapest settings that reach the target get their
         latency measured; the fastest is kept.
+      margin: settings must reach ``target_recall + margin`` (at most 1) on the tuning queries, so
+        that recall on other queries of the same distribution stays above the target.
       seed: seed of the query subsample.
       log: called with progress lines; None for silence.
 
@@ -260,6 +262,7 @@ def tune_scann(embeddings: np.ndarray, queries: np.ndarray, k: int = 10, target_
     if k < 1:
         raise ValueError(f"k must be a positive integer. Received: k={k}")
     say = log or (lambda _s: None)
+    threshold = min(1.0, float(target_recall) + max(0.0, float(margin)))
     n, dim = emb.shape
     k = int(min(k, n))
     t_start = time.perf_counter()
@@ -277,7 +280,8 @@ def tune_scann(embeddings: np.ndarray, queries: np.ndarray, k: int = 10, target_
     searcher = build_scann(emb, k, build_settings)
     build_seconds = time.perf_counter() - t0
     say(f"ScaNN: built {'a ' + str(leaves) + '-leaf tree' if leaves else 'a tree-less index'} over {n} x {dim} "
-        f"in {build_seconds:.1f} s; tuning on {len(q)} queries for recall@{k} >= {target_recall}")
+        f"in {build_seconds:.1f} s; tuning on {len(q)} queries for recall@{k} >= {target_recall} "
+        f"(+{threshold - target_recall:.3f} margin)")
 
     trials: List[Dict[str, Any]] = []
     passing: List[Dict[str, Any]] = []
@@ -293,7 +297,7 @@ def tune_scann(embeddings: np.ndarray, queries: np.ndarray, k: int = 10, target_
             trial = {"num_leaves_to_search": lts, "num_reordering_candidates": r, "recall": round(rec, 5),
                      "cost": scanned / 8.0 + r}
             trials.append(trial)
-            if rec >= target_recall:
+            if rec >= threshold:
                 passing.append(trial)
                 passed_here = True
                 break
@@ -305,7 +309,7 @@ def tune_scann(embeddings: np.ndarray, queries: np.ndarray, k: int = 10, target_
         candidates = sorted(passing, key=lambda t: t["cost"])[:max(1, measure_candidates)]
     else:
         candidates = [max(trials, key=lambda t: (t["recall"], -t["cost"]))]
-        say(f"ScaNN: no setting reached recall@{k} >= {target_recall}; best was {candidates[0]['recall']:.3f}")
+        say(f"ScaNN: no setting reached recall@{k} >= {threshold:.3f}; best was {candidates[0]['recall']:.3f}")
     for t in candidates:
         fn = scann_search_fn(searcher, k, t["num_leaves_to_search"], t["num_reordering_candidates"])
         t["latency_ms"] = round(median_latency_ms(fn, q, latency_queries), 4)
