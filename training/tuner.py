@@ -212,7 +212,11 @@ def make_tuner(config: Config, log: Callable[[str], None] = print, quiet: bool =
         if t.algorithm == "hyperband":
             tuner = cls(max_epochs=t.max_epochs, factor=t.factor, hyperband_iterations=t.hyperband_iterations, **common)
         elif t.algorithm == "bayesian":
-            tuner = cls(max_trials=t.max_trials, num_initial_points=t.num_initial_points, **common)
+            try:
+                tuner = cls(max_trials=t.max_trials, num_initial_points=t.num_initial_points, **common)
+            except ImportError as e:
+                raise ImportError("tuner.algorithm 'bayesian' needs scikit-learn: pip install scikit-learn "
+                                  "(or keras-tuner[bayesian]), or use tuner.algorithm random/hyperband.") from e
         else:
             tuner = cls(max_trials=t.max_trials, **common)
     tuner._setup_runner(config, log, quiet)
