@@ -215,3 +215,53 @@ def test_configs_from_base_path_layouts(tmp_path):
     assert [(c.name, c.base_path) for c in configs_from_base_path(tmp_path / "m", "movies")] == [("movies", tmp_path / "m")]
     with pytest.raises(ModelConfigError, match="no such folder"):
         configs_from_base_path(tmp_path / "nope")
+
+
+# -- engine selection ---------------------------------------------------------------------------------
+
+def test_engine_auto_execs_tensorflow_model_server_with_the_stock_config(tmp_path):
+    """With ``tensorflow_model_server`` on PATH, ``--engine auto`` execs it, giving it the config without
+    the ScaNN models (stock TF Serving cannot load them)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from tfrec.export.layout import write_models_config
+
+    base = tmp_path / "models"
+    for name in ("movies", "movies_scann"):
+        (base / name / "1").mkdir(parents=True)
+        (base / name / "1" / "saved_model.pb").write_bytes(b"")
+    (base / "movies_scann" / "1" / "assets.extra").mkdir()
+    (base / "movies_scann" / "1" / "assets.extra" / "scann_settings.json").write_text("{}")
+    write_models_config(base)
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    fake = bindir / "tensorflow_model_server"
+    fake.write_text(f"#!/bin/sh\necho \"$@\" > {tmp_path / 'args.txt'}\n")
+    fake.chmod(0o755)
+    env = dict(os.environ, PATH=f"{bindir}{os.pathsep}{os.environ['PATH']}")
+    proc = subprocess.run([sys.executable, "-m", "tfrec.cli.main", "serve", "--model-config", str(base / "models.config"),
+                           "--rest-port", "8601", "--grpc-port", "8600"], env=env, capture_output=True, text=True,
+                          cwd=Path(__file__).resolve().parents[1], timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "movies_scann hold ScaNN ops" in proc.stderr
+    args = (tmp_path / "args.txt").read_text().split()
+    assert "--port=8600" in args and "--rest_api_port=8601" in args
+    assert f"--model_config_file={base / 'models.tfserving.config'}" in args
+
+
+def test_engine_tfserving_without_the_binary_says_how_to_get_it(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    (tmp_path / "m" / "1").mkdir(parents=True)
+    env = dict(os.environ, PATH=str(Path(sys.executable).parent))
+    proc = subprocess.run([sys.executable, "-m", "tfrec.cli.main", "serve", "--model-base-path", str(tmp_path / "m"),
+                           "--engine", "tfserving"], env=env, capture_output=True, text=True,
+                          cwd=Path(__file__).resolve().parents[1], timeout=120)
+    assert proc.returncode == 2
+    assert "tensorflow_model_server is not on PATH" in proc.stderr and "tensorflow/serving" in proc.stderr
