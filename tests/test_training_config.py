@@ -152,3 +152,34 @@ def test_valid_keys_cover_nested_sections():
     assert "training.early_stopping.monitor" in keys
     assert "training.schedule.warmup_epochs" in keys
     assert "tuner.max_trials" in keys
+
+
+def test_cli_train_reports_config_errors(tmp_path, capsys):
+    from tfrec.cli.main import main
+
+    path = _write(tmp_path, "training: {epoch: 3}\n")
+    assert main(["train", "--config", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "tfrec train: error:" in err and "Did you mean 'training.epochs'?" in err
+
+
+def test_cli_train_print_config_applies_overrides(tmp_path, capsys):
+    from tfrec.cli.main import main
+
+    path = _write(tmp_path, "model: {name: mf}\n")
+    assert main(["train", "--config", str(path), "--set", "training.epochs=4", "--run-dir", "runs/x",
+                 "--print-config"]) == 0
+    out = capsys.readouterr().out
+    printed = load_config(_write(tmp_path, out, "printed.yaml"))
+    assert printed.training.epochs == 4 and printed.output.run_dir == "runs/x"
+    assert "search_space" not in out
+
+
+def test_cli_commands_are_registered():
+    from tfrec.cli.main import build_parser
+
+    parser = build_parser()
+    args = parser.parse_args(["tune", "--config", "c.yaml", "--distributed", "worker", "--oracle-port", "9001"])
+    assert args.command == "tune" and args.distributed == "worker" and args.oracle_port == 9001
+    args = parser.parse_args(["train", "--config", "c.yaml", "--set", "a.b=1", "--set", "c=2"])
+    assert args.overrides == ["a.b=1", "c=2"]
