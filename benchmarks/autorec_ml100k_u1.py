@@ -59,11 +59,18 @@ def algorithms(cfg: dict):
 
 
 def rbm_or_none(dataset: str):
+    """The RBM with its owner's tuned settings (configs/rbm_ml100k.yaml), or None where it is absent."""
     if "rbm" not in registry.ALGORITHMS:
         return None
+    params = {}
+    cfg_path = _common.REPO / "configs" / "rbm_ml100k.yaml"
+    if cfg_path.is_file():
+        for spec in load_yaml(cfg_path).get("algorithms") or []:
+            if spec.get("name") == "rbm":
+                params = dict(spec.get("params") or {})
     if dataset == "ml-latest-small":  # half stars: ten rating classes 0.5 .. 5.0
-        return registry.create("rbm", n_ratings=10, min_rating=0.5, rating_step=0.5)
-    return registry.create("rbm")
+        params.update(n_ratings=10, min_rating=0.5, rating_step=0.5)
+    return registry.create("rbm", **params)
 
 
 def evaluate_all(ev: Evaluator, algos, dataset):
