@@ -120,3 +120,16 @@ def test_mixed_precision_on_cpu_warns_and_is_ignored():
     assert set_mixed_precision(True, placement, log=lines.append) is False
     assert tf.keras.mixed_precision.global_policy().name == "float32"
     assert any("mixed_precision is true but training runs on CPU; ignoring it" in line for line in lines)
+
+
+def test_rerun_after_kill_during_evaluation_does_not_train_again(tiny_run, ml100k_path):
+    # runs last in this module: it rewrites the shared run folder
+    result, run_dir, _ = tiny_run
+    (run_dir / "metrics.json").unlink()  # as if killed after training, during export/evaluation
+    events_before = (run_dir / "events.jsonl").read_text()
+    lines = []
+    again = Trainer(_tiny_config(ml100k_path, run_dir), log=lines.append).fit()
+    assert any("training had already finished" in line for line in lines)
+    assert (run_dir / "events.jsonl").read_text() == events_before  # no epoch started
+    assert again.history == result.history
+    assert again.final["rmse"] == pytest.approx(result.final["rmse"], rel=1e-6)

@@ -249,6 +249,10 @@ class RunRecorder(tf.keras.callbacks.Callback):
 
     def on_train_end(self, logs=None):
         self.wait_for_writes()
+        # the final weights, before the backup goes: a rerun from here on skips the training
+        last = read_jsonl(self.epoch_log)
+        save_checkpoint(self.model, self.ckpt_dir, "last", {"epoch": last[-1]["epoch"] if last else None,
+                                                             "training_complete": True})
         if self.backup is not None:
             self.backup.on_train_end(logs)
         append_jsonl(self.events, {"event": "train_end", "pid": os.getpid(), "time": time.time()})

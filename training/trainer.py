@@ -19,7 +19,8 @@ Run folder (``output.run_dir``; another tool, e.g. export/serving, reads it)::
                              model can be saved; absent otherwise -- metrics.json says why)
       checkpoints/best.npz   the best epoch's weights (``model.get_weights()`` order) and best.json
                              {"path", "epoch", "monitor", "value"}; ``training.callbacks.load_weights_file``
-      checkpoints/last.npz   the final weights, and last.json
+      checkpoints/last.npz   the last epoch's weights, and last.json (written when training ends: a rerun
+                             after a kill during export/evaluation does not train again)
       logs/train, logs/validation   TensorBoard event files (epoch_loss and every metric)
       backup/                BackupAndRestore state; exists only while a run is unfinished
       workers/<type>_<i>/    the same files from non-chief workers (multi_worker)
@@ -39,7 +40,6 @@ import logging
 import math
 import os
 import shutil
-import sys
 import time
 from pathlib import Path
 from typing import Any, Callable, Dict, Optional, Union
@@ -48,7 +48,7 @@ import numpy as np
 
 import tfrec  # noqa: F401  (selects tf_keras before TensorFlow loads)
 from training import data as data_lib
-from training.config import Config, ConfigError, dump_yaml, from_dict, load_config, parse_yaml
+from training.config import Config, ConfigError, from_dict, load_config, parse_yaml
 from training.strategy import Placement, make_placement, serve_forever, set_mixed_precision
 from training.tasks import get_task
 
@@ -218,7 +218,7 @@ class Trainer:
         self.timing["build_seconds"] = time.perf_counter() - t0
 
         # -- callbacks --------------------------------------------------------------------------
-        from training.callbacks import RunRecorder, TimedCallback, load_weights_file, resolve_mode, save_checkpoint
+        from training.callbacks import RunRecorder, TimedCallback, load_weights_file, resolve_mode
 
         es = cfg.training.early_stopping
         from training.tasks import monitor_of
@@ -245,10 +245,18 @@ class Trainer:
                  f"jit_compile={cfg.training.jit_compile}, run folder {out}")
 
         # -- fit --------------------------------------------------------------------------------
+        from training.callbacks import read_jsonl
+
+        finished = (out / "checkpoints" / "last.json").exists()
         t0, cpu0 = time.perf_counter(), time.process_time()
-        model.fit(train_ds, validation_data=val_ds, epochs=cfg.training.epochs, callbacks=callbacks,
-                  verbose=1 if cfg.training.verbose == 1 else 0, steps_per_epoch=steps_per_epoch if ps else None,
-                  validation_steps=validation_steps)
+        if finished:
+            # killed after training but before metrics.json: keep the trained weights, redo export + evaluation
+            load_weights_file(model, out / "checkpoints", "last")
+            self.log("training had already finished (checkpoints/last.json); running the export and evaluation")
+        else:
+            model.fit(train_ds, validation_data=val_ds, epochs=cfg.training.epochs, callbacks=callbacks,
+                      verbose=1 if cfg.training.verbose == 1 else 0, steps_per_epoch=steps_per_epoch if ps else None,
+                      validation_steps=validation_steps)
         self.timing["fit_seconds"] = time.perf_counter() - t0
         self.timing["fit_cpu_seconds"] = time.process_time() - cpu0
         # time inside the trainer's own callbacks (backup, checkpoints, logs, TensorBoard): its overhead
@@ -258,13 +266,14 @@ class Trainer:
         if placement.is_chief and backup.is_dir() and not any(backup.iterdir()):
             backup.rmdir()  # BackupAndRestore removed its state: the run is finished
 
-        from training.callbacks import read_jsonl
-
+        records = read_jsonl(out / "epochs.jsonl")
         history = [{"epoch": r["epoch"], **r["metrics"], "seconds": r["seconds"], "learning_rate": r["learning_rate"]}
-                   for r in read_jsonl(out / "epochs.jsonl")]
+                   for r in records]
+        best_epoch = records[-1]["best_epoch"] if records else None
+        best_value = records[-1]["best_value"] if records else None
+        stopped_early = bool(records and records[-1]["stop"])
         if cfg.training.restore_best and load_weights_file(model, out / "checkpoints", "best") is not None:
-            self.log(f"restored the best weights: epoch {recorder.best_epoch + 1}, {monitor} {recorder.best_value:.4f}")
-        save_checkpoint(model, out / "checkpoints", "last", {"epoch": len(history) - 1})
+            self.log(f"restored the best weights: epoch {best_epoch + 1}, {monitor} {best_value:.4f}")
         notes = []
         if cfg.output.save_model:
             t0 = time.perf_counter()
@@ -288,10 +297,10 @@ class Trainer:
             "model": task.name,
             "monitor": monitor,
             "mode": mode,
-            "best_epoch": recorder.best_epoch,
-            "best_value": recorder.best_value,
+            "best_epoch": best_epoch,
+            "best_value": best_value,
             "epochs_completed": len(history),
-            "stopped_early": recorder.stopped_epoch is not None,
+            "stopped_early": stopped_early,
             "resumed_from_epoch": recorder.resumed_from,
             "history": history,
             "final": final,
@@ -307,8 +316,7 @@ class Trainer:
         }
         atomic_write_text(out / "metrics.json", json.dumps(metrics, indent=2, default=_json_default) + "\n")
         self.log(f"done in {self.timing['total_seconds']:.1f}s; run folder {out}")
-        return RunResult(out, history, final, recorder.best_epoch, recorder.best_value, monitor, model,
-                         recorder.resumed_from, metrics)
+        return RunResult(out, history, final, best_epoch, best_value, monitor, model, recorder.resumed_from, metrics)
 
     # ------------------------------------------------------------------------------------------
     def _check_run_dir(self, out: Path) -> None:
