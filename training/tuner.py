@@ -349,6 +349,9 @@ def tune(config: Config, role: Optional[str] = None, log: Callable[[str], None] 
       log: progress printer.
       quiet_trials: hide the per-epoch lines of trials.
     """
+    if role == "worker" and config.tuner.overwrite:
+        # only the chief may wipe the shared search folder
+        config = config.replace({"tuner.overwrite": False})
     tuner = make_tuner(config, log=log, quiet=quiet_trials)
     metric, direction = objective_of(config)
     log(f"tuning {config.model.name}: {config.tuner.algorithm} search over {', '.join(config.search_space)}; "
