@@ -259,3 +259,14 @@ def test_saved_model_round_trip(frame, tmp_path):
     model.save(tmp_path / "m", save_traces=False)  # rebuilt from get_config on load
     loaded = tf.keras.models.load_model(tmp_path / "m")
     np.testing.assert_allclose(loaded(raw).numpy(), expected, rtol=1e-6)
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    import tfrec.layers.features as features_module
+    import tfrec.layers.mlp as mlp_module
+
+    for module in (features_module, mlp_module):
+        result = doctest.testmod(module, extraglobs={"tf": tf, "pd": pd})
+        assert result.attempted > 0 and result.failed == 0, module.__name__

@@ -84,3 +84,13 @@ def test_recommender_scores_by_retrieval_and_predicts_ratings(ml100k_path):
     q = rec.query_embeddings(np.array([0, 1]))
     np.testing.assert_allclose(scores, q @ rec.candidate_embeddings()[1].T, rtol=1e-5)
     assert np.isfinite(rec.predict(np.array([0]), np.array([OOV_INDEX]))).all()
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    import tfrec.models.multitask as module
+
+    result = doctest.testmod(module, extraglobs={"tf": tf, "pd": pd, "make_tower": make_tower,
+                                                 "frame_to_dataset": frame_to_dataset})
+    assert result.attempted > 0 and result.failed == 0

@@ -121,3 +121,12 @@ def test_two_stage_reranks_the_retrieved_unseen_items():
 def test_two_stage_validates_num_candidates():
     with pytest.raises(ValueError, match="num_candidates"):
         TwoStageRecommender(num_candidates=0)
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    import tfrec.models.ranking as module
+
+    result = doctest.testmod(module, extraglobs={"tf": tf, "pd": pd})
+    assert result.attempted > 0 and result.failed == 0

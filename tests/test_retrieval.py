@@ -183,3 +183,12 @@ def test_oov_user_index_uses_the_oov_bucket(ml_slice):
     _, ids = index({"user_id": tf.constant([str(data.user_ids[3])])})
     expected = data.item_ids[np.argsort(-rec.score(np.array([3]))[0], kind="stable")[:5]]
     assert [i.decode() for i in ids.numpy()[0]] == [str(i) for i in expected]
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    import tfrec.models.retrieval as module
+
+    result = doctest.testmod(module, extraglobs={"tf": tf, "pd": pd, "frame_to_dataset": frame_to_dataset})
+    assert result.attempted > 0 and result.failed == 0
