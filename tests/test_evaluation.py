@@ -152,3 +152,16 @@ def test_unknown_algorithm_lists_choices():
 def test_canonical_protocol_needs_data_path():
     with pytest.raises(ValueError, match="data_path"):
         Evaluator(frame([("u", "a", 4, 1)]), "canonical")
+
+
+def test_metadata_aligned_to_index_keeps_id_column():
+    train = frame([("u1", "b", 4, 1), ("u1", "a", 4, 1)])
+    items = pd.DataFrame({"movie_id": ["a", "b", "zz"], "movie_title": ["A", "B", "Z"]})
+    data = TrainingData(train, items=items)
+    assert data.items["movie_id"].tolist() == ["a", "b"]
+    assert data.items["movie_title"].tolist() == ["A", "B"]
+
+
+def test_registry_params_may_carry_a_row_name():
+    algo = create("popularity", name="pop-row")
+    assert algo.name == "pop-row"

@@ -93,7 +93,7 @@ class TrainingData:
         if col not in meta.columns:
             raise KeyError(f"Metadata frame has no column {col!r}; columns: {sorted(map(str, meta.columns))}.")
         meta = meta.drop_duplicates(col).set_index(col)
-        return meta.reindex(lookup).reset_index()
+        return meta.reindex(lookup).rename_axis(col).reset_index()
 
     @property
     def n_users(self) -> int:

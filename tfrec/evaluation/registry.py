@@ -41,7 +41,7 @@ def available() -> list:
     return sorted(ALGORITHMS)
 
 
-def create(name: str, **params: Any):
+def create(name: str, /, **params: Any):
     """Builds the algorithm registered as ``name`` with ``params``.
 
     Raises:
