@@ -202,14 +202,24 @@ def _algorithm_rows(names, train, test):
 # tuning (validation split only)
 
 # Coordinate search: each stage tries the values of one setting with the others at their best so far
-# (starting from the config file); the selection criterion is the validation RMSE only.
+# (starting from the config file); the selection criterion is the validation RMSE only. Round 1 ran
+# from the initial configs; its best settings were written to the configs, and round 2 starts there.
 TUNE_STAGES = {
-    "dcn": [("embedding_l2", [0.0, 1e-4, 1e-3, 1e-2]), ("dropout", [0.0, 0.2, 0.4]),
-            ("embedding_dim", [8, 16, 32]), ("learning_rate", [1e-3, 3e-3]), ("timestamp", [True, False]),
-            ("cross_layers", [1, 2, 3])],
-    "deepfm": [("embedding_l2", [0.0, 1e-4, 1e-3, 1e-2]), ("dropout", [0.0, 0.2, 0.4]),
-               ("embedding_dim", [8, 16, 32]), ("learning_rate", [1e-3, 3e-3])],
+    1: {
+        "dcn": [("embedding_l2", [0.0, 1e-4, 1e-3, 1e-2]), ("dropout", [0.0, 0.2, 0.4]),
+                ("embedding_dim", [8, 16, 32]), ("learning_rate", [1e-3, 3e-3]), ("timestamp", [True, False]),
+                ("cross_layers", [1, 2, 3])],
+        "deepfm": [("embedding_l2", [0.0, 1e-4, 1e-3, 1e-2]), ("dropout", [0.0, 0.2, 0.4]),
+                   ("embedding_dim", [8, 16, 32]), ("learning_rate", [1e-3, 3e-3])],
+    },
+    2: {
+        "dcn": [("embedding_l2", [0.01, 0.03, 0.1, 0.3]), ("zip", [True, False]), ("title", [False, True]),
+                ("deep_layers", [[192, 192], [64, 32], [256, 128, 64]])],
+        "deepfm": [("embedding_l2", [0.01, 0.03, 0.1, 0.3]), ("timestamp", [True, False]), ("zip", [True, False]),
+                   ("deep_layers", [[200, 200, 200], [64, 32]])],
+    },
 }
+TITLE_FEATURE = {"name": "movie_title", "kind": "text", "max_length": 8}
 
 
 def _apply_setting(cfg, setting):
@@ -223,53 +233,74 @@ def _apply_setting(cfg, setting):
         elif key == "timestamp":
             if not value:
                 params["features"] = [f for f in params["features"] if f["kind"] != "timestamp"]
+        elif key == "zip":
+            if not value:
+                params["features"] = [f for f in params["features"] if f["name"] != "user_zip_code"]
+        elif key == "title":
+            if value and all(f["name"] != "movie_title" for f in params["features"]):
+                params["features"] = params["features"] + [dict(TITLE_FEATURE)]
         else:
             mp[key] = value
     return params, training
 
 
-def tune(fit, val, models):
-    trials = []
+def _tag(setting):
+    return tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in setting.items()))
+
+
+def tune(fit, val, models, round_=1, previous=()):
+    trials = list(previous)
     for model in models:
         cfg = model_config(f"{model}_ml100k")
         mp = cfg["params"].get("model_params", {})
+        names = [f["name"] for f in cfg["params"]["features"]]
         best = {"embedding_l2": mp.get("embedding_l2", 0.0), "dropout": mp.get("dropout", 0.0),
                 "embedding_dim": cfg["params"]["embedding_dim"],
-                "learning_rate": cfg["training"].get("learning_rate", 1e-3), "timestamp": True}
+                "learning_rate": cfg["training"].get("learning_rate", 1e-3),
+                "timestamp": "timestamp" in names}
         if model == "dcn":
             best["cross_layers"] = mp.get("cross_layers", 2)
+        if round_ >= 2:
+            best.update(zip="user_zip_code" in names, title="movie_title" in names,
+                        deep_layers=list(mp.get("deep_layers", [192, 192] if model == "dcn" else [200, 200, 200])))
         seen = {}
-        for key, values in TUNE_STAGES[model]:
+        for key, values in TUNE_STAGES[round_][model]:
             for value in values:
                 setting = {**best, key: value}
-                tag = tuple(sorted(setting.items()))
+                tag = _tag(setting)
                 if tag in seen:
                     continue
                 start = time.perf_counter()
                 out = run_feature_model(model, *_apply_setting(cfg, setting), fit, val)
-                trial = {"model": model, **setting, "val_rmse": out["val"]["rmse"], "epochs": out["info"]["epochs"],
+                trial = {"model": model, "round": round_, **setting, "val_rmse": out["val"]["rmse"],
+                         "epochs": out["info"]["epochs"],
                          "best_epoch": out["info"]["best_epoch"], "seconds": round(time.perf_counter() - start, 1)}
                 print(trial, flush=True)
                 seen[tag] = trial["val_rmse"]
                 trials.append(trial)
                 _write_tuning(trials)
-            best = dict(min(seen, key=seen.get))
-            print(f"{model}: after {key}: best {best} val RMSE {seen[tuple(sorted(best.items()))]:.4f}", flush=True)
+            best = {k: list(v) if isinstance(v, tuple) else v for k, v in min(seen, key=seen.get)}
+            print(f"{model}: after {key}: best {best} val RMSE {seen[_tag(best)]:.4f}", flush=True)
     return trials
 
 
 def _write_tuning(trials):
     best = {}
     for t in trials:
-        if t["model"] not in best or t["val_rmse"] < best[t["model"]]["val_rmse"]:
-            best[t["model"]] = t
+        key = (t["model"], t.get("round", 1))
+        if key not in best or t["val_rmse"] < best[key]["val_rmse"]:
+            best[key] = t
     _common.write_results(
         "ranking_ml100k_tuning", "ml-100k",
         "Validation search: fit on 90% of the 80% training split (seed 42), RMSE on the other 10%; "
-        "the test split is never used. Best per model copied into configs/<model>_ml100k.yaml.",
-        [_common.row(f"{t['model']} {({k: t[k] for k in sorted(t) if k not in ('model', 'val_rmse', 'seconds')})}",
-                     {"val_rmse": t["val_rmse"]}, train_seconds=t["seconds"]) for t in trials],
-        best=best,
+        "the test split is never used. Coordinate search (one setting at a time, others at their best so "
+        "far); the best of each round was copied into configs/<model>_ml100k.yaml.",
+        [_common.row(f"{t['model']} round {t.get('round', 1)}", {"val_rmse": t["val_rmse"]},
+                     train_seconds=t["seconds"],
+                     setting={k: t[k] for k in sorted(t) if k not in ("model", "round", "val_rmse", "seconds")})
+         for t in trials],
+        trials=trials,
+        best={f"{m} round {r}": t for (m, r), t in best.items()},
     )
 
 
@@ -283,6 +314,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", default=None, help="ml-100k folder (default ../shared/data/ml-100k)")
     parser.add_argument("--tune", action="store_true", help="validation search instead of the benchmark")
+    parser.add_argument("--round", type=int, default=1, choices=sorted(TUNE_STAGES),
+                        help="search round (2 starts from the configs written after round 1; trials are appended)")
     parser.add_argument("--models", default=",".join(ALL), help=f"comma-separated subset of {ALL}")
     args = parser.parse_args(argv)
     path = Path(args.data) if args.data else _common.data_dir("ml-100k")
@@ -293,7 +326,14 @@ def main(argv=None):
     if unknown:
         parser.error(f"unknown model(s) {unknown}; valid: {ALL}")
     if args.tune:
-        tune(fit, val, [m for m in ("dcn", "deepfm") if m in names or any(n.startswith(m) for n in names)])
+        previous = []
+        record = _common.RESULTS / "ranking_ml100k_tuning.json"
+        if args.round > 1 and record.is_file():
+            import json
+
+            previous = json.loads(record.read_text()).get("trials", [])
+        tune(fit, val, [m for m in ("dcn", "deepfm") if m in names or any(n.startswith(m) for n in names)],
+             args.round, previous)
         return
 
     rows = []
