@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import functools
 import itertools
+import json
 import sys
 import time
 from pathlib import Path
@@ -121,7 +122,7 @@ def tune(args):
     pretrained = {}
     for model_name in models:
         if model_name in NEUMF_GRID:
-            for override in NEUMF_GRID[model_name]:
+            for override in (json.loads(args.grid) if args.grid else NEUMF_GRID[model_name]):
                 params = {**cfg[model_name], **override}
                 if model_name == "neumf_pretrain" and not pretrained:
                     for part in ("gmf", "mlp"):
@@ -141,7 +142,7 @@ def tune(args):
                                         rec.train_seconds_, rec.examples_seen_ / rec.train_seconds_,
                                         params=params, best_epoch=best + 1, val_hr_curve=[round(h, 4) for h in hr]))
             continue
-        grid = TUNE_GRID[model_name]
+        grid = json.loads(args.grid) if args.grid else TUNE_GRID[model_name]
         keys = list(grid)
         for values in itertools.product(*(grid[k] for k in keys)):
             params = dict(zip(keys, values))
@@ -162,10 +163,11 @@ def tune(args):
                                     val_hr_curve=[round(h, 4) for h in hr]))
     name = ("ncf_" + dataset_name(args.data).replace("-", "")) + "_tuning"
     previous = _common.RESULTS / f"{name}.json"
-    if previous.is_file():  # keep the rows of models not searched in this call
-        import json
+    if previous.is_file():  # keep the rows of settings not searched in this call
 
-        rows = [r for r in json.loads(previous.read_text())["rows"] if r["algorithm"] not in models] + rows
+        done = {(r["algorithm"], json.dumps(r["params"], sort_keys=True)) for r in rows}
+        rows = [r for r in json.loads(previous.read_text())["rows"]
+                if (r["algorithm"], json.dumps(r["params"], sort_keys=True)) not in done] + rows
     _common.write_results(name, dataset_name(args.data),
                           "validation: ncf_split(train, 99 negatives, seed) carved from the training part of "
                           "ncf_split(data, 99, seed); test rows never used", rows)
@@ -235,6 +237,9 @@ def main(argv=None):
     p.add_argument("--models", default="", help="--tune: comma-separated subset of gmf,mlp,neumf,neumf_pretrain "
                    "(the neumf stages start from the config's GMF/MLP settings)")
     p.add_argument("--tune-epochs", type=int, default=20)
+    p.add_argument("--grid", default="", help='--tune with one model: JSON search space replacing the built-in one; '
+                   'gmf/mlp: a dict of lists, e.g. \'{"embedding_dim": [64], "l2": [1e-6, 1e-5]}\'; neumf stages: a '
+                   'list of overrides of the config, e.g. \'[{"l2": 1e-6}]\'')
     args = p.parse_args(argv)
     if not args.data.is_dir():
         print(f"SKIP: dataset folder {args.data} not found (pass --data).")
