@@ -412,7 +412,8 @@ class NCFRecommender(Algorithm):
       embedding_dim: int, GMF factors (GMF and NeuMF's GMF part). Default 8.
       mlp_embedding_dim: int, size of each MLP embedding. Default 32.
       hidden_units: sequence of int, MLP ReLU layers. Default (32, 16, 8).
-      l2: float >= 0, L2 penalty. Default 0.
+      l2: float >= 0, L2 penalty ``l2 * sum(w^2)`` on the whole embedding tables and MLP kernels,
+        added to every batch's mean log loss (Keras regularizers, as the NCF reference code). Default 0.
       num_negatives: int, negatives per positive per epoch. Default 4.
       epochs: int, training epochs of this model. Default 20.
       batch_size: int. Default 256.
