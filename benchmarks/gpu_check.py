@@ -51,7 +51,7 @@ def main() -> int:
     path = data_dir("ml-100k")
     from training import Trainer, from_dict
 
-    rows = []
+    rows, errors = [], {}
     with tempfile.TemporaryDirectory() as tmp:
         for family in args.families.split(","):
             per_device = {}
@@ -66,20 +66,24 @@ def main() -> int:
                 }
                 n_fit = 72_000  # ml-100k random 80/20 with 10% validation: 72,000 fit rows (ncf adds negatives)
                 raw["training"]["epochs"] = max(2, math.ceil(args.steps / math.ceil(n_fit / args.batch_size)))
-                result = Trainer(from_dict(raw), run_dir=Path(tmp) / f"{family}_{device}", log=lambda m: None).fit()
+                try:
+                    result = Trainer(from_dict(raw), run_dir=Path(tmp) / f"{family}_{device}", log=lambda m: None).fit()
+                except Exception as e:  # noqa: BLE001 - report the family's failure and go on with the others
+                    errors[f"{family}/{device}"] = f"{type(e).__name__}: {str(e)[:300]}"
+                    print(f"{family:10s} {device}: FAILED {errors[f'{family}/{device}']}", flush=True)
+                    continue
                 seconds = [h["seconds"] for h in result.history[1:]] or [result.history[0]["seconds"]]
                 eps = result.metrics["train_examples_per_epoch"] / statistics.median(seconds)
                 per_device[device] = eps
                 print(f"{family:10s} {device}: {eps:,.0f} examples/s (mixed precision {result.metrics['mixed_precision']}, "
                       f"{result.metrics['devices']})", flush=True)
-            rows.append(row(family, {"gpu_examples_per_second": per_device["gpu"],
-                                     "cpu_examples_per_second": per_device["cpu"],
-                                     "speedup": per_device["gpu"] / per_device["cpu"]},
-                            examples_per_second=per_device["gpu"]))
+            gpu, cpu = per_device.get("gpu"), per_device.get("cpu")
+            rows.append(row(family, {"gpu_examples_per_second": gpu, "cpu_examples_per_second": cpu,
+                                     "speedup": gpu / cpu if gpu and cpu else None}, examples_per_second=gpu))
     write_results("gpu_check", "ml-100k",
                   f"each family ~{args.steps} steps at batch {args.batch_size}: strategy gpu + mixed_float16 vs "
                   "strategy cpu float32; examples/s = training examples / median epoch seconds after the first epoch",
-                  rows, gpus=[g.name for g in gpus])
+                  rows, gpus=[g.name for g in gpus], errors=errors)
     return 0
 
 
