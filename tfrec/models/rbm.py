@@ -277,12 +277,12 @@ class RBMRecommender(Algorithm):
     an empty visible layer, an unknown item gets the global training mean.
 
     Defaults are the values chosen on a validation split of ml-100k ``u1.base``
-    (``benchmarks/rbm_ml100k.py --tune``): mean-field CD-1, weight decay 0.01, 12 epochs; longer
+    (``benchmarks/rbm_ml100k.py --tune``): mean-field CD-1, weight decay 0.01, 11 epochs; longer
     training overfits (training reconstruction error keeps falling while validation RMSE rises).
 
     Args:
       n_hidden: int, hidden units. Default 100.
-      epochs: int, training epochs (one pass over the training users each). Default 12.
+      epochs: int, training epochs (one pass over the training users each). Default 11.
       batch_size: int, users per CD update. Default 16.
       learning_rate: float, SGD learning rate. Default 0.1.
       momentum: float, SGD momentum. Default 0.9.
@@ -309,7 +309,7 @@ class RBMRecommender(Algorithm):
 
     predicts_ratings = True
 
-    def __init__(self, n_hidden: int = 100, epochs: int = 12, batch_size: int = 16, learning_rate: float = 0.1,
+    def __init__(self, n_hidden: int = 100, epochs: int = 11, batch_size: int = 16, learning_rate: float = 0.1,
                  momentum: float = 0.9, weight_decay: float = 0.01,
                  cd_k_schedule: Sequence[Sequence[int]] = ((0, 1),), n_ratings: int = 5,
                  min_rating: float = 1.0, rating_step: float = 1.0, sample: bool = False,
