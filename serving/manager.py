@@ -15,11 +15,10 @@ import contextlib
 import dataclasses
 import gc
 import logging
-import os
 import threading
 import time
 from pathlib import Path
-from typing import Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
+from typing import Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -260,7 +259,6 @@ class ModelManager:
         self._poll_lock = threading.Lock()
         self._thread: Optional[threading.Thread] = None
         self._unloaders: List[threading.Thread] = []
-        self.on_change: Optional[Callable[[str], None]] = None
 
     # -- lifecycle --------------------------------------------------------------------------------
     def start(self) -> "ModelManager":
@@ -397,8 +395,6 @@ class ModelManager:
             model.failed.pop(version, None)
         logger.info("model %s version %d available (loaded in %.2f s, %d warm-up requests)", name, version,
                     time.perf_counter() - t0, n_warm)
-        if self.on_change:
-            self.on_change(name)
         return True
 
     def _retire(self, name: str, keep: Sequence[int]) -> None:
@@ -487,7 +483,3 @@ class ModelManager:
                 return True
             time.sleep(0.02)
         return False
-
-
-def default_thread_count() -> int:
-    return max(4, (os.cpu_count() or 2) * 4)

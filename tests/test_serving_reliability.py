@@ -1,6 +1,5 @@
 """Reliability of the built-in server: fuzzed requests, killed exports, broken versions, SIGTERM."""
 
-import base64
 import http.client
 import json
 import os
