@@ -132,8 +132,9 @@ def tune(args):
     vu, vi = data.user_index(val["user_id"]), data.item_index(val["movie_id"])
     truth = val["user_rating"].to_numpy(np.float32)
     rows = []
-    keys = list(TUNE_GRID)
-    for values in itertools.product(*(TUNE_GRID[k] for k in keys)):
+    grid = json.loads(args.grid) if args.grid else TUNE_GRID
+    keys = list(grid)
+    for values in itertools.product(*(grid[k] for k in keys)):
         params = dict(zip(keys, values))
         if args.based_on and params["based_on"] != args.based_on:
             continue
@@ -172,6 +173,8 @@ def main(argv=None):
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--tune", action="store_true")
     p.add_argument("--based-on", default="", help="--tune: only 'item' or 'user'")
+    p.add_argument("--grid", default="", help='--tune: JSON search space replacing the built-in one, e.g. '
+                   '\'{"based_on": ["item"], "l2": [150.0, 200.0]}\'')
     p.add_argument("--tune-epochs", type=int, default=300)
     p.add_argument("--batch-size", type=int, default=None, help="--tune: rows per batch (default: full batch)")
     p.add_argument("--learning-rate", type=float, default=3e-3)
