@@ -213,10 +213,10 @@ TUNE_STAGES = {
                    ("embedding_dim", [8, 16, 32]), ("learning_rate", [1e-3, 3e-3])],
     },
     2: {
-        "dcn": [("embedding_l2", [0.01, 0.03, 0.1, 0.3]), ("zip", [True, False]), ("title", [False, True]),
-                ("deep_layers", [[192, 192], [64, 32], [256, 128, 64]])],
-        "deepfm": [("embedding_l2", [0.01, 0.03, 0.1, 0.3]), ("timestamp", [True, False]), ("zip", [True, False]),
-                   ("deep_layers", [[200, 200, 200], [64, 32]])],
+        "dcn": [("learning_rate", [3e-3, 1e-2]), ("embedding_dim", [16, 32]), ("embedding_l2", [0.01, 0.03, 0.1]),
+                ("dropout", [0.0, 0.2]), ("zip", [True, False]), ("title", [False, True])],
+        "deepfm": [("learning_rate", [3e-3, 1e-2]), ("embedding_l2", [0.01, 0.03, 0.1]), ("timestamp", [True, False]),
+                   ("zip", [True, False]), ("title", [False, True])],
     },
 }
 TITLE_FEATURE = {"name": "movie_title", "kind": "text", "max_length": 8}
