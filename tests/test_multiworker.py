@@ -13,8 +13,10 @@ import textwrap
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.slow  # several TensorFlow processes
 PER_WORKER_BATCH = 128
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.slow  # several TensorFlow processes
 EPOCHS = 4
 RMSE_TOLERANCE = 0.03  # measured spread between resumed and uninterrupted runs: below 0.01
 

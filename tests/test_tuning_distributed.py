@@ -14,9 +14,12 @@ import textwrap
 import threading
 from pathlib import Path
 
+import pytest
+
 import tfrec  # noqa: F401
 
 REPO = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.slow  # several TensorFlow processes
 MAX_TRIALS = 3
 
 
