@@ -193,9 +193,16 @@ def _cosine_item_similarity(train: TrainingData):
     dense = normed.toarray() if normed.shape[0] * normed.shape[1] <= 50_000_000 else None
 
     def sim(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        if dense is not None:
-            return np.einsum("ij,ij->i", dense[a], dense[b])
-        return np.asarray(normed[a].multiply(normed[b]).sum(axis=1)).ravel()
+        a, b = np.asarray(a).ravel(), np.asarray(b).ravel()
+        out = np.empty(len(a), np.float32)
+        step = 8192  # bounded memory: [step, n_users] rows gathered at a time
+        for i in range(0, len(a), step):
+            x, y = a[i : i + step], b[i : i + step]
+            if dense is not None:
+                out[i : i + step] = np.einsum("ij,ij->i", dense[x], dense[y])
+            else:
+                out[i : i + step] = np.asarray(normed[x].multiply(normed[y]).sum(axis=1)).ravel()
+        return out
 
     return sim
 
