@@ -112,6 +112,11 @@ def run(model, cfg, fit, val, test=None):
 # tuning: coordinate search (one setting at a time, the others at their best so far, starting from the
 # configs above), selected by the validation log loss of the fixed split
 
+TUNE_ROUND2 = {
+    m: [("training.learning_rate", [1e-3, 3e-3]), ("model_params.table_l2", [0.0, 1e-4, 1e-3]),
+        ("criteo_features.min_count", [3, 10]), ("embedding_dim", [4, 8])]
+    for m in ("fm", "deepfm", "dcn")
+}
 TUNE = {
     "logreg": [("criteo_features.numeric", ["bucketize", "log"]), ("model_params.embedding_l2", [1e-3, 1e-2, 1e-1])],
     "fm": [("criteo_features.numeric", ["bucketize", "log"]), ("model_params.embedding_l2", [1e-3, 1e-2, 1e-1]),
@@ -147,13 +152,14 @@ def _set(cfg, dotted, value):
         cfg["params"].setdefault("model_params", {})[key] = value
 
 
-def tune(fit, val, models):
-    trials = []
+def tune(fit, val, models, round_=1, previous=()):
+    trials = list(previous)
     base = configs()
-    for model in models:
-        best = {key: _get(base[model], key) for key, _ in TUNE[model]}
+    stages = TUNE if round_ == 1 else TUNE_ROUND2
+    for model in [m for m in models if m in stages]:
+        best = {key: _get(base[model], key) for key, _ in stages[model]}
         seen = {}
-        for key, values in TUNE[model]:
+        for key, values in stages[model]:
             for value in values:
                 setting = {**best, key: value}
                 tag = tuple(sorted(setting.items()))
@@ -164,7 +170,7 @@ def tune(fit, val, models):
                     _set(cfg, k, v)
                 start = time.perf_counter()
                 out = run(model, cfg, fit, val)
-                trial = {"model": model, **setting, **{f"val_{k}": v for k, v in out["val"].items()},
+                trial = {"model": model, "round": round_, **setting, **{f"val_{k}": v for k, v in out["val"].items()},
                          "epochs": out["info"]["epochs"], "seconds": round(time.perf_counter() - start, 1)}
                 print(trial, flush=True)
                 seen[tag] = trial["val_log_loss"]
@@ -200,6 +206,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", default=None, help="folder holding criteo_sampled_data_10k.csv")
     parser.add_argument("--tune", action="store_true")
+    parser.add_argument("--round", type=int, default=1, choices=[1, 2],
+                        help="search round; 2 starts from the configs written after round 1 (trials appended)")
     parser.add_argument("--models", default=",".join(MODELS))
     parser.add_argument("--folds", type=int, default=5, help="k of the cross-validation (0: fixed split only)")
     args = parser.parse_args(argv)
@@ -211,7 +219,13 @@ def main(argv=None):
         parser.error(f"unknown model(s) {unknown}; valid: {list(MODELS)}")
     train, val, test = fixed_split(frame)
     if args.tune:
-        tune(train, val, models)
+        previous = []
+        record = _common.RESULTS / "ctr_criteo10k_tuning.json"
+        if args.round > 1 and record.is_file():
+            import json
+
+            previous = json.loads(record.read_text()).get("trials", [])
+        tune(train, val, models, args.round, previous)
         return
 
     cfgs = configs()

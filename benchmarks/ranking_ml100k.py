@@ -218,6 +218,11 @@ TUNE_STAGES = {
         "deepfm": [("learning_rate", [3e-3, 1e-2]), ("embedding_l2", [0.01, 0.03, 0.1]), ("timestamp", [True, False]),
                    ("zip", [True, False]), ("title", [False, True])],
     },
+    3: {
+        "dcn": [("structure", ["stacked", "parallel"]), ("batch_size", [1024, 256]), ("cross_layers", [1, 2]),
+                ("embedding_dim", [16, 32])],
+        "deepfm": [("batch_size", [1024, 256])],
+    },
 }
 TITLE_FEATURE = {"name": "movie_title", "kind": "text", "max_length": 8}
 
@@ -228,8 +233,8 @@ def _apply_setting(cfg, setting):
     for key, value in setting.items():
         if key == "embedding_dim":
             params["embedding_dim"] = value
-        elif key == "learning_rate":
-            training["learning_rate"] = value
+        elif key in ("learning_rate", "batch_size"):
+            training[key] = value
         elif key == "timestamp":
             if not value:
                 params["features"] = [f for f in params["features"] if f["kind"] != "timestamp"]
@@ -263,6 +268,10 @@ def tune(fit, val, models, round_=1, previous=()):
         if round_ >= 2:
             best.update(zip="user_zip_code" in names, title="movie_title" in names,
                         deep_layers=list(mp.get("deep_layers", [192, 192] if model == "dcn" else [200, 200, 200])))
+        if round_ >= 3:
+            best["batch_size"] = cfg["training"].get("batch_size", 1024)
+            if model == "dcn":
+                best["structure"] = mp.get("structure", "stacked")
         seen = {}
         for key, values in TUNE_STAGES[round_][model]:
             for value in values:

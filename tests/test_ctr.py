@@ -152,7 +152,7 @@ def test_recommender_fit_predict_score_with_oov():
     frame["user_rating"] = rng.integers(1, 6, n).astype(np.float32)
     items = pd.DataFrame({"movie_id": [f"m{i}" for i in range(15)], "movie_genres": [[i % 3] for i in range(15)]})
     data = TrainingData(frame, items=items)
-    rec = CTRRecommender("fm", task="rating", epochs=1, batch_size=64, validation_fraction=0.0).fit(data)
+    rec = CTRRecommender("logreg", task="rating", epochs=1, batch_size=64, validation_fraction=0.0).fit(data)
     assert [f.name for f in rec.spec] == ["user_id", "movie_id", "movie_genres"]  # side feature picked up
     pred = rec.predict(np.array([0, OOV_INDEX, 3]), np.array([1, 2, OOV_INDEX]))
     assert pred.shape == (3,) and np.all(np.isfinite(pred))

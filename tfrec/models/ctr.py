@@ -395,9 +395,9 @@ MODELS = ("dcn", "deepfm", "fm", "logreg")
 
 _MODEL_PARAMS = {
     "dcn": {"cross_layers", "projection_dim", "diag_scale", "structure", "deep_layers", "dropout", "l2",
-            "batch_norm", "embedding_l2"},
-    "deepfm": {"deep_layers", "dropout", "l2", "batch_norm", "embedding_l2", "first_order"},
-    "fm": {"embedding_l2", "first_order"},
+            "batch_norm", "embedding_l2", "table_l2"},
+    "deepfm": {"deep_layers", "dropout", "l2", "batch_norm", "embedding_l2", "table_l2", "first_order"},
+    "fm": {"embedding_l2", "table_l2", "first_order"},
     "logreg": {"embedding_l2"},
 }
 
@@ -417,10 +417,13 @@ def build_model(model: str, spec, train_frame=None, task: str = "ctr", embedding
       **params: per model —
         dcn: ``cross_layers`` (2), ``projection_dim`` (None = full rank), ``diag_scale`` (0.0),
         ``structure`` ("stacked"), ``deep_layers`` ([192, 192]), ``dropout``, ``l2``, ``batch_norm``,
-        ``embedding_l2``;
+        ``embedding_l2``, ``table_l2``;
         deepfm: ``deep_layers`` ([200, 200, 200]), ``dropout``, ``l2``, ``batch_norm``,
-        ``embedding_l2``, ``first_order`` (True);
-        fm: ``embedding_l2``, ``first_order`` (True); logreg: ``embedding_l2``.
+        ``embedding_l2``, ``table_l2``, ``first_order`` (True);
+        fm: ``embedding_l2``, ``table_l2``, ``first_order`` (True); logreg: ``embedding_l2``.
+        ``embedding_l2`` penalizes the embeddings looked up in a batch (frequent ids more often);
+        ``table_l2`` is an L2 regularizer on the whole field-embedding tables (every row, every step:
+        rare ids shrink towards zero); ``l2`` regularizes the deep and cross kernels.
 
     Returns:
       The (uncompiled) model.
@@ -451,7 +454,9 @@ def build_model(model: str, spec, train_frame=None, task: str = "ctr", embedding
     embedding_l2 = params.get("embedding_l2", 0.0)
 
     def features(dim, name):
-        layer = FeatureLayer(spec, embedding_dim=dim, output_mode="stack", name=name)
+        table_l2 = params.get("table_l2", 0.0) if name == "embedding" else 0.0
+        layer = FeatureLayer(spec, embedding_dim=dim, output_mode="stack", name=name,
+                             embeddings_regularizer=tf.keras.regularizers.l2(table_l2) if table_l2 else None)
         if train_frame is not None:
             layer.adapt(train_frame)
         return layer
