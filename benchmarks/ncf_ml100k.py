@@ -86,6 +86,13 @@ def full_catalog(algo, fold, k=K):
     return {f"full_hr@{k}": M.hit_rate_at_k(hits, n_rel), f"full_ndcg@{k}": M.ndcg_at_k(hits, n_rel)}
 
 
+def _rel(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(_common.REPO))
+    except ValueError:
+        return str(path)
+
+
 def dataset_name(path: Path) -> str:
     return path.resolve().name
 
@@ -223,7 +230,7 @@ def run(args):
         name, dataset_name(args.data),
         f"ncf: leave-one-out latest (seed {args.seed}) + 99 sampled negatives (seed {args.seed}), HR@10/NDCG@10 with "
         "ties counted against the model; full_hr@10/full_ndcg@10: the same held-out item ranked over the full "
-        "catalog, training items removed. Hyperparameters: " + str(args.config) + " (chosen on a validation "
+        "catalog, training items removed. Hyperparameters: " + _rel(args.config) + " (chosen on a validation "
         "leave-one-out carved from train)", rows, anchors=ANCHORS)
 
 
