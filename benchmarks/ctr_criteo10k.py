@@ -54,7 +54,7 @@ LINEAR = {
     },
     "fm": {
         "params": {"criteo_features": {"numeric": "bucketize", "num_buckets": 10, "min_count": 3},
-                   "embedding_dim": 8, "model_params": {"embedding_l2": 1e-3}},
+                   "embedding_dim": 4, "model_params": {"embedding_l2": 1e-1}},
         "training": {"batch_size": 256, "epochs": 30, "learning_rate": 1e-3, "early_stopping": {"patience": 2}},
     },
 }
