@@ -165,3 +165,27 @@ def test_metadata_aligned_to_index_keeps_id_column():
 def test_registry_params_may_carry_a_row_name():
     algo = create("popularity", name="pop-row")
     assert algo.name == "pop-row"
+
+
+def test_every_registered_keras_name_is_unique():
+    """Two classes registered under one name would make deserialization pick whichever loaded last."""
+    import importlib
+    import pkgutil
+
+    import tfrec.layers
+    import tfrec.models
+
+    names = {}
+    for pkg in (tfrec.layers, tfrec.models):
+        for mod in pkgutil.iter_modules(pkg.__path__):
+            module = importlib.import_module(f"{pkg.__name__}.{mod.name}")
+            for obj in vars(module).values():
+                if isinstance(obj, type) and obj.__module__ == module.__name__:
+                    import tensorflow as tf
+
+                    registered = tf.keras.utils.get_registered_name(obj)
+                    if registered.startswith("tfrec>"):
+                        assert registered not in names or names[registered] is obj, (
+                            f"{registered} is registered by {names.get(registered)} and {obj}")
+                        names[registered] = obj
+    assert "tfrec>MLP" in names and "tfrec>NCFMLP" in names

@@ -260,7 +260,8 @@ class GMF(_NCFBase):
                 "l2": g.l2, "init_stddev": g.init_stddev}
 
 
-@tf.keras.utils.register_keras_serializable(package="tfrec")
+# Registered as "tfrec>NCFMLP": "tfrec>MLP" is the generic layer of tfrec.layers.mlp.
+@tf.keras.utils.register_keras_serializable(package="tfrec", name="NCFMLP")
 class MLP(_NCFBase):
     """Multi-layer perceptron over concatenated embeddings: ``logit = h^T ReLU-tower([p_u, q_i]) + b``.
 
