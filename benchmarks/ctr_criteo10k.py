@@ -117,6 +117,8 @@ TUNE_ROUND2 = {
         ("criteo_features.min_count", [3, 10]), ("embedding_dim", [4, 8])]
     for m in ("fm", "deepfm", "dcn")
 }
+# LR gets the same vocabulary stage (min_count) that helped FM and DeepFM
+TUNE_ROUND2["logreg"] = [("criteo_features.min_count", [3, 10, 20])]
 TUNE = {
     "logreg": [("criteo_features.numeric", ["bucketize", "log"]), ("model_params.embedding_l2", [1e-3, 1e-2, 1e-1])],
     "fm": [("criteo_features.numeric", ["bucketize", "log"]), ("model_params.embedding_l2", [1e-3, 1e-2, 1e-1]),

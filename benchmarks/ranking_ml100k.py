@@ -3,23 +3,27 @@
 Protocol (the TFRS ranking tutorials' split): all 100,000 ratings shuffled with seed 42, 80% train /
 20% test (``tfrec.splits.random_split(ratings, 0.8, seed=42)``). From the training part, 10% (a
 seed-42 permutation) is carved out as the validation set for early stopping and for tuning; the
-test rows are used once, for the final RMSE. Predictions of rating models are clipped to the
-training rating range [1, 5].
+test rows are used only for the reported RMSE. Predictions are clipped to the training rating
+range [1, 5]. Each row is the mean (and std) over three initialization seeds (42, 43, 44); the TFRS
+DCN tutorial likewise reports the mean of 5 runs.
 
 Features of DCN / DeepFM / FM (``configs/dcn_ml100k.yaml``, ``configs/deepfm_ml100k.yaml``): user
 id, movie id, user age (10 training-quantile buckets), gender, occupation, zip code (codes seen
-twice or more), genres (multi-hot, mean-pooled), release year (10 buckets) and the rating's
-timestamp (20 buckets + z-score) -- the time a rating is made is known when it is predicted. The
-vocabularies and statistics come from the training rows only.
+twice or more), genres (multi-hot, mean-pooled), release year (10 buckets), and where the search
+kept them the title (mean-pooled tokens) and the rating's timestamp (20 buckets + z-score; the time
+a rating is made is known when it is predicted). Vocabularies and statistics come from the
+training rows only.
 
-Rows: ``ranking_mlp`` (part A's ``RankingRecommender``, ids only, as the TFRS basic ranking
-tutorial; and with the MovieLens side-feature presets), DCN-V2 full / low-rank (rank = d/4) x
-stacked / parallel, DeepFM, FM, and biased MF (``mf``). Hyperparameters were chosen on the
-validation split with ``--tune`` (record: ``benchmarks/results/ranking_ml100k_tuning.json``).
+Rows: ``ranking_mlp`` (``tfrec.models.ranking.RankingRecommender``, ids only, as the TFRS basic
+ranking tutorial; ``ranking_mlp_side`` with the MovieLens side-feature presets), DCN-V2 full /
+low-rank (rank = d/4) x stacked / parallel, DeepFM, FM, and biased MF (``mf``). Hyperparameters of
+DCN and DeepFM were chosen on the validation split with ``--tune`` (coordinate search in rounds;
+record: ``benchmarks/results/ranking_ml100k_tuning.json``); the low-rank and parallel rows reuse
+the full-rank stacked DCN's settings.
 
 Run:
-  python benchmarks/ranking_ml100k.py            # all rows, ~20-40 min on 2 busy cores
-  python benchmarks/ranking_ml100k.py --tune     # validation search for DCN and DeepFM
+  python benchmarks/ranking_ml100k.py            # all rows x 3 seeds, ~40-60 min on 2 busy cores
+  python benchmarks/ranking_ml100k.py --tune [--round N]   # validation search for DCN and DeepFM
   python benchmarks/ranking_ml100k.py --models dcn_full_stacked,deepfm
 """
 
@@ -173,29 +177,43 @@ def run_algorithm(algo, train: pd.DataFrame, test: pd.DataFrame):
     return float(M.rmse(test["user_rating"].to_numpy(np.float32), pred)), seconds
 
 
-def _algorithm_rows(names, train, test):
+def _algorithm(name, seed):
     from tfrec.baselines import MatrixFactorizationRecommender
     from tfrec.models.ranking import RankingRecommender
 
-    rows = []
-    makers = {
-        "ranking_mlp": lambda: RankingRecommender(validation_fraction=0.1, seed=SEED),
-        "ranking_mlp_side": lambda: RankingRecommender(user_features="movielens_user",
-                                                       item_features="movielens_item",
-                                                       validation_fraction=0.1, seed=SEED),
-        "mf": lambda: MatrixFactorizationRecommender(validation_fraction=0.1, seed=SEED),
-    }
-    for name in names:
-        if name not in makers:
-            continue
-        algo = makers[name]()
-        rmse, seconds = run_algorithm(algo, train, test)
-        examples = getattr(algo, "examples_seen_", None)
-        eps = examples / getattr(algo, "train_seconds_", seconds) if examples else None
-        print(f"{name}: test RMSE {rmse:.4f} ({seconds:.0f} s)", flush=True)
-        rows.append(_common.row(name, {"rmse": rmse}, train_seconds=seconds, examples_per_second=eps,
-                                features="ids" if name != "ranking_mlp_side" else "movielens_user + movielens_item presets"))
-    return rows
+    if name == "ranking_mlp":
+        return RankingRecommender(validation_fraction=0.1, seed=seed)
+    if name == "ranking_mlp_side":
+        return RankingRecommender(user_features="movielens_user", item_features="movielens_item",
+                                  validation_fraction=0.1, seed=seed)
+    return MatrixFactorizationRecommender(validation_fraction=0.1, seed=seed)
+
+
+def _seed_row(name, runs, **extra):
+    """One result row from the runs of several seeds: mean (and std, ddof=1) of each metric."""
+    metrics = {}
+    for key in runs[0]["metrics"]:
+        values = np.array([r["metrics"][key] for r in runs])
+        metrics[key] = float(values.mean())
+        if len(runs) > 1:
+            metrics[f"{key}_std"] = float(values.std(ddof=1))
+    eps = [r["examples_per_second"] for r in runs if r.get("examples_per_second")]
+    return _common.row(name, metrics, train_seconds=float(np.mean([r["train_seconds"] for r in runs])),
+                       examples_per_second=float(np.mean(eps)) if eps else None,
+                       seeds=[r["seed"] for r in runs], rmse_per_seed=[round(r["metrics"]["rmse"], 6) for r in runs],
+                       **extra)
+
+
+def _feature_model_settings(name, dcn_cfg, deepfm_cfg):
+    if name in DCN_VARIANTS:
+        return "dcn", dcn_params(dcn_cfg["params"], DCN_VARIANTS[name]), dcn_cfg["training"]
+    if name == "deepfm":
+        return "deepfm", deepfm_cfg["params"], deepfm_cfg["training"]
+    # FM on the DeepFM features and embedding size, without the deep part
+    params = copy.deepcopy(deepfm_cfg["params"])
+    params["model_params"] = {k: v for k, v in params.get("model_params", {}).items()
+                              if k in ("embedding_l2", "first_order")}
+    return "fm", params, deepfm_cfg["training"]
 
 
 # ------------------------------------------------------------------------------------------------
@@ -222,6 +240,13 @@ TUNE_STAGES = {
         "dcn": [("structure", ["stacked", "parallel"]), ("batch_size", [1024, 256]), ("cross_layers", [1, 2]),
                 ("embedding_dim", [16, 32])],
         "deepfm": [("batch_size", [1024, 256])],
+    },
+    # "*" tries joint changes (a dict per value), e.g. DeepFM's best embedding size and dropout on DCN
+    4: {
+        "dcn": [("*", [{}, {"embedding_dim": 32, "dropout": 0.2}, {"embedding_dim": 32, "dropout": 0.2,
+                                                                  "embedding_l2": 0.01}]),
+                ("deep_layers", [[192, 192], [512, 256], [128]]), ("learning_rate", [3e-3, 2e-3])],
+        "deepfm": [],
     },
 }
 TITLE_FEATURE = {"name": "movie_title", "kind": "text", "max_length": 8}
@@ -275,7 +300,7 @@ def tune(fit, val, models, round_=1, previous=()):
         seen = {}
         for key, values in TUNE_STAGES[round_][model]:
             for value in values:
-                setting = {**best, key: value}
+                setting = {**best, **value} if key == "*" else {**best, key: value}
                 tag = _tag(setting)
                 if tag in seen:
                     continue
@@ -326,10 +351,13 @@ def main(argv=None):
     parser.add_argument("--round", type=int, default=1, choices=sorted(TUNE_STAGES),
                         help="search round (2 starts from the configs written after round 1; trials are appended)")
     parser.add_argument("--models", default=",".join(ALL), help=f"comma-separated subset of {ALL}")
+    parser.add_argument("--seeds", default="42,43,44",
+                        help="initialization seeds; each row reports the mean (and std) over them")
     args = parser.parse_args(argv)
     path = Path(args.data) if args.data else _common.data_dir("ml-100k")
     ratings = load_ratings(path)
     train, fit, val, test = split(ratings)
+    seeds = [int(x) for x in args.seeds.split(",") if x.strip()]
     names = [n.strip() for n in args.models.split(",") if n.strip()]
     unknown = sorted(set(names) - set(ALL) - {"dcn"})
     if unknown:
@@ -348,35 +376,37 @@ def main(argv=None):
     rows = []
     dcn_cfg, deepfm_cfg = model_config("dcn_ml100k"), model_config("deepfm_ml100k")
     for name in names:
-        if name in DCN_VARIANTS or name in ("deepfm", "fm"):
-            if name in DCN_VARIANTS:
-                model, params, training = "dcn", dcn_params(dcn_cfg["params"], DCN_VARIANTS[name]), dcn_cfg["training"]
-            elif name == "deepfm":
-                model, params, training = "deepfm", deepfm_cfg["params"], deepfm_cfg["training"]
-            else:  # FM on the DeepFM features and embedding size, no deep part
-                params = copy.deepcopy(deepfm_cfg["params"])
-                params["model_params"] = {k: v for k, v in params.get("model_params", {}).items()
-                                          if k in ("embedding_l2", "first_order")}
-                model, training = "fm", deepfm_cfg["training"]
-            out = run_feature_model(model, params, training, fit, val, test)
-            info = out["info"]
-            print(f"{name}: val RMSE {out['val']['rmse']:.4f} test RMSE {out['test']['rmse']:.4f} "
-                  f"({info['epochs']} epochs, {info['examples_per_second']:.0f} ex/s)", flush=True)
-            rows.append(_common.row(name, {"rmse": out["test"]["rmse"], "val_rmse": out["val"]["rmse"]},
-                                    train_seconds=info["train_seconds"],
-                                    examples_per_second=info["examples_per_second"],
-                                    epochs=info["epochs"], best_epoch=info["best_epoch"],
-                                    params={"embedding_dim": params["embedding_dim"],
-                                            **params.get("model_params", {}), **training},
-                                    features=[f["name"] for f in params["features"]]))
-        else:
-            rows += _algorithm_rows([name], train, test)
+        runs, extra = [], {}
+        for seed in seeds:
+            if name in DCN_VARIANTS or name in ("deepfm", "fm"):
+                model, params, training = _feature_model_settings(name, dcn_cfg, deepfm_cfg)
+                out = run_feature_model(model, params, training, fit, val, test, seed=seed)
+                info = out["info"]
+                print(f"{name} seed {seed}: val RMSE {out['val']['rmse']:.4f} test RMSE {out['test']['rmse']:.4f} "
+                      f"({info['epochs']} epochs, {info['examples_per_second']:.0f} ex/s)", flush=True)
+                runs.append({"seed": seed, "metrics": {"rmse": out["test"]["rmse"], "val_rmse": out["val"]["rmse"]},
+                             "train_seconds": info["train_seconds"], "examples_per_second": info["examples_per_second"]})
+                extra = {"params": {"embedding_dim": params["embedding_dim"], **params.get("model_params", {}),
+                                    **training},
+                         "features": [f["name"] for f in params["features"]]}
+            else:
+                algo = _algorithm(name, seed)
+                rmse, seconds = run_algorithm(algo, train, test)
+                examples = getattr(algo, "examples_seen_", None)
+                print(f"{name} seed {seed}: test RMSE {rmse:.4f} ({seconds:.0f} s)", flush=True)
+                runs.append({"seed": seed, "metrics": {"rmse": rmse}, "train_seconds": seconds,
+                             "examples_per_second": examples / algo.train_seconds_ if examples else None})
+                extra = {"features": "movielens_user + movielens_item presets" if name == "ranking_mlp_side"
+                         else "user and item ids"}
+        rows.append(_seed_row(name, runs, **extra))
     _common.write_results(
         "ranking_ml100k", "ml-100k",
         "Random 80/20 split of the 100,000 ratings (seed 42, TFRS tutorials); 10% of train (seed 42) held "
-        "out for early stopping; test RMSE with predictions clipped to [1, 5]. Side features: user age, "
-        "gender, occupation, zip, genres, release year, rating timestamp (DCN/DeepFM/FM). Hyperparameters "
-        "chosen on the validation split (ranking_ml100k_tuning.json).",
+        "out for early stopping; test RMSE with predictions clipped to [1, 5]; mean (and std, ddof=1) over "
+        f"initialization seeds {seeds} (the data split stays seed 42; mf and ranking_mlp also carve their "
+        "validation rows with that seed). Side features: user age, gender, occupation, zip, genres, release "
+        "year (+ title and rating timestamp where the config lists them). Hyperparameters chosen on the "
+        "validation split (ranking_ml100k_tuning.json).",
         rows, anchors=ANCHORS,
     )
 
