@@ -248,6 +248,10 @@ TUNE_STAGES = {
                 ("deep_layers", [[192, 192], [512, 256], [128]]), ("learning_rate", [3e-3, 2e-3])],
         "deepfm": [],
     },
+    5: {
+        "dcn": [("deep_layers", [[128], [64], [256]]), ("embedding_l2", [0.03, 0.1]), ("cross_layers", [1, 2])],
+        "deepfm": [],
+    },
 }
 TITLE_FEATURE = {"name": "movie_title", "kind": "text", "max_length": 8}
 
