@@ -53,7 +53,7 @@ LINEAR = {
         "training": {"batch_size": 256, "epochs": 30, "learning_rate": 3e-3, "early_stopping": {"patience": 2}},
     },
     "fm": {
-        "params": {"criteo_features": {"numeric": "bucketize", "num_buckets": 10, "min_count": 10},
+        "params": {"criteo_features": {"numeric": "bucketize", "num_buckets": 10, "min_count": 20},
                    "embedding_dim": 4, "model_params": {"embedding_l2": 1e-1, "table_l2": 1e-3}},
         "training": {"batch_size": 256, "epochs": 30, "learning_rate": 3e-3, "early_stopping": {"patience": 2}},
     },
