@@ -156,7 +156,8 @@ class CrossNetwork(tf.keras.layers.Layer):
         super().__init__(**kwargs)
         if isinstance(num_layers, bool) or not isinstance(num_layers, int) or num_layers < 1:
             raise ValueError(
-                f"Received an invalid value for num_layers, expected a positive integer. Received: num_layers={num_layers!r}"
+                "Received an invalid value for num_layers, expected a positive integer. "
+                f"Received: num_layers={num_layers!r}"
             )
         if projection_dim is not None and (
             isinstance(projection_dim, bool) or not isinstance(projection_dim, int) or projection_dim < 1
@@ -167,7 +168,8 @@ class CrossNetwork(tf.keras.layers.Layer):
             )
         if diag_scale is None or diag_scale < 0:
             raise ValueError(
-                f"Received an invalid value for diag_scale, expected a non-negative float. Received: diag_scale={diag_scale!r}"
+                "Received an invalid value for diag_scale, expected a non-negative float. "
+                f"Received: diag_scale={diag_scale!r}"
             )
         self.num_layers = num_layers
         self.projection_dim = projection_dim

@@ -672,7 +672,8 @@ class CTRRecommender(Algorithm):
             raise ValueError(f"Received an invalid value for model: {model!r}. Valid values: {', '.join(MODELS)}.")
         check_task(task)
         if not 0.0 <= validation_fraction < 1.0:
-            raise ValueError(f"validation_fraction must be in [0, 1). Received: validation_fraction={validation_fraction!r}")
+            raise ValueError(
+                f"validation_fraction must be in [0, 1). Received: validation_fraction={validation_fraction!r}")
         self.model_name = model
         self.task = task
         self.features = None if features is None else list(features)
