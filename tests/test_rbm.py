@@ -56,17 +56,18 @@ def _tiny(seed=0, n_items=3, K=4, H=2, **kw):
 RATINGS = np.array([[4, 0, 1], [0, 2, 3], [1, 1, 0], [0, 0, 4]], np.int32)  # 0 = not rated
 
 
-def test_cd1_momentum_weight_decay_update_matches_numpy():
-    # two batches of 2 users, SGD with momentum 0.5, weight decay 0.1 on W only:
-    # vel = m * vel + lr * (grad - wd * W); param += vel
+@pytest.mark.parametrize("bias_mult", [1.0, 0.25])
+def test_cd1_momentum_weight_decay_update_matches_numpy(bias_mult):
+    # two batches of 2 users, SGD with momentum 0.5, weight decay 0.1 on W only, bias learning rate
+    # lr * bias_mult: vel = m * vel + lr * (grad - wd * W) (biases: lr * bias_mult * grad); param += vel
     lr, m, wd = 0.3, 0.5, 0.1
-    rbm, W, bv, bh = _tiny(weight_decay=wd)
+    rbm, W, bv, bh = _tiny(weight_decay=wd, bias_lr_multiplier=bias_mult)
     rbm.compile(optimizer=tf.keras.optimizers.SGD(lr, momentum=m))
     rbm.fit(RATINGS, batch_size=2, epochs=1, shuffle=False, verbose=0)
     vel = [np.zeros_like(W), np.zeros_like(bv), np.zeros_like(bh)]
     for batch in (RATINGS[:2], RATINGS[2:]):
         gW, gbv, gbh = _np_cd1(batch, W, bv, bh)
-        steps = [gW - wd * W, gbv, gbh]
+        steps = [gW - wd * W, bias_mult * gbv, bias_mult * gbh]
         vel = [m * v + lr * g for v, g in zip(vel, steps)]
         W, bv, bh = W + vel[0], bv + vel[1], bh + vel[2]
     np.testing.assert_allclose(rbm.W.numpy(), W, atol=1e-5)
@@ -168,7 +169,7 @@ def test_invalid_cd_k_schedule_raises():
 
 def test_config_round_trip():
     rbm = RBM(n_items=6, n_ratings=3, n_hidden=4, cd_k_schedule=[[0, 1], [5, 3]], weight_decay=0.02,
-              sample=False, init_stddev=0.05, prediction="exact", seed=11, name="my_rbm")
+              bias_lr_multiplier=0.5, sample=False, init_stddev=0.05, prediction="exact", seed=11, name="my_rbm")
     clone = RBM.from_config(rbm.get_config())
     assert clone.get_config() == rbm.get_config()
     import inspect
@@ -208,6 +209,51 @@ def test_recommender_scores_from_the_users_own_row_and_handles_oov():
     pred = algo.predict(np.array([a, a]), np.array([0, OOV_INDEX]))
     assert pred[1] == pytest.approx(np.mean(_frame().user_rating))
     assert 1.0 <= pred[0] <= 5.0
+
+
+def test_item_orientation_uses_items_as_cases():
+    # I-RBM: each item is a case, users are the visible units; (u, i) is visible unit u reconstructed
+    # from item i's training ratings
+    frame = _frame()
+    data = TrainingData(frame)
+    algo = RBMRecommender(n_hidden=3, epochs=2, batch_size=2, seed=1, orientation="item").fit(data)
+    assert algo._matrix.shape == (data.n_items, data.n_users) and algo.model.n_items == data.n_users
+    u, i = data.user_index(["a"])[0], data.item_index(["y"])[0]
+    assert algo._matrix[i, u] == 3  # rating 3.0 -> class 3
+    row = algo._matrix[i][None].astype(np.int32)
+    expected = algo.model(tf.constant(row)).numpy()[0, u]
+    assert algo.predict(np.array([u]), np.array([i]))[0] == pytest.approx(expected, abs=1e-5)
+    scores = algo.score(np.array([u, OOV_INDEX]))
+    assert scores.shape == (2, data.n_items) and scores[0, i] == pytest.approx(expected, abs=1e-5)
+    mean = np.mean(frame.user_rating)
+    np.testing.assert_allclose(scores[1], mean, rtol=1e-6)  # unknown user: global mean
+    pred = algo.predict(np.array([OOV_INDEX, u]), np.array([i, OOV_INDEX]))
+    np.testing.assert_allclose(pred, [mean, mean], rtol=1e-6)
+    # visible biases start at the log rating-value frequencies of each *user*
+    p = tf.nn.softmax(algo.model.visible_bias).numpy()
+    assert np.argmax(p[data.user_index(["c"])[0]]) in (1, 2, 4)  # c rated 2, 5, 3
+
+
+def test_momentum_switches_at_the_given_epoch():
+    algo = RBMRecommender(n_hidden=3, epochs=3, batch_size=4, momentum=0.9, initial_momentum=0.5,
+                          momentum_switch_epoch=2)
+    assert [algo.momentum_for_epoch(e) for e in range(4)] == [0.5, 0.5, 0.9, 0.9]
+    seen = []
+    algo.fit(TrainingData(_frame()), on_epoch_end=lambda e, rec: seen.append(
+        float(tf.keras.backend.get_value(rec.model.optimizer.momentum))))
+    assert seen == pytest.approx([0.5, 0.5, 0.9])
+    assert RBMRecommender(momentum=0.8).momentum_for_epoch(0) == 0.8  # no initial_momentum: constant
+
+
+def test_bias_learning_rate_sets_the_models_multiplier():
+    algo = RBMRecommender(n_hidden=3, epochs=1, learning_rate=0.02, bias_learning_rate=0.01)
+    algo.fit(TrainingData(_frame()))
+    assert algo.model.bias_lr_multiplier == pytest.approx(0.5)
+
+
+def test_invalid_orientation_raises():
+    with pytest.raises(ValueError, match="orientation='items'"):
+        RBMRecommender(orientation="items")
 
 
 def test_recommender_rejects_off_grid_ratings():
