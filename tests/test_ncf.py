@@ -14,7 +14,7 @@ import tensorflow as tf
 
 from tfrec.evaluation.data import TrainingData
 from tfrec.models import ncf, sampling
-from tfrec.models.ncf import GMF, MLP, NCFRecommender, NeuMF
+from tfrec.models.ncf import BPRMF, GMF, MLP, NCFRecommender, NeuMF
 from tfrec.models.sampling import NegativeSampler
 
 PAIRS = {"user_idx": tf.constant([0, 1, 2, 3, 4, 0]), "item_idx": tf.constant([0, 5, 6, 2, 1, 3])}
@@ -42,6 +42,10 @@ def test_sampler_never_yields_a_positive(dense, seed, k):
         assert neg.shape == (len(users), k)
         assert neg.min() >= 0 and neg.max() < dense.shape[1]
         assert not dense[users[:, None], neg].any()
+    rows, cols = np.nonzero(dense)
+    u, i, j = sampler.pairwise_examples(rows, cols, k)
+    assert len(u) == len(rows) * k
+    assert dense[u, i].all() and not dense[u, j].any()
 
 
 def test_sampler_covers_every_negative_and_no_positive():
@@ -82,10 +86,11 @@ def test_sampler_rejects_out_of_range_user():
 # -- models ------------------------------------------------------------------------------------------
 def _models():
     return [GMF(5, 7, embedding_dim=3), MLP(5, 7, embedding_dim=4, hidden_units=[6, 3]),
-            NeuMF(5, 7, mf_dim=3, mlp_embedding_dim=4, hidden_units=[6, 3], l2=0.01)]
+            NeuMF(5, 7, mf_dim=3, mlp_embedding_dim=4, hidden_units=[6, 3], l2=0.01),
+            BPRMF(5, 7, embedding_dim=3, l2=0.01)]
 
 
-@pytest.mark.parametrize("index", [0, 1, 2])
+@pytest.mark.parametrize("index", [0, 1, 2, 3])
 def test_config_round_trip(index):
     model = _models()[index].build_for_inputs()
     clone = type(model).from_config(model.get_config())
@@ -94,7 +99,7 @@ def test_config_round_trip(index):
     np.testing.assert_allclose(clone(PAIRS).numpy(), model(PAIRS).numpy(), rtol=1e-6)
 
 
-@pytest.mark.parametrize("index", [0, 1, 2])
+@pytest.mark.parametrize("index", [0, 1, 2, 3])
 def test_savedmodel_round_trip(index, tmp_path):
     model = _models()[index]
     model.build_for_inputs()
@@ -185,6 +190,29 @@ def test_recommender_pretraining_stages_and_unknown_ids():
     np.testing.assert_allclose(pred[0], scores[0, 1], rtol=1e-5)
     assert pred[1] == np.finfo(np.float32).min  # unknown item: below every known item
     np.testing.assert_allclose(pred[2], np.log1p(data.item_popularity()[2]), rtol=1e-6)
+
+
+def test_bpr_score_and_loss():
+    model = BPRMF(2, 3, embedding_dim=2, l2=0.5).build_for_inputs()
+    model.mf.user_embedding.embeddings.assign([[1.0, 2.0], [0.0, 1.0], [0.0, 0.0]])
+    model.mf.item_embedding.embeddings.assign([[1.0, 0.0], [0.5, 0.5], [0.0, 1.0], [0.0, 0.0]])
+    model.item_bias.embeddings.assign([[0.1], [0.2], [0.0], [0.0]])
+    # user 0: item 0 -> 1 + 0.1 = 1.1, item 1 -> 1.5 + 0.2 = 1.7; unknown item -1 -> 0
+    np.testing.assert_allclose(model({"user_idx": tf.constant([0, 0, 0]), "item_idx": tf.constant([0, 1, -1])}),
+                               [1.1, 1.7, 0.0], rtol=1e-6)
+    model.compile(optimizer=tf.keras.optimizers.SGD(0.0))
+    batch = {"user_idx": tf.constant([0]), "item_idx": tf.constant([0]), "negative_idx": tf.constant([1])}
+    loss = model.train_step(batch)["loss"].numpy()
+    # -log sigmoid(1.1 - 1.7) + 0.5 * (|p_0|^2 + |q_0|^2 + |q_1|^2 + 0.1^2 + 0.2^2) = 1.0375 + 0.5 * 6.55
+    np.testing.assert_allclose(loss, np.log1p(np.exp(0.6)) + 0.5 * (5 + 1 + 0.5 + 0.01 + 0.04), rtol=1e-5)
+
+
+def test_bpr_recommender_trains():
+    data = _toy_data()
+    rec = NCFRecommender(model="bpr", embedding_dim=4, epochs=3, num_negatives=2, learning_rate=0.05).fit(data)
+    assert isinstance(rec.model, BPRMF)
+    assert rec.examples_seen_ == data.seen_matrix().nnz * 2 * 3
+    assert rec.history_["bpr"][-1] < rec.history_["bpr"][0] < np.log(2) + 1e-3
 
 
 def test_recommender_rejects_models_without_pretrain():

@@ -40,6 +40,7 @@ __all__ = [
     "GMF",
     "MLP",
     "NeuMF",
+    "BPRMF",
     "NCFRecommender",
     "gmf_recommender",
     "mlp_recommender",
@@ -386,7 +387,89 @@ class NeuMF(_NCFBase):
                 "l2": g.l2, "init_stddev": g.init_stddev}
 
 
-_MODELS = ("gmf", "mlp", "neumf")
+@tf.keras.utils.register_keras_serializable(package="tfrec")
+class BPRMF(tf.keras.Model):
+    """Matrix factorization for implicit feedback trained with BPR (Rendle et al., UAI 2009).
+
+    ``score(u, i) = p_u . q_i + b_i``, trained on triples (user, positive item, sampled negative) to
+    minimise ``-log sigmoid(score(u, i) - score(u, j))`` plus ``l2 * (|p_u|^2 + |q_i|^2 + |q_j|^2 + b_i^2
+    + b_j^2)`` over the rows of the batch (mean over the batch). It is the implicit-feedback MF baseline
+    of the NCF paper; :class:`NCFRecommender` trains it with ``model="bpr"``.
+
+    Args:
+      num_users: int, number of user indices.
+      num_items: int, number of item indices.
+      embedding_dim: int, number of factors. Default 64.
+      l2: float >= 0, weight of the per-batch L2 penalty above. Default 0.
+      init_stddev: float, standard deviation of the factors' normal initializer. Default 0.01.
+      **kwargs: passed to ``tf.keras.Model``.
+
+    Inputs of ``call``: dict with ``"user_idx"`` and ``"item_idx"``, each [batch] int; training data
+    (``fit``) also carries ``"negative_idx"`` [batch] int. Output: [batch] float32 scores.
+
+    Example:
+
+    >>> model = BPRMF(num_users=3, num_items=4, embedding_dim=2)
+    >>> model({"user_idx": tf.constant([0, 2]), "item_idx": tf.constant([1, -1])}).shape
+    TensorShape([2])
+    """
+
+    def __init__(self, num_users, num_items, embedding_dim=64, l2=0.0, init_stddev=0.01, **kwargs):
+        super().__init__(**kwargs)
+        self.mf = GMFInteraction(num_users, num_items, embedding_dim, 0.0, init_stddev, name="mf")
+        self.l2 = _non_negative("l2", l2)
+        self.item_bias = _embedding(self.mf.num_items, 1, 0.0, 0.0, "item_bias")
+        self.loss_tracker = tf.keras.metrics.Mean(name="loss")
+
+    def _score(self, inputs):
+        i, known = _safe(inputs["item_idx"], self.mf.num_items)
+        bias = tf.squeeze(self.item_bias(i) * known, axis=1)
+        return tf.reduce_sum(self.mf(inputs), axis=1) + bias, bias
+
+    def call(self, inputs, training=False):
+        return self._score(inputs)[0]
+
+    def build_for_inputs(self):
+        """Creates all weights by calling the model on one dummy pair; returns ``self``."""
+        self({"user_idx": tf.zeros([1], tf.int32), "item_idx": tf.zeros([1], tf.int32)})
+        return self
+
+    @property
+    def metrics(self):
+        return [self.loss_tracker]
+
+    def train_step(self, data):
+        users = data["user_idx"]
+        with tf.GradientTape() as tape:
+            pos, pos_b = self._score({"user_idx": users, "item_idx": data["item_idx"]})
+            neg, neg_b = self._score({"user_idx": users, "item_idx": data["negative_idx"]})
+            loss = -tf.reduce_mean(tf.math.log_sigmoid(pos - neg))
+            if self.l2 > 0:
+                # p_u * q_i and p_u * q_j do not give the norms: read the rows again
+                u, uk = _safe(users, self.mf.num_users)
+                i, ik = _safe(data["item_idx"], self.mf.num_items)
+                j, jk = _safe(data["negative_idx"], self.mf.num_items)
+                rows = (tf.reduce_sum(tf.square(self.mf.user_embedding(u) * uk), axis=1)
+                        + tf.reduce_sum(tf.square(self.mf.item_embedding(i) * ik), axis=1)
+                        + tf.reduce_sum(tf.square(self.mf.item_embedding(j) * jk), axis=1)
+                        + tf.square(pos_b) + tf.square(neg_b))
+                loss += self.l2 * tf.reduce_mean(rows)
+        grads = tape.gradient(loss, self.trainable_variables)
+        self.optimizer.apply_gradients(zip(grads, self.trainable_variables))
+        self.loss_tracker.update_state(loss)
+        return {"loss": self.loss_tracker.result()}
+
+    def get_config(self):
+        g = self.mf
+        return {"num_users": g.num_users, "num_items": g.num_items, "embedding_dim": g.embedding_dim,
+                "l2": self.l2, "init_stddev": g.init_stddev}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+_MODELS = ("gmf", "mlp", "neumf", "bpr")
 
 
 def _optimizer(name: str, learning_rate: float):
@@ -403,18 +486,21 @@ class NCFRecommender(Algorithm):
 
     Every epoch each training positive is paired with ``num_negatives`` items drawn uniformly from
     the items that user never interacted with in training (fresh draws each epoch). Scores are
-    logits (higher is better); ``predicts_ratings`` is False.
+    logits (higher is better); ``predicts_ratings`` is False. ``model="bpr"`` trains the paper's
+    implicit-feedback MF baseline instead (:class:`BPRMF`, pairwise BPR loss, one triple per positive
+    and negative).
 
     Unknown ids: an unknown user (index -1) gets the items ranked by training popularity
     (``log(1 + count)``); an unknown item scores ``float32`` min, below every known item.
 
     Args:
-      model: "gmf", "mlp" or "neumf". Default "neumf".
-      embedding_dim: int, GMF factors (GMF and NeuMF's GMF part). Default 8.
+      model: "gmf", "mlp", "neumf" or "bpr". Default "neumf".
+      embedding_dim: int, GMF factors (GMF and NeuMF's GMF part; BPR-MF's factors). Default 8.
       mlp_embedding_dim: int, size of each MLP embedding. Default 32.
       hidden_units: sequence of int, MLP ReLU layers. Default (32, 16, 8).
       l2: float >= 0, L2 penalty ``l2 * sum(w^2)`` on the whole embedding tables and MLP kernels,
-        added to every batch's mean log loss (Keras regularizers, as the NCF reference code). Default 0.
+        added to every batch's mean log loss (Keras regularizers, as the NCF reference code); for
+        ``bpr``, the per-batch penalty of :class:`BPRMF`. Default 0.
       num_negatives: int, negatives per positive per epoch. Default 4.
       epochs: int, training epochs of this model. Default 20.
       batch_size: int. Default 256.
@@ -495,18 +581,29 @@ class NCFRecommender(Algorithm):
             model = GMF(n_users, n_items, self.embedding_dim, self.l2)
         elif kind == "mlp":
             model = MLP(n_users, n_items, self.mlp_embedding_dim, self.hidden_units, self.l2)
+        elif kind == "bpr":
+            model = BPRMF(n_users, n_items, self.embedding_dim, self.l2)
         else:
             model = NeuMF(n_users, n_items, self.embedding_dim, self.mlp_embedding_dim, self.hidden_units, self.l2)
         return model.build_for_inputs()
 
     def _train(self, model, sampler, users, items, epochs, optimizer, learning_rate, batch_size, label,
                on_epoch_end):
-        model.compile(optimizer=_optimizer(optimizer, learning_rate),
-                      loss=tf.keras.losses.BinaryCrossentropy(from_logits=True))
+        # steps_per_execution runs many batches per call into TensorFlow: the same updates, far less
+        # Python overhead per step (this model's steps are tiny)
+        pairwise = isinstance(model, BPRMF)
+        model.compile(optimizer=_optimizer(optimizer, learning_rate), steps_per_execution=64,
+                      loss=None if pairwise else tf.keras.losses.BinaryCrossentropy(from_logits=True))
         losses = []
         for epoch in range(epochs):
-            u, i, y = sampler.training_examples(users, items, self.num_negatives)
-            ds = tf.data.Dataset.from_tensor_slices(({"user_idx": u, "item_idx": i}, y)).batch(batch_size)
+            if pairwise:
+                u, i, j = sampler.pairwise_examples(users, items, self.num_negatives)
+                ds = tf.data.Dataset.from_tensor_slices({"user_idx": u, "item_idx": i, "negative_idx": j})
+                y = u
+            else:
+                u, i, y = sampler.training_examples(users, items, self.num_negatives)
+                ds = tf.data.Dataset.from_tensor_slices(({"user_idx": u, "item_idx": i}, y))
+            ds = ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
             hist = model.fit(ds, epochs=1, verbose=self.verbose)
             losses.append(float(hist.history["loss"][-1]))
             self.examples_seen_ += len(y)

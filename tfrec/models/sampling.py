@@ -140,3 +140,29 @@ class NegativeSampler:
             perm = self._rng.permutation(len(labels))
             all_users, all_items, labels = all_users[perm], all_items[perm], labels[perm]
         return all_users, all_items, labels
+
+    def pairwise_examples(self, users: np.ndarray, items: np.ndarray, num_negatives: int = 1,
+                          shuffle: bool = True) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """One epoch of BPR triples: each positive pair repeated with ``num_negatives`` fresh negatives.
+
+        Args:
+          users: [n] int user indices of the positive pairs.
+          items: [n] int item indices of the positive pairs.
+          num_negatives: int >= 1, negatives (hence triples) per positive. Default 1.
+          shuffle: bool, shuffle the triples with the sampler's generator. Default True.
+
+        Returns:
+          (users, positives, negatives): three [n * num_negatives] int32 arrays; ``negatives[j]`` is
+          never a positive of ``users[j]``.
+        """
+        users = np.asarray(users)
+        items = np.asarray(items)
+        if users.shape != items.shape or users.ndim != 1:
+            raise ValueError(f"users and items must be 1-D arrays of the same length. Received shapes {users.shape} and {items.shape}.")
+        neg = self.sample(users, num_negatives).reshape(-1)
+        all_users = np.repeat(users, num_negatives).astype(np.int32)
+        all_items = np.repeat(items, num_negatives).astype(np.int32)
+        if shuffle:
+            perm = self._rng.permutation(len(neg))
+            all_users, all_items, neg = all_users[perm], all_items[perm], neg[perm]
+        return all_users, all_items, neg
