@@ -71,7 +71,10 @@ def main(argv=None):
                                 examples_per_second=info["examples_per_second"], epochs=info["epochs"],
                                 best_epoch=info["best_epoch"], wall_seconds=round(time.perf_counter() - start, 1),
                                 params={"embedding_dim": params["embedding_dim"] if model != "logreg" else 1,
-                                        **params.get("model_params", {}), **training},
+                                        **params.get("model_params", {}),
+                                        **{k: v for k, v in training.items() if k != "early_stopping"}},
+                                early_stopping={"monitor": "validation log loss (best weights restored)",
+                                                "patience": training.get("early_stopping", {}).get("patience", 2)},
                                 features=[f["name"] for f in params["features"]]))
     positives = float((ratings["user_rating"] >= 4).mean())
     _common.write_results(
