@@ -74,6 +74,20 @@ class DataConfig:
       seed: seed of the validation carve. Default 42.
       max_rows: keep only the first ``max_rows`` rows of the dataset (quick tests). Default None.
       min_rating: retrieval families train only on interactions rated at least this. Default None.
+      format: how the dataset folder is read: "movielens" (ratings; split by ``protocol``),
+        "criteo" (a CTR table ``label, I1..I13, C1..C26`` read by ``tfrec.data.load_criteo``; fixed
+        seeded split, see ``test_ratio``), "sessions" (GRU4Rec click logs read by
+        ``tfrec.data.load_sessions``; time split, see ``test_file``) or "auto" (detected from the
+        folder's files). Default "auto".
+      file: the file of the folder to read (criteo: the CSV; sessions: the training click log).
+        None = the folder's only CSV (criteo) / its ``*_train_full.txt`` (sessions). Default None.
+      test_file: sessions: the held-out click log (the last day); None = the folder's ``*_test.txt``,
+        else the sessions ending in the last ``session_days`` of ``file``. Default None.
+      test_ratio: criteo: rows are permuted with ``seed``; the last ``test_ratio`` are the test rows,
+        the ``validation_ratio`` before them validation, the rest fit (0.1/0.1 = an 80/10/10 split).
+        Default 0.1.
+      session_days: sessions: the validation rows are the training sessions that end in the last
+        ``session_days`` days (GRU4Rec's ``train_tr`` / ``train_valid`` split). Default 1.0.
     """
 
     dataset: str = "ml-100k"
@@ -84,6 +98,11 @@ class DataConfig:
     seed: int = 42
     max_rows: Optional[int] = None
     min_rating: Optional[float] = None
+    format: Literal["auto", "movielens", "criteo", "sessions"] = "auto"
+    file: Optional[str] = None
+    test_file: Optional[str] = None
+    test_ratio: float = 0.1
+    session_days: float = 1.0
 
 
 @dataclasses.dataclass
@@ -627,6 +646,13 @@ def _check_values(config: Config, checker: _Checker) -> None:
     if not 0.0 < config.data.validation_ratio < 1.0:
         checker.fail("data.validation_ratio", "config key 'data.validation_ratio' must be in (0, 1), got "
                                               f"{config.data.validation_ratio}.")
+    if not 0.0 < config.data.test_ratio < 1.0 or config.data.test_ratio + config.data.validation_ratio >= 1.0:
+        checker.fail("data.test_ratio", "config key 'data.test_ratio' must be in (0, 1) and leave rows to fit "
+                                        f"beside data.validation_ratio, got {config.data.test_ratio} "
+                                        f"(validation_ratio {config.data.validation_ratio}).")
+    if config.data.session_days <= 0:
+        checker.fail("data.session_days", "config key 'data.session_days' must be > 0, got "
+                                          f"{config.data.session_days}.")
     from tfrec.evaluation.protocols import Protocol
 
     try:

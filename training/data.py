@@ -96,15 +96,16 @@ def load_movielens_frames(path: Path) -> Tuple[pd.DataFrame, Optional[pd.DataFra
     return ml.ratings, ml.movies, ml.users
 
 
-_LOADED: Dict[Tuple[str, str, float], Tuple[pd.DataFrame, Any, Any]] = {}
+_LOADED: Dict[Tuple[str, str, float], Any] = {}
 
 
-def _load_cached(loader, path: Path):
+def _load_cached(loader, path: Path, key: Optional[str] = None):
     """Loads once per process and file state (tuning trials reuse the parsed frames; frames are not mutated)."""
     stamp = max((p.stat().st_mtime for p in path.iterdir() if p.is_file()), default=0.0)
-    key = (f"{loader.__module__}.{loader.__qualname__}", str(path.resolve()), stamp)
+    key = (key or f"{loader.__module__}.{loader.__qualname__}", str(path.resolve()), stamp)
     if key not in _LOADED:
-        _LOADED.clear()
+        if len(_LOADED) >= 4:
+            _LOADED.clear()
         _LOADED[key] = loader(path)
     return _LOADED[key]
 
@@ -142,6 +143,175 @@ def prepare(config: Config, loader: Callable[[Path], Tuple[pd.DataFrame, Any, An
     # are attached (TrainingData._align names the id column 'index' after its reindex).
     vocab = TrainingData(train)
     return RunData(path, protocol, train, fit, val, test, negatives, vocab, items, users)
+
+
+# ------------------------------------------------------------------------------------------------
+# Other dataset formats: CTR tables (Criteo) and session click logs (GRU4Rec)
+
+
+def detect_format(config: Config, path: Optional[Path] = None) -> str:
+    """``config.data.format``, or for "auto" the format of the dataset folder's files.
+
+    A folder with a CSV/TXT whose header starts with ``label,I1`` (or a headerless 40-field TSV) is
+    "criteo"; one whose file starts with ``SessionId`` is "sessions"; anything else "movielens".
+    """
+    if config.data.format != "auto":
+        return config.data.format
+    path = path or resolve_path(config)
+    names = [config.data.file] if config.data.file else sorted(p.name for p in path.iterdir() if p.is_file())
+    for name in names:
+        f = path / name
+        if f.suffix.lower() not in (".csv", ".txt", ".tsv") or not f.is_file():
+            continue
+        with open(f, encoding="utf-8", errors="replace") as fh:
+            head = fh.readline()
+        fields = [x.strip().strip('"') for x in head.replace("\t", ",").split(",")]
+        if fields[:2] == ["label", "I1"] or len(fields) == 40:
+            return "criteo"
+        if fields and fields[0] == "SessionId":
+            return "sessions"
+    return "movielens"
+
+
+def _one_file(path: Path, config: Config, pattern: str, what: str) -> Path:
+    if config.data.file:
+        f = path / config.data.file
+        if not f.is_file():
+            raise FileNotFoundError(f"data.file={config.data.file!r} not found in {path}.")
+        return f
+    found = sorted(path.glob(pattern))
+    if len(found) != 1:
+        raise FileNotFoundError(
+            f"{path} has {len(found)} files matching {pattern!r} ({', '.join(p.name for p in found) or 'none'}); "
+            f"set data.file to the {what} file.")
+    return found[0]
+
+
+@dataclasses.dataclass
+class TableRunData:
+    """The rows of a CTR-table run (``data.format: criteo``): one impression per row.
+
+    Attributes:
+      path: the file read.
+      frame: every row (``label``, ``I1..I13`` float64 with NaN, ``C1..C26`` str).
+      fit, val, test: the fixed seeded split (``data.seed``; ``data.validation_ratio``, ``data.test_ratio``).
+      label: the 0/1 label column.
+      extra: family-specific data.
+    """
+
+    path: Path
+    frame: pd.DataFrame
+    fit: pd.DataFrame
+    val: pd.DataFrame
+    test: pd.DataFrame
+    label: str
+    split: str
+    extra: Dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    def describe(self) -> str:
+        ctr = float(self.fit[self.label].mean())
+        return (f"{self.path}: {self.split}: {len(self.fit)} fit / {len(self.val)} validation / {len(self.test)} "
+                f"test rows (fit CTR {ctr:.3f})")
+
+
+def prepare_criteo(config: Config) -> TableRunData:
+    """Loads a Criteo-layout table and splits it: seeded permutation -> fit / validation / test.
+
+    With ``validation_ratio`` 0.1, ``test_ratio`` 0.1 and ``seed`` 42 this is the fixed split of
+    ``benchmarks/ctr_criteo10k.py`` (first ``round(0.8 n)`` permuted rows fit, next ``round(0.1 n)``
+    validation, the rest test). Nothing is fitted here: the feature layers adapt on ``fit`` only.
+    """
+    from tfrec.data import load_criteo
+
+    path = resolve_path(config)
+    f = _one_file(path, config, "*.csv", "Criteo CSV")
+    frame = _load_cached(lambda _p: load_criteo(f).frame, f.parent, key=str(f))
+    if config.data.max_rows is not None:
+        frame = frame.iloc[: config.data.max_rows]
+    d = config.data
+    n = len(frame)
+    order = np.random.default_rng(d.seed).permutation(n)
+    n_fit = int(round((1.0 - d.validation_ratio - d.test_ratio) * n))
+    n_val = int(round(d.validation_ratio * n))
+    fit, val, test = (frame.iloc[order[:n_fit]], frame.iloc[order[n_fit:n_fit + n_val]],
+                      frame.iloc[order[n_fit + n_val:]])
+    if min(len(fit), len(val), len(test)) == 0:
+        raise ValueError(f"The split of {n} rows of {f} leaves an empty fit, validation or test set; raise "
+                         "data.max_rows or change data.validation_ratio / data.test_ratio.")
+    ratios = f"{1 - d.validation_ratio - d.test_ratio:g}/{d.validation_ratio:g}/{d.test_ratio:g}"
+    return TableRunData(f, frame, fit, val, test, "label", f"fixed split {ratios} (seed {d.seed})")
+
+
+@dataclasses.dataclass
+class SessionRunData:
+    """The click logs of a session run (``data.format: sessions``), GRU4Rec's ``SessionId, ItemId, Time``.
+
+    Attributes:
+      path: the training click log.
+      train: every training click (fit + validation sessions).
+      fit: clicks the model trains on (sessions ending before the last ``session_days``).
+      val: validation clicks (sessions ending in the last ``session_days`` of ``train``; only items in
+        ``fit``), for early stopping.
+      test: held-out clicks (the final evaluation only).
+      item_ids: [n_items] raw item ids of ``fit``; index i = item i of the model.
+      extra: family-specific data.
+    """
+
+    path: Path
+    train: pd.DataFrame
+    fit: pd.DataFrame
+    val: pd.DataFrame
+    test: pd.DataFrame
+    item_ids: np.ndarray
+    split: str
+    extra: Dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    def describe(self) -> str:
+        def n(frame):
+            return f"{len(frame)} clicks / {frame['SessionId'].nunique()} sessions"
+
+        return (f"{self.path.parent}: {self.split}: fit {n(self.fit)}, validation {n(self.val)}, test {n(self.test)}; "
+                f"{len(self.item_ids)} items")
+
+    def item_index(self, raw) -> np.ndarray:
+        """Raw item ids -> int32 indices (-1 = not in ``item_ids``)."""
+        return pd.Index(self.item_ids).get_indexer(pd.Index(np.asarray(raw, dtype=object))).astype(np.int32)
+
+
+def prepare_sessions(config: Config) -> SessionRunData:
+    """Loads GRU4Rec click logs and splits them by time (``tfrec.splits.session_time_split``).
+
+    Test: ``data.test_file`` (default the folder's ``*_test.txt``, e.g. rsc15's last day), else the
+    sessions ending in the last ``session_days`` of the training log. Validation: the training
+    sessions ending in the last ``session_days`` days, restricted to items of the rest (on the rsc15
+    sample's ``train_full`` this gives exactly its ``train_tr`` / ``train_valid`` files).
+    """
+    from tfrec import splits
+    from tfrec.data import load_sessions
+
+    path = resolve_path(config)
+    f = _one_file(path, config, "*_train_full.txt", "training click log")
+    train = _load_cached(lambda _p: load_sessions(f), f.parent, key=str(f))
+    if config.data.max_rows is not None:
+        train = train.iloc[: config.data.max_rows]
+    days = config.data.session_days
+    test_path = path / config.data.test_file if config.data.test_file else None
+    if test_path is None:
+        found = sorted(path.glob("*_test.txt"))
+        test_path = found[0] if len(found) == 1 else None
+    if test_path is not None:
+        test = _load_cached(lambda _p: load_sessions(test_path), test_path.parent, key=str(test_path))
+        split = f"test {test_path.name}"
+    else:
+        train, test = splits.session_time_split(train, test_days=days, min_item_support=1)
+        split = f"test = sessions ending in the last {days:g} day(s)"
+    fit, val = splits.session_time_split(train, test_days=days, min_item_support=1)
+    if len(fit) == 0 or len(val) == 0:
+        raise ValueError(f"data.session_days={days} leaves no fit or no validation sessions in {f}; change it "
+                         "or data.max_rows.")
+    items = np.asarray(pd.unique(fit["ItemId"]), dtype=object)
+    split += f"; validation = training sessions ending in the last {days:g} day(s)"
+    return SessionRunData(f, train, fit, val, test, items, split)
 
 
 def write_vocab(vocab: TrainingData, folder: Path) -> None:

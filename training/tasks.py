@@ -108,6 +108,39 @@ class Task:
     def algorithm(self, model, run) -> Algorithm:
         raise NotImplementedError
 
+    # -- run folder and final evaluation (defaults: MovieLens user-item data) -------------------------
+    #: the examples must keep their order (no shuffling, one replica): session-parallel steps
+    ordered = False
+
+    def describe_data(self, run) -> str:
+        """One log line about the prepared data."""
+        return (f"{run.path} protocol {run.protocol.describe()}: {len(run.fit)} fit / {len(run.val)} validation "
+                f"/ {len(run.test)} test rows; {run.vocab.n_users} users, {run.vocab.n_items} items")
+
+    def write_vocab(self, run, folder) -> None:
+        """Writes ``vocab/users.txt`` and ``vocab/items.txt`` (line i = model index i)."""
+        from training import data
+
+        data.write_vocab(run.vocab, folder)
+
+    def evaluate(self, model, run, config) -> Optional[Dict[str, Any]]:
+        """Test metrics of the trained model; None = the trainer's evaluator (``tfrec.evaluation``) on
+        :meth:`algorithm`."""
+        return None
+
+
+def _write_ids(folder, users, items) -> None:
+    """``users.txt`` / ``items.txt`` for data without users (or items): one raw id per line."""
+    import os
+    from pathlib import Path
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, ids in (("users.txt", users), ("items.txt", items)):
+        tmp = folder / f".{name}.tmp"
+        tmp.write_text("".join(f"{i}\n" for i in ids))
+        os.replace(tmp, folder / name)
+
 
 def _import(path: str):
     module, attr = path.split(":")
@@ -444,18 +477,31 @@ class RankingTask(Task):
         return rec
 
 
-class CTRTask(Task):
-    """DCN-V2 / DeepFM (``tfrec.models.ctr.build_model``) on MovieLens ratings with side features.
+#: arguments of ``tfrec.models.ctr.criteo_features`` (checked here without importing TensorFlow)
+_CRITEO_FEATURE_ARGS = ("numeric", "num_buckets", "min_count", "hash_bins", "missing_indicator", "numeric_columns",
+                        "categorical_columns")
 
-    ``task: rating`` predicts ratings (MSE, ``val_rmse``); ``task: ctr`` predicts
-    ``rating >= positive_threshold`` (log loss, ``val_auc``). ``features`` is a list of feature dicts
-    (default: user and item ids plus the MovieLens side features present); ``model_params`` are the
-    model's own parameters (``cross_layers``, ``deep_layers``, ``dropout``, ...; see ``build_model``).
+
+class CTRTask(Task):
+    """DCN-V2 / DeepFM / FM / logistic regression (``tfrec.models.ctr.build_model``) on MovieLens or Criteo.
+
+    MovieLens (ratings with side features): ``task: rating`` predicts ratings (MSE, ``val_rmse``);
+    ``task: ctr`` predicts ``rating >= positive_threshold`` (log loss, ``val_auc``). ``features`` is a
+    list of feature dicts (default: user and item ids plus the MovieLens side features present).
+
+    Criteo (``data.format: criteo``, a CTR table; ``task`` must be ``ctr``): fixed seeded split
+    (``training.data.prepare_criteo``), features ``features`` or ``criteo_features`` (the arguments
+    of ``tfrec.models.ctr.criteo_features``: numeric transform, buckets, ``min_count``); the feature
+    layers are adapted on the fit rows only; early stopping on ``val_auc``; the final evaluation is
+    AUC and log loss of the test rows (``tfrec.metrics``).
+
+    ``model_params`` are the model's own parameters (``cross_layers``, ``deep_layers``, ``dropout``,
+    ``embedding_l2``, ``table_l2``, ...; see ``build_model``).
     """
 
     kind = "rating"
     defaults = {"task": "rating", "features": None, "embedding_dim": 16, "model_params": {},
-                "positive_threshold": 4.0}
+                "positive_threshold": 4.0, "criteo_features": {}}
     monitor = "val_rmse"
     mode = "min"
     mixed_precision = True
@@ -467,9 +513,31 @@ class CTRTask(Task):
         out = super().check_params(params, fail)
         if out["task"] not in ("rating", "ctr"):
             fail("model.params.task", f"config key 'model.params.task' expects 'rating' or 'ctr', got {out['task']!r}.")
+        unknown = sorted(set(out["criteo_features"]) - set(_CRITEO_FEATURE_ARGS))
+        if unknown:
+            fail("model.params.criteo_features", f"config key 'model.params.criteo_features' has unknown key(s) "
+                                                 f"{unknown}; valid: {', '.join(_CRITEO_FEATURE_ARGS)}.")
         return out
 
+    def prepare(self, config):
+        from training import data
+
+        if data.detect_format(config) == "criteo":
+            if config.model.params.get("task", "rating") != "ctr":
+                raise ValueError(f"model {self.name!r} on a Criteo table needs model.params.task: ctr (the labels are "
+                                 f"clicks), got {config.model.params.get('task')!r}.")
+            return data.prepare_criteo(config)
+        return data.prepare(config)
+
+    @staticmethod
+    def _is_table(run) -> bool:
+        from training.data import TableRunData
+
+        return isinstance(run, TableRunData)
+
     def build_model(self, params, run):
+        if self._is_table(run):
+            return self._build_table_model(params, run)
         from tfrec.layers.features import FeatureSpec
         from tfrec.models.ctr import CTRRecommender, _feature_layers, build_model, initial_bias
 
@@ -495,7 +563,19 @@ class CTRTask(Task):
         run.extra.update(recommender=rec, full_frame=full, layer=_feature_layers(model)[0])
         return model
 
+    def _build_table_model(self, params, run):
+        from tfrec.models.ctr import _feature_layers, build_model, criteo_features, initial_bias
+
+        spec = params["features"] or criteo_features(**params["criteo_features"])
+        # the feature layers adapt on the fit rows only (vocabularies, min_count, quantiles, mean/std)
+        model = build_model(self.name, spec, run.fit, task="ctr", embedding_dim=params["embedding_dim"],
+                            initial_bias=initial_bias(run.fit[run.label], "ctr"), **params["model_params"])
+        run.extra.update(layer=_feature_layers(model)[0])
+        return model
+
     def examples(self, run, frame, split):
+        if self._is_table(run):
+            return _encoded(run.extra["layer"], frame), frame[run.label].to_numpy(np.float32)
         rows = run.extra["full_frame"].iloc[frame.index.to_numpy()]
         return _encoded(run.extra["layer"], rows), rows["__label__"].to_numpy(np.float32)
 
@@ -508,16 +588,243 @@ class CTRTask(Task):
         rec.model = model
         return rec
 
+    # -- Criteo tables: no users or items; AUC and log loss of the test rows ----------------------------
+    def describe_data(self, run):
+        return run.describe() if self._is_table(run) else super().describe_data(run)
+
+    def write_vocab(self, run, folder):
+        if self._is_table(run):
+            _write_ids(folder, [], [])  # no user or item ids: vocabularies live in the feature layers
+        else:
+            super().write_vocab(run, folder)
+
+    def evaluate(self, model, run, config):
+        if not self._is_table(run):
+            return None
+        from tfrec import metrics as M
+        from training.data import make_dataset
+
+        x, y = self.examples(run, run.test, "test")
+        ds = make_dataset(x, None, 4096, cache=False)
+        prob = np.reshape(model.predict(ds, verbose=0), [-1]).astype(np.float64)
+        return {"auc": float(M.auc(y, prob)), "log_loss": float(M.log_loss(y, prob)), "n_test": int(len(y)),
+                "test_ctr": float(np.mean(y))}
+
+
+# ------------------------------------------------------------------------------------------------
+# AutoRec (rating vectors of items or users)
+
+
+class AutoRecTask(Task):
+    """I-AutoRec / U-AutoRec (``tfrec.models.autorec``) on MovieLens ratings; masked MSE + weight decay.
+
+    ``based_on: item`` (default, I-AutoRec): one example per item, its vector of fit ratings over the
+    users (0 = unobserved); ``user``: one per user. Validation: the same rows' fit vectors as input,
+    scored on the validation ratings (``training.autorec.AutoRecWithTargets``); early stopping on
+    ``val_rmse``. ``training.batch_size`` is rows per step (the paper trains full-batch: set it to the
+    number of rows). The final evaluation (``tfrec.evaluation``: rmse, mae, ranking@k) reconstructs
+    each row from all training ratings (fit + validation), predictions clipped to the training range.
+    """
+
+    name = "autorec"
+    kind = "rating"
+    defaults = {"based_on": "item", "hidden_units": 500, "l2": 100.0}
+    monitor = "val_rmse"
+    mode = "min"
+
+    def check_params(self, params, fail):
+        out = super().check_params(params, fail)
+        if out["based_on"] not in ("item", "user"):
+            fail("model.params.based_on", "config key 'model.params.based_on' expects 'item' or 'user', got "
+                                          f"{out['based_on']!r}.")
+        return out
+
+    def setup(self, params, run):
+        run.extra["based_on"] = params["based_on"]
+
+    @staticmethod
+    def _matrix(run, frame):
+        """[rows, inputs] mean ratings and 0/1 mask of ``frame`` (rows = items for I-AutoRec)."""
+        u, i = run.indices(frame)
+        keep = (u != OOV_INDEX) & (i != OOV_INDEX)
+        r = frame[run.vocab.columns.rating].to_numpy(np.float32)[keep]
+        u, i = u[keep], i[keep]
+        if run.extra["based_on"] == "item":
+            u, i = i, u
+            shape = (run.vocab.n_items, run.vocab.n_users)
+        else:
+            shape = (run.vocab.n_users, run.vocab.n_items)
+        sums = np.zeros(shape, np.float32)
+        counts = np.zeros(shape, np.float32)
+        np.add.at(sums, (u, i), r)
+        np.add.at(counts, (u, i), 1.0)
+        return np.divide(sums, counts, out=np.zeros_like(sums), where=counts > 0), (counts > 0).astype(np.float32)
+
+    def examples(self, run, frame, split):
+        if "fit_matrix" not in run.extra:
+            run.extra["fit_matrix"] = self._matrix(run, run.fit)
+        x, x_mask = run.extra["fit_matrix"]
+        if split == "fit":
+            return {"input": x, "target": x, "mask": x_mask}, None
+        y, y_mask = self._matrix(run, frame)
+        return {"input": x, "target": y, "mask": y_mask}, None
+
+    def build_model(self, params, run):
+        from training.autorec import AutoRecWithTargets
+
+        rows, inputs = ((run.vocab.n_items, run.vocab.n_users) if params["based_on"] == "item"
+                        else (run.vocab.n_users, run.vocab.n_items))
+        return AutoRecWithTargets(inputs, params["hidden_units"], params["l2"], num_rows=rows)
+
+    def compile(self, model, optimizer, config):
+        model.compile(optimizer=optimizer, jit_compile=config.training.jit_compile,
+                      steps_per_execution=config.training.steps_per_execution)
+
+    def algorithm(self, model, run):
+        from tfrec.models.autorec import AutoRecRecommender
+
+        vocab, based_on = run.vocab, run.extra["based_on"]
+
+        class _Trained(AutoRecRecommender):
+            """The trained network; ``fit`` only reconstructs every row from the evaluator's training data."""
+
+            def fit(self, data):
+                if not (np.array_equal(data.user_ids, vocab.user_ids) and np.array_equal(data.item_ids, vocab.item_ids)):
+                    raise ValueError("The evaluation's training data has another vocabulary than the trained model.")
+                self.data = data
+                sums = np.zeros((data.n_users, data.n_items), np.float32)
+                counts = np.zeros_like(sums)
+                np.add.at(sums, (data.users_idx, data.items_idx), data.ratings)
+                np.add.at(counts, (data.users_idx, data.items_idx), 1.0)
+                ratings = np.divide(sums, counts, out=np.zeros_like(sums), where=counts > 0)
+                mask = counts > 0
+                self.rating_range_ = (float(data.ratings.min()), float(data.ratings.max()))
+                self.global_mean_ = float(data.ratings.mean())
+                n_u, n_i = np.maximum(mask.sum(1), 1), np.maximum(mask.sum(0), 1)
+                self._user_mean = np.where(mask.any(1), ratings.sum(1) / n_u, self.global_mean_).astype(np.float32)
+                self._item_mean = np.where(mask.any(0), ratings.sum(0) / n_i, self.global_mean_).astype(np.float32)
+                self._rows = np.ascontiguousarray(ratings.T if based_on == "item" else ratings)
+                self._refresh()
+                return self
+
+        rec = _Trained(based_on=based_on, hidden_units=model.hidden_units, l2=model.l2, name=self.name)
+        rec.model = model
+        return rec
+
+
+# ------------------------------------------------------------------------------------------------
+# Session-based next-item recommendation (GRU4Rec on click logs)
+
+
+class GRU4RecTask(Task):
+    """GRU4Rec (``tfrec.models.gru4rec``) on session click logs, trained session-parallel.
+
+    Data: ``data.format: sessions`` (``training.data.prepare_sessions``: test = the held-out last day,
+    validation = the training sessions of the last ``session_days``). ``training.batch_size`` is the
+    number of parallel sessions; one Keras step is one session-parallel step
+    (``training.session.SessionParallelGRU4Rec``); examples keep their order. Parameters: the
+    network's (``layers``, ``embedding``, ``constrained_embedding``, dropouts) and the loss's
+    (``loss``, ``n_sample``, ``sample_alpha``, ``bpreg``, ``elu_param``, ``logq``); the optimizer is
+    ``training.optimizer`` (GRU4Rec uses ``adagrad``). Early stopping on ``val_mrr_at_<k>`` (``k``
+    param, default 20; also ``val_recall_at_<k>``); the final evaluation ranks each test click's
+    successor against ALL items (``GRU4RecRecommender.evaluate_sessions``): ``recall@k``, ``mrr@k``
+    for every ``evaluation.k``.
+    """
+
+    name = "gru4rec"
+    kind = "session"
+    defaults = {"layers": [100], "loss": "cross-entropy", "n_sample": 2048, "sample_alpha": 0.75, "bpreg": 1.0,
+                "elu_param": 0.5, "logq": 0.0, "dropout_p_embed": 0.0, "dropout_p_hidden": 0.0,
+                "constrained_embedding": True, "embedding": 0, "seed": 0, "k": 20}
+    monitor = "val_mrr_at_20"
+    mode = "max"
+    ordered = True
+
+    def check_params(self, params, fail):
+        out = super().check_params(params, fail)
+        if out["loss"] not in ("cross-entropy", "bpr-max", "top1-max"):
+            fail("model.params.loss", "config key 'model.params.loss' expects one of 'cross-entropy', 'bpr-max', "
+                                      f"'top1-max', got {out['loss']!r}.")
+        if not out["layers"] or any(not isinstance(u, int) or u <= 0 for u in out["layers"]):
+            fail("model.params.layers", f"config key 'model.params.layers' expects a list of positive integers, got "
+                                        f"{out['layers']!r}.")
+        return out
+
+    def prepare(self, config):
+        from training import data
+
+        fmt = data.detect_format(config)
+        if fmt != "sessions":
+            raise ValueError(f"model 'gru4rec' trains on session click logs (data.format: sessions); the data of "
+                             f"{config.data.path or config.data.dataset!r} reads as {fmt!r}.")
+        run = data.prepare_sessions(config)
+        run.extra.update(batch_size=config.training.batch_size)
+        return run
+
+    def examples(self, run, frame, split):
+        from tfrec.models.session_baselines import session_parallel_batches, sort_sessions
+
+        idx = run.item_index(frame["ItemId"].to_numpy())
+        frame = frame[idx >= 0]  # validation clicks on items the model has not seen cannot be ranked
+        offsets, order, rows = sort_sessions(frame, order="time" if split == "fit" else "id")
+        b = session_parallel_batches(run.item_index(rows["ItemId"].to_numpy()), offsets, order,
+                                     run.extra["batch_size"])
+        # step-major: batching by batch_size gives back the steps in order
+        return {"item": b.inputs.reshape(-1).astype(np.int32), "target": b.targets.reshape(-1).astype(np.int32),
+                "reset": b.reset.reshape(-1), "valid": b.valid.reshape(-1)}, None
+
+    def build_model(self, params, run):
+        from training.session import SessionParallelGRU4Rec
+
+        p = dict(params)
+        n_items = len(run.item_ids)
+        network = {"n_items": n_items, "layers": list(p.pop("layers")), "embedding": p.pop("embedding"),
+                   "constrained_embedding": p.pop("constrained_embedding"),
+                   "dropout_p_embed": p.pop("dropout_p_embed"), "dropout_p_hidden": p.pop("dropout_p_hidden"),
+                   "seed": p["seed"]}
+        model = SessionParallelGRU4Rec(network, batch_size=run.extra["batch_size"],
+                                       dense_gradients=n_items * max(network["layers"]) <= 20_000_000, **p)
+        support = np.bincount(run.item_index(run.fit["ItemId"].to_numpy()), minlength=n_items)
+        model.set_support(support)
+        return model
+
+    def compile(self, model, optimizer, config):
+        model.compile(optimizer=optimizer, jit_compile=config.training.jit_compile,
+                      steps_per_execution=config.training.steps_per_execution)
+
+    def describe_data(self, run):
+        return run.describe()
+
+    def write_vocab(self, run, folder):
+        _write_ids(folder, [], run.item_ids)
+
+    def evaluate(self, model, run, config):
+        import pandas as pd
+
+        from tfrec.models.gru4rec import GRU4RecRecommender
+
+        net = model.net
+        rec = GRU4RecRecommender(layers=net.layer_sizes)
+        rec.model, rec.item_ids, rec._item_lookup = net, run.item_ids, pd.Index(run.item_ids)
+        final: Dict[str, Any] = {}
+        for k in config.evaluation.k:
+            final.update(rec.evaluate_sessions(run.test, k=k))
+        return final
+
 
 def _monitor_of(task: Task, params: Dict[str, Any]) -> Tuple[str, str]:
     """(monitor, mode) of a family given its parameters (CTR families monitor AUC in ctr mode)."""
     if isinstance(task, CTRTask) and params.get("task") == "ctr":
         return "val_auc", "max"
+    if isinstance(task, GRU4RecTask):
+        return f"val_mrr_at_{params.get('k', 20)}", "max"
     return task.monitor, task.mode
 
 
+
 TASKS: Dict[str, Task] = {t.name: t for t in (MFTask(), NCFTask(), TwoTowerTask(), RankingTask(), CTRTask("dcn"),
-                                              CTRTask("deepfm"))}
+                                              CTRTask("deepfm"), CTRTask("fm"), CTRTask("logreg"),
+                                              AutoRecTask(), GRU4RecTask())}
 
 
 def monitor_of(name: str, params: Dict[str, Any]) -> Tuple[str, str]:

@@ -153,6 +153,7 @@ class Trainer:
         self.task = get_task(self.config.model.name)
         self.placement: Optional[Placement] = None
         self.timing: Dict[str, float] = {}
+        self.final_source = "tfrec.evaluation.EvaluatedAlgorithm"
 
     # ------------------------------------------------------------------------------------------
     def fit(self) -> RunResult:
@@ -180,7 +181,7 @@ class Trainer:
         # -- data and model ---------------------------------------------------------------------
         t0 = time.perf_counter()
         run = task.prepare(cfg)
-        data_lib.write_vocab(run.vocab, out / "vocab")
+        task.write_vocab(run, out / "vocab")
         params = dict(cfg.model.params)
         task.setup(params, run)
         with placement.strategy.scope():
@@ -189,6 +190,11 @@ class Trainer:
         fit_x, fit_y = task.examples(run, run.fit, "fit")
         val_x, val_y = task.examples(run, run.val, "val")
         replicas = max(1, placement.replicas)
+        if task.ordered and (replicas > 1 or cfg.training.strategy in ("multi_worker", "parameter_server")):
+            raise ConfigError(f"model {task.name!r} trains on ordered session-parallel steps and runs on one device; "
+                              f"set training.strategy to 'auto', 'cpu' or 'gpu' with one GPU (got "
+                              f"{cfg.training.strategy!r}, {replicas} replicas).", key="training.strategy",
+                              source=cfg.source)
         global_batch = cfg.training.batch_size * replicas
         n_fit = len(next(iter(fit_x.values())))
         steps_per_epoch = max(1, math.ceil(n_fit / global_batch))
@@ -197,16 +203,16 @@ class Trainer:
         drop = ps or cfg.training.strategy == "multi_worker"
         if drop:
             steps_per_epoch = max(1, n_fit // global_batch)
-        train_ds = data_lib.make_dataset(fit_x, fit_y, global_batch, shuffle_buffer=cfg.training.shuffle_buffer,
+        shuffle = 0 if task.ordered else cfg.training.shuffle_buffer
+        train_ds = data_lib.make_dataset(fit_x, fit_y, global_batch, shuffle_buffer=shuffle,
                                          seed=cfg.training.seed, cache=cfg.training.cache, repeat=ps, drop_remainder=drop)
         n_val = len(next(iter(val_x.values())))
         # parameter-server training evaluates a fixed number of steps of a repeated dataset
         val_ds = data_lib.make_dataset(val_x, val_y, global_batch, cache=cfg.training.cache, repeat=ps)
         validation_steps = max(1, n_val // global_batch) if ps else None
         self.timing["data_seconds"] = time.perf_counter() - t0
-        self.log(f"data: {run.path} protocol {run.protocol.describe()}: {len(run.fit)} fit / {len(run.val)} validation "
-                 f"/ {len(run.test)} test rows; {run.vocab.n_users} users, {run.vocab.n_items} items; "
-                 f"{n_fit} training examples, global batch {global_batch} ({cfg.training.batch_size} x {replicas} "
+        self.log(f"data: {task.describe_data(run)}; {n_fit} training examples, global batch {global_batch} "
+                 f"({cfg.training.batch_size} x {replicas} "
                  f"replica(s)), {steps_per_epoch} steps/epoch")
 
         t0 = time.perf_counter()
@@ -289,7 +295,7 @@ class Trainer:
                 notes.append(note)
             self.timing["eval_seconds"] = time.perf_counter() - t0
             shown = ", ".join(f"{k} {v:.4f}" for k, v in final.items() if isinstance(v, float))
-            self.log(f"test ({run.protocol.describe()}): {shown}")
+            self.log(f"test: {shown}")
         self.timing["total_seconds"] = time.perf_counter() - t_start
         examples_seen = n_fit * max(1, len(history) - (recorder.resumed_from + 1 if recorder.resumed_from is not None else 0))
         metrics = {
@@ -304,7 +310,7 @@ class Trainer:
             "resumed_from_epoch": recorder.resumed_from,
             "history": history,
             "final": final,
-            "final_source": "tfrec.evaluation.EvaluatedAlgorithm" if cfg.evaluation.enabled else None,
+            "final_source": self.final_source if cfg.evaluation.enabled else None,
             "devices": placement.description,
             "replicas": replicas,
             "global_batch_size": global_batch,
@@ -370,6 +376,10 @@ class Trainer:
 
     def _evaluate(self, model, run):
         cfg = self.config
+        own = self.task.evaluate(model, run, cfg)
+        if own is not None:
+            self.final_source = f"training.tasks.{type(self.task).__name__}.evaluate"
+            return own, None
         algo = self.task.algorithm(model, run)
         try:
             from tfrec.evaluation.evaluator import EvaluatedAlgorithm, EvaluationData

@@ -4,10 +4,12 @@ What is exported depends on the run's model:
 
 * a two-tower retrieval model (``query_tower`` / ``candidate_tower``): :func:`export_retrieval`,
   i.e. ``<name>`` (brute force, stock TF Serving) and ``<name>_scann`` (ScaNN, recall-tuned);
-* a model over tfrec FeatureLayers (``ranking``, ``dcn``, ``deepfm``): raw features -> ``score``
-  (rating task) or ``probability`` (CTR task);
+* a model over tfrec FeatureLayers (``ranking``, ``dcn``, ``deepfm``, ``fm``, ``logreg``; MovieLens or
+  Criteo runs): raw features -> ``score`` (rating task) or ``probability`` (CTR task);
 * a model scoring ``(user_idx, item_idx)`` pairs (``mf``, ``ncf``, ...): :func:`export_ranking`
-  (signatures ``serving_default`` top-k, ``exclude``, ``score``).
+  (signatures ``serving_default`` top-k, ``exclude``, ``score``);
+* a session model (``gru4rec``): :func:`export_session`, ``item_ids`` [batch, seq_len] (right-padded
+  with ``""``; unknown ids skipped) -> the top-k next ``item_ids`` and ``scores``.
 
 The run folder layout is documented in ``training.trainer``.
 """
@@ -29,7 +31,7 @@ class RunExport:
     """What :func:`export_run` wrote.
 
     Attributes:
-      kind: ``retrieval`` or ``ranking``.
+      kind: ``retrieval``, ``ranking``, ``ctr`` or ``session``.
       version: the version number written.
       paths: model name -> version folder.
       tuning: ScaNN tuning report (dict) or None.
@@ -120,6 +122,9 @@ def export_run(run_dir, base_path, *, name: Optional[str] = None, version: Optio
     if _is_two_tower(model):
         return _export_two_tower(run, model, base_path, name, version, k, scann, scann_recall, config_root,
                                  overwrite, say)
+    if _is_session_model(model):
+        return _export_session_model(run, model, base_path, name, version, k, config_root, overwrite, info,
+                                     configs, say)
     layers = _feature_layers(model)
     if layers:
         return _export_feature_model(run, model, layers, base_path, name, version, config_root, overwrite, info,
@@ -133,7 +138,8 @@ def export_run(run_dir, base_path, *, name: Optional[str] = None, version: Optio
         return RunExport("ranking", int(path.name), {name: path}, None, configs)
     raise ValueError(f"{run_dir}: tfrec export has no recipe for model family {family!r} "
                      f"({type(model).__name__}); it exports two-tower retrieval models, models over tfrec "
-                     "FeatureLayers (ranking, dcn, deepfm) and models scoring (user_idx, item_idx) pairs (mf, ncf). "
+                     "FeatureLayers (ranking, dcn, deepfm, fm, logreg), session models (gru4rec) and models scoring "
+                     "(user_idx, item_idx) pairs (mf, ncf). "
                      "Use tfrec.export.export_signatures for other models.")
 
 
@@ -159,9 +165,10 @@ def _scores_pairs(model) -> bool:
 
 
 def _run_data(run):
-    from training.data import prepare
+    """The run's data, prepared as the trainer did (the family's own loader and split)."""
+    from training.tasks import get_task
 
-    return prepare(run.config)
+    return get_task(run.config.model.name).prepare(run.config)
 
 
 def _export_feature_model(run, model, layers, base_path, name, version, config_root, overwrite, info, configs, say):
@@ -175,7 +182,9 @@ def _export_feature_model(run, model, layers, base_path, name, version, config_r
     try:
         from tfrec.models.retrieval import _with_year
 
-        rows = _with_year(_run_data(run).vocab.frame.head(4), list(specs))
+        data = _run_data(run)
+        # MovieLens: the first training interactions with their side features; tables: the first fit rows
+        rows = _with_year(data.vocab.frame.head(4), list(specs)) if hasattr(data, "vocab") else data.fit.head(4)
         requests = [("serving_default", {c: v for c, v in _raw_inputs(rows, layers).items() if c in specs})]
     except (KeyError, ValueError, FileNotFoundError) as e:  # warm-up is optional
         say(f"(no warm-up requests: {e})")
@@ -188,6 +197,27 @@ def _export_feature_model(run, model, layers, base_path, name, version, config_r
 
 def _is_two_tower(model) -> bool:
     return hasattr(model, "query_tower") and hasattr(model, "candidate_tower")
+
+
+def _is_session_model(model) -> bool:
+    from tfrec.models.gru4rec import GRU4Rec
+
+    return isinstance(getattr(model, "net", None), GRU4Rec)
+
+
+def _export_session_model(run, model, base_path, name, version, k, config_root, overwrite, info, configs, say):
+    """A next-item model (``gru4rec`` runs): ``item_ids`` [batch, seq_len] (padded with "") -> top-k."""
+    from tfrec.export.signatures import export_session
+
+    items = np.asarray(run.item_ids).astype(str)
+    if len(items) != model.net.n_items:
+        raise ValueError(f"vocab/items.txt of the run has {len(items)} items but the model {model.net.n_items}; "
+                         "the run folder is inconsistent.")
+    examples = np.asarray([items[:3], [items[3], items[4], ""]], dtype=object)
+    path = export_session(base_path, name, model.net, items, k=k, examples=examples, version=version,
+                          overwrite=overwrite, config_root=config_root)
+    say(f"exported {path} ({info['family']}: item_ids sequence -> top-{min(k, len(items))} next items, scores)")
+    return RunExport("session", int(path.name), {name: path}, None, configs)
 
 
 def _export_two_tower(run, model, base_path, name, version, k, scann, scann_recall, config_root, overwrite, say):
