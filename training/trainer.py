@@ -8,8 +8,8 @@ Run folder (``output.run_dir``; another tool, e.g. export/serving, reads it)::
                               "best_epoch", "monitor", "devices", "timing", ...}
       epochs.jsonl           one JSON line per completed epoch (metrics, best so far, lr)
       events.jsonl           train starts (with the epoch they start from) and epoch starts
-      vocab/users.txt        raw user ids, one per line; line i is model index i
-      vocab/items.txt        raw item ids, likewise
+      vocab/users.txt        raw user ids, one per line; line i is model index i (empty for Criteo and sessions)
+      vocab/items.txt        raw item ids, likewise (empty for Criteo: the vocabularies live in the feature layers)
       model/build.json       {"family", "class": "module:Class", "config": model.get_config(),
                               "sample_inputs": two training examples} -> ``Class.from_config(config)``,
                               call it on the sample inputs, then ``load_weights``
