@@ -187,3 +187,24 @@ def test_autorec_run(ml100k_path, tmp_path):
     x = np.zeros((2, result.model.num_inputs), np.float32)
     x[0, :3] = [5.0, 3.0, 1.0]
     np.testing.assert_allclose(loaded.model(x).numpy(), result.model(x).numpy(), rtol=1e-5)
+
+
+def test_data_format_is_detected_from_the_folder(criteo_path, rsc15_path, ml100k_path):
+    from training.data import detect_format
+
+    for path, want in ((criteo_path, "criteo"), (rsc15_path, "sessions"), (ml100k_path, "movielens")):
+        assert detect_format(from_dict({"data": {"path": str(path)}})) == want
+
+
+def test_session_split_is_the_published_train_tr_valid(rsc15_path):
+    """Validation = train_full sessions ending in its last day: the sample's train_tr / train_valid files."""
+    from tfrec.data import load_sessions
+    from training.data import prepare_sessions
+
+    run = prepare_sessions(from_dict({"data": {"path": str(rsc15_path), "format": "sessions"},
+                                      "model": {"name": "gru4rec"}}))
+    for frame, name in ((run.fit, "train_tr"), (run.val, "train_valid")):
+        published = load_sessions(rsc15_path / f"yoochoose-clicks-100k_{name}.txt")
+        assert len(frame) == len(published)
+        assert set(frame["SessionId"]) == set(published["SessionId"])
+    assert len(run.test) == 13568 and not set(run.test["SessionId"]) & set(run.train["SessionId"])
