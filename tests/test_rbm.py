@@ -242,7 +242,7 @@ def test_momentum_switches_at_the_given_epoch():
     algo.fit(TrainingData(_frame()), on_epoch_end=lambda e, rec: seen.append(
         float(tf.keras.backend.get_value(rec.model.optimizer.momentum))))
     assert seen == pytest.approx([0.5, 0.5, 0.9])
-    assert RBMRecommender(momentum=0.8).momentum_for_epoch(0) == 0.8  # no initial_momentum: constant
+    assert RBMRecommender(momentum=0.8, initial_momentum=None).momentum_for_epoch(0) == 0.8  # no initial_momentum: constant
 
 
 def test_bias_learning_rate_sets_the_models_multiplier():
