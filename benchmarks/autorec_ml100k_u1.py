@@ -128,6 +128,12 @@ TUNE_GRID = {"based_on": ["item", "user"], "l2": [30.0, 100.0, 300.0]}
 def tune(args):
     base = splits.canonical_ml100k(args.data / "ml-100k", "u1").train  # u1.test is never read
     tr, val = splits.random_split(base, ratio=0.9, seed=args.seed)
+    extra = {}
+    if args.train_fraction:  # fit on fewer rows (the first of the shuffled 90%), same validation rows
+        if not 0 < args.train_fraction < 0.9:
+            raise SystemExit(f"--train-fraction must be in (0, 0.9) of u1.base. Received: {args.train_fraction}")
+        tr = tr.iloc[:round(args.train_fraction * len(base))]
+        extra = {"train_fraction": args.train_fraction}
     data = TrainingData(tr)
     vu, vi = data.user_index(val["user_id"]), data.item_index(val["movie_id"])
     truth = val["user_rating"].to_numpy(np.float32)
@@ -145,13 +151,15 @@ def tune(args):
             if epoch % 10 == 0:
                 print(f"  {params} epoch {epoch}: val rmse {curve[-1]:.4f}", flush=True)
 
-        rec = AutoRecRecommender(epochs=args.tune_epochs, batch_size=args.batch_size,
-                                 learning_rate=args.learning_rate, seed=args.seed, **params)
+        fit_params = {"epochs": args.tune_epochs, "learning_rate": args.learning_rate, **params}
+        rec = AutoRecRecommender(batch_size=args.batch_size, seed=args.seed, **fit_params)
         rec.fit(data, on_epoch_end=track)
         best = int(np.argmin(curve))
         rows.append(_common.row(rec.name, {"val_rmse": curve[best]}, rec.train_seconds_, None,
-                                params={**params, "batch_size": args.batch_size, "learning_rate": args.learning_rate,
+                                params={**params, **extra, "batch_size": args.batch_size, "learning_rate": rec.learning_rate,
                                         "hidden_units": rec.hidden_units},
+                                final_epoch=rec.epochs, val_rmse_final=round(curve[-1], 6),
+                                tune_args=" ".join(sys.argv[1:]),
                                 best_epoch=best + 1, val_rmse_every_10=[round(c, 4) for c in curve[9::10]]))
         print(f"{params}: best val rmse {curve[best]:.4f} at epoch {best + 1}", flush=True)
     name = "autorec_ml100k_u1_tuning"
@@ -176,6 +184,9 @@ def main(argv=None):
     p.add_argument("--grid", default="", help='--tune: JSON search space replacing the built-in one, e.g. '
                    '\'{"based_on": ["item"], "l2": [150.0, 200.0]}\'')
     p.add_argument("--tune-epochs", type=int, default=300)
+    p.add_argument("--train-fraction", type=float, default=0.0,
+                   help="--tune: fit on this fraction of u1.base (< 0.9; default all of the 90%%), to see how the "
+                   "best epoch moves with the amount of training data")
     p.add_argument("--batch-size", type=int, default=None, help="--tune: rows per batch (default: full batch)")
     p.add_argument("--learning-rate", type=float, default=3e-3)
     args = p.parse_args(argv)

@@ -143,3 +143,23 @@ def test_unknown_ids_get_means_and_predictions_are_clipped():
     assert pred.min() >= 1.0 and pred.max() <= 5.0
     np.testing.assert_allclose(rec.score(np.array([-1]))[0], [2.0, 3.5, 4.0], rtol=1e-6)  # item means
     assert rec.predicts_ratings
+
+
+def test_cosine_schedule_decays_to_the_floor_over_the_epochs():
+    data = TrainingData(_frame())
+    rec = AutoRecRecommender(hidden_units=3, epochs=4, batch_size=2, learning_rate=0.01, lr_schedule="cosine",
+                             lr_floor=0.1).fit(data)
+    opt = rec.model.optimizer
+    # 3 items in batches of 2: 2 steps per epoch, 8 steps; cosine: lr * (floor + (1 - floor) * (1 + cos(pi t / T)) / 2)
+    assert int(opt.iterations) == 8
+    schedule = opt._learning_rate
+    assert float(schedule(0)) == pytest.approx(0.01)
+    assert float(schedule(4)) == pytest.approx(0.01 * (0.1 + 0.9 * 0.5))
+    assert float(schedule(8)) == pytest.approx(0.001)
+
+
+def test_invalid_schedule_says_what_was_received():
+    with pytest.raises(ValueError, match="lr_schedule='step'"):
+        AutoRecRecommender(lr_schedule="step")
+    with pytest.raises(ValueError, match="1.5"):
+        AutoRecRecommender(lr_floor=1.5)

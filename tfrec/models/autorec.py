@@ -185,6 +185,7 @@ class AutoRec(tf.keras.Model):
 
 
 _BASES = ("item", "user")
+_SCHEDULES = ("constant", "cosine")
 
 
 class AutoRecRecommender(Algorithm):
@@ -207,7 +208,11 @@ class AutoRecRecommender(Algorithm):
         squared error over all observed training ratings). Default 100.0.
       epochs: int, passes over the rows (one Adam step each when full-batch). Default 200.
       batch_size: int or None, rows per mini-batch; None: all rows in one batch. Default None.
-      learning_rate: float, Adam learning rate. Default 3e-3.
+      learning_rate: float, Adam learning rate (the initial one under a schedule). Default 3e-3.
+      lr_schedule: "constant" or "cosine": cosine decay of the learning rate from ``learning_rate`` to
+        ``lr_floor * learning_rate`` over the ``epochs`` (per step). Default "constant".
+      lr_floor: float in [0, 1], final learning rate as a fraction of the initial one under "cosine".
+        Default 0.0.
       clip: bool, clip predictions to the training rating range. Default True.
       seed: int, seeds TensorFlow's global generator and the row shuffling. Default 42.
       verbose: int, Keras verbosity. Default 0.
@@ -220,8 +225,9 @@ class AutoRecRecommender(Algorithm):
     predicts_ratings = True
 
     def __init__(self, based_on: str = "item", hidden_units: int = 500, l2: float = 100.0, epochs: int = 200,
-                 batch_size: Optional[int] = None, learning_rate: float = 3e-3, clip: bool = True, seed: int = 42,
-                 verbose: int = 0, name: Optional[str] = None):
+                 batch_size: Optional[int] = None, learning_rate: float = 3e-3, lr_schedule: str = "constant",
+                 lr_floor: float = 0.0, clip: bool = True, seed: int = 42, verbose: int = 0,
+                 name: Optional[str] = None):
         super().__init__()
         if based_on not in _BASES:
             raise ValueError(f"based_on must be 'item' (I-AutoRec) or 'user' (U-AutoRec). Received: based_on={based_on!r}")
@@ -235,6 +241,12 @@ class AutoRecRecommender(Algorithm):
         if not isinstance(learning_rate, (int, float)) or learning_rate <= 0:
             raise ValueError(f"Received an invalid value for learning_rate, expected a float > 0. Received: {learning_rate!r}")
         self.learning_rate = float(learning_rate)
+        if lr_schedule not in _SCHEDULES:
+            raise ValueError(f"lr_schedule must be one of {_SCHEDULES}. Received: lr_schedule={lr_schedule!r}")
+        self.lr_schedule = lr_schedule
+        if not isinstance(lr_floor, (int, float)) or not 0.0 <= lr_floor <= 1.0:
+            raise ValueError(f"Received an invalid value for lr_floor, expected a float in [0, 1]. Received: {lr_floor!r}")
+        self.lr_floor = float(lr_floor)
         self.clip = bool(clip)
         self.seed = int(seed)
         self.verbose = int(verbose)
@@ -277,10 +289,15 @@ class AutoRecRecommender(Algorithm):
             rows, rows_mask = ratings, mask
         self._rows = rows
         self.model = AutoRec(rows.shape[1], self.hidden_units, self.l2, num_rows=rows.shape[0])
-        self.model.compile(optimizer=tf.keras.optimizers.Adam(self.learning_rate))
+        batch = self.batch_size or rows.shape[0]
+        lr = self.learning_rate
+        if self.lr_schedule == "cosine":
+            steps = self.epochs * -(-rows.shape[0] // batch)
+            lr = tf.keras.optimizers.schedules.CosineDecay(self.learning_rate, steps, alpha=self.lr_floor)
+        self.model.compile(optimizer=tf.keras.optimizers.Adam(lr))
         ds = (tf.data.Dataset.from_tensor_slices((rows, rows_mask))
               .shuffle(rows.shape[0], seed=self.seed, reshuffle_each_iteration=True)
-              .batch(self.batch_size or rows.shape[0]))
+              .batch(batch))
         callbacks = []
         if on_epoch_end is not None:
             def _cb(epoch, logs):
