@@ -26,6 +26,7 @@ ALGORITHMS: Dict[str, str] = {
     "gmf": "tfrec.models.ncf:gmf_recommender",
     "mlp": "tfrec.models.ncf:mlp_recommender",
     "neumf": "tfrec.models.ncf:neumf_recommender",
+    "bpr": "tfrec.models.ncf:bpr_recommender",
     "i_autorec": "tfrec.models.autorec:i_autorec",
     "u_autorec": "tfrec.models.autorec:u_autorec",
     "rbm": "tfrec.models.rbm:RBMRecommender",

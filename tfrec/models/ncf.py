@@ -718,3 +718,8 @@ def mlp_recommender(**params) -> NCFRecommender:
 def neumf_recommender(**params) -> NCFRecommender:
     """Registry factory ``neumf``: :class:`NCFRecommender` with ``model="neumf"``."""
     return NCFRecommender(model="neumf", **params)
+
+
+def bpr_recommender(**params) -> NCFRecommender:
+    """Registry factory ``bpr``: :class:`NCFRecommender` with ``model="bpr"`` (BPR-MF, implicit feedback)."""
+    return NCFRecommender(model="bpr", **params)
