@@ -113,6 +113,62 @@ def test_savedmodel_round_trip_same_outputs():
     np.testing.assert_allclose(loaded(x).numpy(), out, rtol=1e-6)
 
 
+def _linear(frame):
+    lin = FeatureLayer(SPEC, embedding_dim=1, output_mode="stack", name="linear")
+    lin.adapt(frame)
+    return lin
+
+
+def test_linear_term_adds_first_order_weights():
+    # logit = bias + top(deep(cross(x0))) + sum_f w_f(x_f); the linear weights enter the embedding penalty
+    frame = _frame()
+    model = _model(frame, task="rating", initial_bias=3.5, linear_layer=_linear(frame), embedding_l2=1.0)
+    x = _inputs(frame, model.embedding_layer)
+    x0 = tf.reshape(model.embedding_layer(x), [len(frame), -1])
+    w = model.linear_layer(x).numpy()  # [batch, 3 fields, 1]
+    assert w.shape == (len(frame), 3, 1)
+    deep = model.top_layer(model.deep_network(model.cross_network(x0))).numpy()
+    np.testing.assert_allclose(model(x).numpy(), deep + w.sum(axis=(1, 2))[:, None] + 3.5, rtol=1e-5, atol=1e-5)
+    _, penalty = model.compute_logits(x)
+    expected = (np.square(x0.numpy()).sum() + np.square(w).sum()) / len(frame)
+    np.testing.assert_allclose(penalty.numpy(), expected, rtol=1e-5)
+
+
+def test_zero_init_top_starts_as_logistic_regression():
+    # build_model(first_order=True, zero_init_top=True): top kernel 0, top bias 0, so the first
+    # prediction is sigmoid(global bias + linear term), the logistic regression on the same features.
+    from tfrec.models.ctr import build_model, linear_term
+
+    frame = _frame()
+    model = build_model("dcn", SPEC, frame, embedding_dim=4, deep_layers=[8], first_order=True,
+                        zero_init_top=True, initial_bias=-1.2)
+    x = _inputs(frame, model.embedding_layer)
+    lr_logit = linear_term(model.linear_layer(x)).numpy() - 1.2
+    np.testing.assert_allclose(model(x).numpy(), 1 / (1 + np.exp(-lr_logit)), rtol=1e-6)
+    assert np.all(model.top_layer.kernel.numpy() == 0)
+    # defaults keep the DCN-V2 paper's model: no first-order term, random top kernel
+    plain = build_model("dcn", SPEC, frame, embedding_dim=4, deep_layers=[8])
+    plain(x)
+    assert plain.linear_layer is None and np.any(plain.top_layer.kernel.numpy() != 0)
+
+
+def test_linear_term_config_and_savedmodel_round_trip():
+    frame = _frame()
+    model = _model(frame, linear_layer=_linear(frame), embedding_l2=1e-3)
+    x = _inputs(frame, model.embedding_layer)
+    out = model(x).numpy()
+    config = model.get_config()
+    clone = DCN.from_config(config)
+    clone(x)
+    assert clone.get_config() == config and clone.linear_layer is not None
+    clone.set_weights(model.get_weights())
+    np.testing.assert_allclose(clone(x).numpy(), out, rtol=1e-6)
+    with tempfile.TemporaryDirectory() as path:
+        model.save(path, save_traces=False)
+        loaded = tf.keras.models.load_model(path)
+    np.testing.assert_allclose(loaded(x).numpy(), out, rtol=1e-6)
+
+
 def test_unknown_structure_lists_valid_values():
     frame = _frame()
     with pytest.raises(ValueError, match="structure: 'serial'. Valid values: stacked, parallel"):

@@ -89,6 +89,20 @@ def test_fm_and_deep_parts_read_the_same_embeddings():
     assert len(model.trainable_weights) == expected
 
 
+def test_zero_init_top_starts_as_fm():
+    # build_model(zero_init_top=True): the deep part's output starts at 0, so DeepFM's first prediction
+    # is the FM's: global bias + first-order term + pairwise term.
+    from tfrec.models.ctr import build_model, linear_term
+
+    frame = _frame()
+    model = build_model("deepfm", SPEC, frame, task="rating", embedding_dim=4, deep_layers=[8],
+                        zero_init_top=True, initial_bias=3.0)
+    x = _inputs(frame, model.embedding_layer)
+    fm = model.fm_interaction(model.embedding_layer(x)).numpy()
+    expected = 3.0 + linear_term(model.linear_layer(x)).numpy() + fm
+    np.testing.assert_allclose(model(x).numpy(), expected, rtol=1e-5, atol=1e-6)
+
+
 def test_without_first_order_term():
     frame = _frame()
     emb, _ = _layers(frame)

@@ -395,8 +395,9 @@ MODELS = ("dcn", "deepfm", "fm", "logreg")
 
 _MODEL_PARAMS = {
     "dcn": {"cross_layers", "projection_dim", "diag_scale", "structure", "deep_layers", "dropout", "l2",
-            "batch_norm", "embedding_l2", "table_l2"},
-    "deepfm": {"deep_layers", "dropout", "l2", "batch_norm", "embedding_l2", "table_l2", "first_order"},
+            "batch_norm", "embedding_l2", "table_l2", "first_order", "zero_init_top"},
+    "deepfm": {"deep_layers", "dropout", "l2", "batch_norm", "embedding_l2", "table_l2", "first_order",
+               "zero_init_top"},
     "fm": {"embedding_l2", "table_l2", "first_order"},
     "logreg": {"embedding_l2"},
 }
@@ -417,13 +418,17 @@ def build_model(model: str, spec, train_frame=None, task: str = "ctr", embedding
       **params: per model —
         dcn: ``cross_layers`` (2), ``projection_dim`` (None = full rank), ``diag_scale`` (0.0),
         ``structure`` ("stacked"), ``deep_layers`` ([192, 192]), ``dropout``, ``l2``, ``batch_norm``,
-        ``embedding_l2``, ``table_l2``;
+        ``embedding_l2``, ``table_l2``, ``first_order`` (False), ``zero_init_top`` (False);
         deepfm: ``deep_layers`` ([200, 200, 200]), ``dropout``, ``l2``, ``batch_norm``,
-        ``embedding_l2``, ``table_l2``, ``first_order`` (True);
+        ``embedding_l2``, ``table_l2``, ``first_order`` (True), ``zero_init_top`` (False);
         fm: ``embedding_l2``, ``table_l2``, ``first_order`` (True); logreg: ``embedding_l2``.
         ``embedding_l2`` penalizes the embeddings looked up in a batch (frequent ids more often);
         ``table_l2`` is an L2 regularizer on the whole field-embedding tables (every row, every step:
         rare ids shrink towards zero); ``l2`` regularizes the deep and cross kernels.
+        ``first_order`` adds the first-order (logistic-regression) term ``sum_f w_f(x_f)`` to the
+        logit; ``zero_init_top`` starts the deep/cross output projection (``top_layer``) at zero, so
+        that a model with ``first_order`` begins as that logistic regression (DeepFM: plus its FM
+        term) and the deep part only grows where it lowers the loss.
 
     Returns:
       The (uncompiled) model.
@@ -467,24 +472,29 @@ def build_model(model: str, spec, train_frame=None, task: str = "ctr", embedding
                    batch_norm=params.get("batch_norm", False),
                    kernel_regularizer=tf.keras.regularizers.l2(l2) if l2 else None, name="deep")
 
+    def top():
+        init = "zeros" if params.get("zero_init_top", False) else "glorot_uniform"
+        return tf.keras.layers.Dense(1, kernel_initializer=init, name="top")
+
     common = dict(task=task, initial_bias=initial_bias, embedding_l2=embedding_l2)
     if model == "logreg":
         return LogisticRegression(features(1, "linear"), **common)
-    linear = features(1, "linear") if params.get("first_order", True) else None
+    # first-order term: on by default for FM / DeepFM (part of the model), off for DCN (the paper's DCN-V2)
+    linear = features(1, "linear") if params.get("first_order", model != "dcn") else None
     if model == "fm":
         return FactorizationMachine(features(embedding_dim, "embedding"), linear_layer=linear, **common)
     if model == "deepfm":
         from tfrec.models.deepfm import DeepFM
 
         return DeepFM(features(embedding_dim, "embedding"), linear_layer=linear, deep_network=deep([200, 200, 200]),
-                      **common)
+                      top_layer=top(), **common)
     from tfrec.models.dcn import DCN
 
     cross = CrossNetwork(num_layers=params.get("cross_layers", 2), projection_dim=params.get("projection_dim"),
                          diag_scale=params.get("diag_scale", 0.0), kernel_regularizer=(
                              tf.keras.regularizers.l2(params["l2"]) if params.get("l2") else None))
     return DCN(features(embedding_dim, "embedding"), cross_network=cross, deep_network=deep([192, 192]),
-               structure=params.get("structure", "stacked"), **common)
+               top_layer=top(), structure=params.get("structure", "stacked"), linear_layer=linear, **common)
 
 
 class _TrainTimer(tf.keras.callbacks.Callback):

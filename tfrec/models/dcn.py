@@ -6,7 +6,10 @@ learns explicit bounded-degree crosses and an MLP learns implicit ones, either
 * ``"stacked"``: ``top(deep(cross(x0)))`` (the TFRS DCN tutorial's layout), or
 * ``"parallel"``: ``top(concat(cross(x0), deep(x0)))``.
 
-Full-rank or low-rank crosses are chosen on the cross network (``projection_dim``).
+Full-rank or low-rank crosses are chosen on the cross network (``projection_dim``). An optional
+first-order ("wide") term ``sum_f w_f(x_f)`` over the same features is added to the logit (as in
+DeepCTR's DCN and the original DCN's linear part); with it and a zero-initialised ``top_layer`` the
+model starts as a logistic regression and the cross/deep part only adds what lowers the loss.
 """
 
 from __future__ import annotations
@@ -19,7 +22,15 @@ import tensorflow as tf
 
 from tfrec.layers.mlp import MLP
 from tfrec.layers.interaction import CrossNetwork
-from tfrec.models.ctr import CTRRecommender, FeatureInteractionModel, _apply, _serialize, _tensors, flat_embeddings
+from tfrec.models.ctr import (
+    CTRRecommender,
+    FeatureInteractionModel,
+    _apply,
+    _serialize,
+    _tensors,
+    flat_embeddings,
+    linear_term,
+)
 
 #: Valid values of ``DCN(structure=...)``.
 STRUCTURES = ("stacked", "parallel")
@@ -43,7 +54,10 @@ class DCN(FeatureInteractionModel):
         :class:`~tfrec.models.ctr.FeatureInteractionModel`.
       label_key: label name in the feature dict; default ``"label"``.
       initial_bias: start value of the global bias (mean rating, or the click log-odds); default 0.
-      embedding_l2: L2 penalty on the batch's embeddings; default 0.
+      embedding_l2: L2 penalty on the batch's embeddings (and first-order weights); default 0.
+      linear_layer: optional first-order weights ``w_f``: output [batch, n_fields, 1] or a dict of
+        [batch, 1] (``FeatureLayer(spec, embedding_dim=1, output_mode="stack")``); their sum is added
+        to the logit. Default ``None`` (no first-order term: the DCN-V2 paper's model).
       **kwargs: passed to ``tf.keras.Model``.
 
     Call:
@@ -71,7 +85,7 @@ class DCN(FeatureInteractionModel):
     ```
     """
 
-    _layer_args = ("embedding_layer", "cross_network", "deep_network", "top_layer")
+    _layer_args = ("embedding_layer", "cross_network", "deep_network", "top_layer", "linear_layer")
 
     def __init__(
         self,
@@ -84,6 +98,7 @@ class DCN(FeatureInteractionModel):
         label_key: str = "label",
         initial_bias: float = 0.0,
         embedding_l2: float = 0.0,
+        linear_layer: Optional[tf.keras.layers.Layer] = None,
         **kwargs,
     ):
         if structure not in STRUCTURES:
@@ -103,6 +118,7 @@ class DCN(FeatureInteractionModel):
             deep_network = MLP([192, 192], output_activation="relu", name="deep")
         self.deep_network = deep_network
         self.top_layer = top_layer if top_layer is not None else tf.keras.layers.Dense(1, name="top")
+        self.linear_layer = linear_layer
 
     def compute_logits(self, features, training=False):
         emb = _apply(self.embedding_layer, features, training)
@@ -112,7 +128,13 @@ class DCN(FeatureInteractionModel):
             hidden = self.deep_network(cross, training=training)
         else:
             hidden = tf.concat([cross, self.deep_network(x0, training=training)], axis=-1)
-        return self.top_layer(hidden), self._penalty(*_tensors(emb))
+        logits = self.top_layer(hidden)
+        tensors = _tensors(emb)
+        if self.linear_layer is not None:
+            w = _apply(self.linear_layer, features, training)
+            logits = logits + linear_term(w)
+            tensors += _tensors(w)
+        return logits, self._penalty(*tensors)
 
     def get_config(self):
         config = super().get_config()
@@ -123,6 +145,7 @@ class DCN(FeatureInteractionModel):
                 "deep_network": _serialize(self.deep_network),
                 "top_layer": _serialize(self.top_layer),
                 "structure": self.structure,
+                "linear_layer": _serialize(self.linear_layer),
             }
         )
         return config
