@@ -71,10 +71,15 @@ def test_recommender_scores_by_retrieval_and_predicts_ratings(ml100k_path):
     ml = load_movielens(ml100k_path)
     split = random_split(ml.ratings[ml.ratings["user_id"].astype(int) <= 100], 0.8, seed=42)
     data = TrainingData(split.train, items=ml.movies, users=ml.users)
-    rec = MultiTaskRecommender(embedding_dim=8, rating_units=[16], batch_size=512, epochs=2,
-                               optimizer="adam", learning_rate=0.01, rating_weight=5.0).fit(data)
-    assert rec.predicts_ratings
     users, items = data.user_index(split.test["user_id"]), data.item_index(split.test["movie_id"])
+    per_epoch = []
+    rec = MultiTaskRecommender(embedding_dim=8, rating_units=[16], batch_size=512, epochs=2,
+                               optimizer="adam", learning_rate=0.01, rating_weight=5.0)
+    rec.fit(data, on_epoch_end=lambda epoch, r: per_epoch.append(r.predict(users, items)))
+    assert rec.predicts_ratings
+    # predict works inside the per-epoch hook; its last call sees the final model
+    assert len(per_epoch) == 2
+    np.testing.assert_allclose(per_epoch[-1], rec.predict(users, items), rtol=1e-5)
     y = split.test["user_rating"].to_numpy()
     pred = rec.predict(users, items)
     assert pred.min() >= 1 and pred.max() <= 5

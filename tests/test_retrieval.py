@@ -185,6 +185,17 @@ def test_oov_user_index_uses_the_oov_bucket(ml_slice):
     assert [i.decode() for i in ids.numpy()[0]] == [str(i) for i in expected]
 
 
+def test_on_epoch_end_sees_each_epochs_index(ml_slice):
+    _, _, data = ml_slice
+    seen = []
+    rec = TwoTowerRecommender(embedding_dim=8, batch_size=512, epochs=2, seed=42)
+    rec.fit(data, on_epoch_end=lambda epoch, r: seen.append((epoch, r.score(np.arange(3)))))
+    assert [e for e, _ in seen] == [1, 2]
+    # the index is refreshed after every epoch: epoch 1 differs, the last epoch is what fit returns
+    assert not np.allclose(seen[0][1], seen[1][1])
+    np.testing.assert_allclose(seen[1][1], rec.score(np.arange(3)), rtol=1e-6)
+
+
 def test_docstring_examples_run():
     import doctest
 

@@ -10,7 +10,7 @@ predicts ratings with the rating head.
 from __future__ import annotations
 
 import time
-from typing import Any, Dict, Optional, Sequence
+from typing import Any, Callable, Dict, Optional, Sequence
 
 import numpy as np
 
@@ -155,14 +155,17 @@ class MultiTaskRecommender(TwoTowerRecommender):
             num_hard_negatives=base.num_hard_negatives, remove_accidental_hits=base.remove_accidental_hits,
             candidate_id_key=base.candidate_id_key, sampling_probability_key=base.sampling_probability_key)
 
-    def fit(self, data: TrainingData) -> "MultiTaskRecommender":
+    def fit(self, data: TrainingData,
+            on_epoch_end: Optional[Callable[[int, "MultiTaskRecommender"], None]] = None) -> "MultiTaskRecommender":
+        """Trains both tasks on ``data``; ``on_epoch_end(epoch, self)`` as in the two-tower ``fit``
+        (:meth:`predict` works inside it)."""
         if data.ratings is None:
             raise ValueError(f"{type(self).__name__} needs ratings; the training data has no rating column "
                              f"{data.columns.rating!r}.")
         self._label = data.columns.rating
-        super().fit(data)
         self.rating_range_ = (float(np.min(data.ratings)), float(np.max(data.ratings)))
         self._rate = tf.function(lambda q, c: self.model.rate(q, c, training=False), reduce_retracing=True)
+        super().fit(data, on_epoch_end=on_epoch_end)
         return self
 
     def _dataset_label(self):

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 import time
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import pandas as pd
@@ -454,7 +454,16 @@ class TwoTowerRecommender(Algorithm):
             remove_accidental_hits=self.remove_accidental_hits, candidate_id_key=id_name,
             sampling_probability_key="candidate_sampling_probability" if self.logq_correction else None)
 
-    def fit(self, data: TrainingData) -> "TwoTowerRecommender":
+    def fit(self, data: TrainingData,
+            on_epoch_end: Optional[Callable[[int, "TwoTowerRecommender"], None]] = None) -> "TwoTowerRecommender":
+        """Trains on ``data`` and indexes the catalog.
+
+        Args:
+          data: the training interactions (and side tables).
+          on_epoch_end: optional ``f(epoch, self)`` called after each epoch (1-based) with the catalog
+            already re-indexed, so :meth:`score` reflects that epoch (e.g. validation curves);
+            ``train_seconds_`` then includes its time.
+        """
         self.data = data
         tf.keras.utils.set_random_seed(self.seed)
         qspec, cspec = self._specs(data)
@@ -471,7 +480,14 @@ class TwoTowerRecommender(Algorithm):
                               batch_size=self.batch_size, shuffle=True, seed=self.seed)
         self.model.compile(optimizer=_optimizer(self.optimizer, self.learning_rate), jit_compile=self.jit_compile)
         start = time.perf_counter()
-        self.history_ = self.model.fit(ds, epochs=self.epochs, verbose=self.verbose).history
+        callbacks = []
+        if on_epoch_end is not None:
+            def _cb(epoch, logs):
+                self._index(data)
+                on_epoch_end(epoch + 1, self)
+
+            callbacks.append(tf.keras.callbacks.LambdaCallback(on_epoch_end=_cb))
+        self.history_ = self.model.fit(ds, epochs=self.epochs, verbose=self.verbose, callbacks=callbacks).history
         self.train_seconds_ = time.perf_counter() - start
         self.examples_seen_ = len(train) * self.epochs
         self._index(data)
