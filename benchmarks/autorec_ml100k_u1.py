@@ -11,7 +11,7 @@ Every algorithm runs through :class:`tfrec.evaluation.Evaluator` (fit on the tra
 the ranking metrics it adds are full-catalog top-10 with training items removed).
 Hyperparameters come from ``configs/autorec_ml100k.yaml``; they were chosen with ``--tune``, which
 holds out a random 10% (seed 42) of the *training* ratings (``u1.base``) as validation, picks
-lambda and the epoch count by validation RMSE, and never reads ``u1.test``.
+lambda, the learning rate and the epoch count by validation RMSE, and never reads ``u1.test``.
 
 Run:
   python benchmarks/autorec_ml100k_u1.py                     # both files, ~15-30 min on 2 busy cores
@@ -105,7 +105,7 @@ def run(args):
             "autorec_ml100k_u1", "ml-100k",
             "canonical u1.base / u1.test (80/20); RMSE/MAE on u1.test, predictions clipped to [1, 5]; ranking "
             "metrics full-catalog top-10, training items removed. Hyperparameters: configs/autorec_ml100k.yaml "
-            "(lambda and epochs chosen on a random 10% of u1.base, seed 42)",
+            "(lambda, learning rate and epochs chosen on a random 10% of u1.base, seed 42)",
             rows, anchors=ANCHORS_U1, rbm_included=any(r["algorithm"] == "rbm" for r in rows))
     if args.only in ("", "latest"):
         path = args.data / "ml-latest-small"
@@ -134,6 +134,8 @@ def tune(args):
             raise SystemExit(f"--train-fraction must be in (0, 0.9) of u1.base. Received: {args.train_fraction}")
         tr = tr.iloc[:round(args.train_fraction * len(base))]
         extra = {"train_fraction": args.train_fraction}
+    if args.seed != 42:  # another validation split (and model seed): recorded beside the seed-42 rows
+        extra["seed"] = args.seed
     data = TrainingData(tr)
     vu, vi = data.user_index(val["user_id"]), data.item_index(val["movie_id"])
     truth = val["user_rating"].to_numpy(np.float32)
@@ -168,8 +170,8 @@ def tune(args):
         done = {json.dumps(r["params"], sort_keys=True) for r in rows}
         rows = [r for r in json.loads(previous.read_text())["rows"]
                 if json.dumps(r["params"], sort_keys=True) not in done] + rows
-    _common.write_results(name, "ml-100k", f"validation: random 90/10 (seed {args.seed}) of u1.base; u1.test never "
-                          "read", rows)
+    _common.write_results(name, "ml-100k", "validation: random 90/10 (seed 42, or the row's params.seed) of u1.base; "
+                          "u1.test never read", rows)
 
 
 def main(argv=None):
