@@ -21,19 +21,21 @@ def _softmax(x):
     return e / e.sum(-1, keepdims=True)
 
 
-def _np_cd1(ratings, W, bv, bh):
-    """Mean-field CD-1 ascent directions, written out with explicit loops over users."""
+def _np_cd1(ratings, W, bv, bh, keep=None):
+    """Mean-field CD-1 ascent directions, written out with explicit loops over users; ``keep``:
+    [users, H] 0/1 hidden units each user keeps (dropout RBM), default all."""
     n_items, K, H = W.shape
     gW, gbv, gbh = np.zeros_like(W), np.zeros_like(bv), np.zeros_like(bh)
-    for r in ratings:
+    keep = np.ones((len(ratings), H)) if keep is None else keep
+    for r, kp in zip(ratings, keep):
         v0 = np.zeros((n_items, K))
         for i, val in enumerate(r):
             if val > 0:
                 v0[i, val - 1] = 1.0
         mask = v0.sum(1, keepdims=True)
-        ph0 = _sigmoid(bh + np.einsum("ik,ikh->h", v0, W))
+        ph0 = kp * _sigmoid(bh + np.einsum("ik,ikh->h", v0, W))  # a dropped unit is 0 in both phases
         v1 = _softmax(bv + np.einsum("h,ikh->ik", ph0, W)) * mask  # only rated items are visible
-        ph1 = _sigmoid(bh + np.einsum("ik,ikh->h", v1, W))
+        ph1 = kp * _sigmoid(bh + np.einsum("ik,ikh->h", v1, W))
         gW += v0[:, :, None] * ph0[None, None, :] - v1[:, :, None] * ph1[None, None, :]
         gbv += v0 - v1
         gbh += ph0 - ph1
@@ -86,6 +88,49 @@ def test_unrated_items_get_no_visible_update():
     np.testing.assert_allclose(rbm.W.numpy()[2], W[2], atol=1e-7)
     np.testing.assert_allclose(rbm.visible_bias.numpy()[2], bv[2], atol=1e-7)
     assert not np.allclose(rbm.W.numpy()[0], W[0])
+
+
+def test_hidden_dropout_cd_matches_numpy_with_the_same_mask():
+    # the mask is fixed here; the dropped units (0) give no statistics for that user, its kept
+    # units the usual CD-1 ones
+    rbm, W, bv, bh = _tiny(hidden_dropout=0.5)
+    keep = np.array([[1.0, 0.0], [0.0, 0.0], [1.0, 1.0], [0.0, 1.0]])
+    rbm.dropout_mask = lambda batch: tf.constant(keep, tf.float32)
+    grad_w, grad_bv, grad_bh, _ = rbm.contrastive_divergence(tf.constant(RATINGS))
+    gW, gbv, gbh = _np_cd1(RATINGS, W, bv, bh, keep=keep)
+    np.testing.assert_allclose(grad_w.numpy(), gW, atol=1e-6)
+    np.testing.assert_allclose(grad_bv.numpy(), gbv, atol=1e-6)
+    np.testing.assert_allclose(grad_bh.numpy(), gbh, atol=1e-6)
+    # no dropout outside training
+    grad_w, *_ = rbm.contrastive_divergence(tf.constant(RATINGS), training=False)
+    np.testing.assert_allclose(grad_w.numpy(), _np_cd1(RATINGS, W, bv, bh)[0], atol=1e-6)
+
+
+def test_hidden_dropout_mask_keeps_about_one_minus_rate():
+    rbm = RBM(n_items=3, n_ratings=4, n_hidden=50, hidden_dropout=0.3, seed=2)
+    keep = rbm.dropout_mask(200).numpy()
+    assert set(np.unique(keep)) <= {0.0, 1.0}
+    assert keep.mean() == pytest.approx(0.7, abs=0.02)  # 10,000 draws: sd 0.005
+
+
+def test_hidden_dropout_prediction_scales_the_hidden_input_to_the_visible_units():
+    rbm, W, bv, bh = _tiny(hidden_dropout=0.25)
+    out = rbm(tf.constant(RATINGS)).numpy()
+    for u, r in enumerate(RATINGS):
+        v0 = np.zeros(W.shape[:2])
+        for i, val in enumerate(r):
+            if val > 0:
+                v0[i, val - 1] = 1.0
+        h = _sigmoid(bh + np.einsum("ik,ikh->h", v0, W))  # all units, unscaled input from v
+        p = _softmax(bv + 0.75 * np.einsum("h,ikh->ik", h, W))
+        np.testing.assert_allclose(out[u], p @ np.arange(1, 5), atol=1e-5)
+
+
+def test_invalid_hidden_dropout_raises():
+    with pytest.raises(ValueError, match="hidden_dropout=1.0"):
+        RBM(n_items=3, hidden_dropout=1.0)
+    with pytest.raises(ValueError, match="prediction='exact'"):
+        RBM(n_items=3, hidden_dropout=0.5, prediction="exact")
 
 
 def test_call_is_mean_field_expected_rating():
@@ -170,6 +215,8 @@ def test_invalid_cd_k_schedule_raises():
 def test_config_round_trip():
     rbm = RBM(n_items=6, n_ratings=3, n_hidden=4, cd_k_schedule=[[0, 1], [5, 3]], weight_decay=0.02,
               bias_lr_multiplier=0.5, sample=False, init_stddev=0.05, prediction="exact", seed=11, name="my_rbm")
+    dropout = RBM(n_items=6, hidden_dropout=0.4)
+    assert RBM.from_config(dropout.get_config()).hidden_dropout == 0.4
     clone = RBM.from_config(rbm.get_config())
     assert clone.get_config() == rbm.get_config()
     import inspect

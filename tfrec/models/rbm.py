@@ -82,6 +82,11 @@ class RBM(tf.keras.Model):
         approximation); ``"exact"``: ``p(v_q = k | V)`` with ``h`` summed out (paper eq. 8; memory
         ``batch * n_items * K * n_hidden``). Default ``"mean_field"``.
       seed: int, seed of the Gibbs sampling and of the weight initializer. Default 0.
+      hidden_dropout: float in [0, 1), dropout RBM (Srivastava et al., JMLR 2014, section 8): in training
+        each case keeps every hidden unit with probability ``1 - hidden_dropout``; a dropped unit is 0 in
+        the positive and negative phase of that case (so it gets no gradient from it). Prediction keeps
+        all units and scales their input to the visible units by ``1 - hidden_dropout``
+        (``p(v | (1 - hidden_dropout) h)``). Only with ``prediction="mean_field"``. Default 0.0.
 
     Inputs: ``ratings``: [batch, n_items] int tensor; 0 = not rated (masked), ``1..K`` = rating value.
     Output: [batch, n_items] float32 expected rating value in ``[1, K]`` for every item,
@@ -100,7 +105,7 @@ class RBM(tf.keras.Model):
 
     def __init__(self, n_items, n_ratings=5, n_hidden=100, cd_k_schedule=((0, 1),), weight_decay=0.001,
                  bias_lr_multiplier=1.0, sample=True, init_stddev=0.01, prediction="mean_field", seed=0,
-                 **kwargs):
+                 hidden_dropout=0.0, **kwargs):
         super().__init__(**kwargs)
         for arg, value in (("n_items", n_items), ("n_ratings", n_ratings), ("n_hidden", n_hidden)):
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
@@ -125,6 +130,12 @@ class RBM(tf.keras.Model):
             raise ValueError(f"prediction must be 'mean_field' or 'exact'. Received: prediction={prediction!r}")
         self.prediction = prediction
         self.seed = int(seed)
+        if not 0 <= hidden_dropout < 1:
+            raise ValueError(f"hidden_dropout must be in [0, 1). Received: hidden_dropout={hidden_dropout}")
+        if hidden_dropout > 0 and prediction == "exact":
+            raise ValueError("hidden_dropout > 0 needs prediction='mean_field' (the exact prediction has no "
+                             f"dropout form). Received: hidden_dropout={hidden_dropout}, prediction='exact'")
+        self.hidden_dropout = float(hidden_dropout)
         self.W = self.add_weight(
             name="W", shape=(self.n_items, self.n_ratings, self.n_hidden),
             initializer=tf.keras.initializers.RandomNormal(stddev=self.init_stddev, seed=self.seed),
@@ -177,7 +188,8 @@ class RBM(tf.keras.Model):
         if self.prediction == "exact":
             probs = self.exact_visible_probabilities(ratings)
         else:
-            probs = self.visible_probabilities(self.hidden_probabilities(self.one_hot_visible(ratings)))
+            hidden = self.hidden_probabilities(self.one_hot_visible(ratings))
+            probs = self.visible_probabilities((1.0 - self.hidden_dropout) * hidden)
         values = tf.range(1, self.n_ratings + 1, dtype=tf.float32)
         return tf.reduce_sum(probs * values, axis=-1)
 
@@ -200,11 +212,17 @@ class RBM(tf.keras.Model):
         one_hot = tf.one_hot(tf.reshape(idx, tf.shape(probs)[:-1]), self.n_ratings, dtype=tf.float32)
         return one_hot * mask
 
-    def contrastive_divergence(self, ratings):
+    def dropout_mask(self, batch_size):
+        """[batch, n_hidden] float 0/1 mask of the hidden units each case keeps (``hidden_dropout``)."""
+        u = tf.random.stateless_uniform([batch_size, self.n_hidden], seed=self._next_seed())
+        return tf.cast(u >= self.hidden_dropout, tf.float32)
+
+    def contrastive_divergence(self, ratings, training=True):
         """CD-k statistics of a batch of users.
 
         Args:
           ratings: [batch, n_items] int tensor, 0 = not rated.
+          training: bool; True applies ``hidden_dropout`` (one mask per case for all its Gibbs steps).
 
         Returns:
           (grad_W, grad_visible_bias, grad_hidden_bias, recon_rmse): the *ascent* directions
@@ -213,12 +231,17 @@ class RBM(tf.keras.Model):
         """
         v0 = self.one_hot_visible(ratings)
         mask = tf.reduce_sum(v0, axis=-1, keepdims=True)  # [b, i, 1]: 1 where rated
-        ph0 = self.hidden_probabilities(v0)
+        if training and self.hidden_dropout > 0:
+            keep = self.dropout_mask(tf.shape(v0)[0])  # the same dropped units in every phase
+        else:
+            keep = tf.ones([tf.shape(v0)[0], self.n_hidden])
+        ph0_all = self.hidden_probabilities(v0)
+        ph0 = ph0_all * keep
         h = self._sample_hidden(ph0)
 
         def gibbs_step(step, h, vk, phk):
             vk = self._sample_visible(self.visible_probabilities(h), mask)
-            phk = self.hidden_probabilities(vk)
+            phk = self.hidden_probabilities(vk) * keep
             return step + 1, self._sample_hidden(phk), vk, phk
 
         _, h, vk, phk = tf.while_loop(
@@ -230,7 +253,7 @@ class RBM(tf.keras.Model):
         grad_bh = tf.reduce_sum(ph0 - phk, axis=0) / batch
         # reconstruction error of the observed ratings (mean field, one step)
         values = tf.range(1, self.n_ratings + 1, dtype=tf.float32)
-        expected = tf.reduce_sum(self.visible_probabilities(ph0) * values, axis=-1)
+        expected = tf.reduce_sum(self.visible_probabilities((1.0 - self.hidden_dropout) * ph0_all) * values, axis=-1)
         true = tf.reduce_sum(v0 * values, axis=-1)
         m = tf.squeeze(mask, -1)
         recon = tf.sqrt(tf.reduce_sum(tf.square(expected - true) * m) / tf.maximum(tf.reduce_sum(m), 1.0))
@@ -249,7 +272,7 @@ class RBM(tf.keras.Model):
 
     def test_step(self, data):
         ratings = data[0] if isinstance(data, (tuple, list)) else data
-        *_, recon = self.contrastive_divergence(ratings)
+        *_, recon = self.contrastive_divergence(ratings, training=False)
         self.recon_rmse_tracker.update_state(recon)
         return {"recon_rmse": self.recon_rmse_tracker.result()}
 
@@ -274,6 +297,7 @@ class RBM(tf.keras.Model):
             "init_stddev": self.init_stddev,
             "prediction": self.prediction,
             "seed": self.seed,
+            "hidden_dropout": self.hidden_dropout,
             "name": self.name,
         }
 
@@ -325,6 +349,8 @@ class RBMRecommender(Algorithm):
         Default False.
       init_stddev: float, standard deviation of the initial ``W``. Default 0.01.
       prediction: ``"mean_field"`` or ``"exact"`` (see :class:`RBM`).
+      hidden_dropout: float in [0, 1), dropout of the hidden units in training (see :class:`RBM`).
+        Default 0.0.
       seed: int. Default 0.
       verbose: Keras ``fit`` verbosity. Default 0.
       name: display name.
@@ -350,7 +376,8 @@ class RBMRecommender(Algorithm):
                  weight_decay: float = 0.003, cd_k_schedule: Sequence[Sequence[int]] = ((0, 1), (15, 3)),
                  orientation: str = "user", n_ratings: int = 5, min_rating: float = 1.0,
                  rating_step: float = 1.0, sample: bool = False, init_stddev: float = 0.01,
-                 prediction: str = "mean_field", seed: int = 0, verbose: int = 0, name: Optional[str] = None):
+                 prediction: str = "mean_field", hidden_dropout: float = 0.0, seed: int = 0, verbose: int = 0,
+                 name: Optional[str] = None):
         super().__init__()
         for arg, value in (("epochs", epochs), ("batch_size", batch_size)):
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
@@ -388,6 +415,7 @@ class RBMRecommender(Algorithm):
         self.sample = bool(sample)
         self.init_stddev = float(init_stddev)
         self.prediction = prediction
+        self.hidden_dropout = float(hidden_dropout)
         self.seed = int(seed)
         self.verbose = verbose
         self.name = name or "rbm"
@@ -445,6 +473,7 @@ class RBMRecommender(Algorithm):
             n_items=shape[1], n_ratings=self.n_ratings, n_hidden=self.n_hidden,
             cd_k_schedule=self.cd_k_schedule, weight_decay=self.weight_decay, bias_lr_multiplier=bias_scale,
             sample=self.sample, init_stddev=self.init_stddev, prediction=self.prediction, seed=self.seed,
+            hidden_dropout=self.hidden_dropout,
         )
         # visible biases: log of the smoothed frequency of each rating value per visible unit
         counts = np.zeros((shape[1], self.n_ratings), np.float64)
