@@ -252,8 +252,16 @@ TUNE_STAGES = {
         "dcn": [("deep_layers", [[128], [64], [256]]), ("embedding_l2", [0.03, 0.1]), ("cross_layers", [1, 2])],
         "deepfm": [],
     },
+    # DCN's optional first-order (wide) term and zero-initialised top; the features DCN dropped in
+    # rounds 1-2 (with deep [192, 192]) tried again on the round-4/5 tower; the embedding size around it
+    6: {
+        "dcn": [("first_order", [False, True]), ("zero_init_top", [False, True]), ("timestamp", [False, True]),
+                ("title", [False, True]), ("embedding_dim", [16, 24])],
+        "deepfm": [],
+    },
 }
 TITLE_FEATURE = {"name": "movie_title", "kind": "text", "max_length": 8}
+TIMESTAMP_FEATURE = {"name": "timestamp", "kind": "timestamp", "num_buckets": 20}
 
 
 def _apply_setting(cfg, setting):
@@ -267,6 +275,8 @@ def _apply_setting(cfg, setting):
         elif key == "timestamp":
             if not value:
                 params["features"] = [f for f in params["features"] if f["kind"] != "timestamp"]
+            elif all(f["kind"] != "timestamp" for f in params["features"]):
+                params["features"] = params["features"] + [dict(TIMESTAMP_FEATURE)]
         elif key == "zip":
             if not value:
                 params["features"] = [f for f in params["features"] if f["name"] != "user_zip_code"]
@@ -301,6 +311,8 @@ def tune(fit, val, models, round_=1, previous=()):
             best["batch_size"] = cfg["training"].get("batch_size", 1024)
             if model == "dcn":
                 best["structure"] = mp.get("structure", "stacked")
+        if round_ >= 6 and model == "dcn":
+            best.update(first_order=mp.get("first_order", False), zero_init_top=mp.get("zero_init_top", False))
         seen = {}
         for key, values in TUNE_STAGES[round_][model]:
             for value in values:
