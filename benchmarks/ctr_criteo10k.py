@@ -14,13 +14,18 @@ Protocols, both in one run:
 Preprocessing (fitted on the training rows of each run, never on validation/test): numerics in
 training-quantile buckets or ``log1p`` + z-score (``tfrec.models.ctr.criteo_features``), categories
 seen fewer than ``min_count`` times share the OOV bucket. Hyperparameters: ``configs/dcn_criteo.yaml``,
-``configs/deepfm_criteo.yaml`` and ``LINEAR`` below (LR, FM), chosen with ``--tune`` on the fixed
-split's validation rows (record: ``benchmarks/results/ctr_criteo10k_tuning.json``).
+``configs/deepfm_criteo.yaml`` and ``LINEAR`` below (LR, FM). Rounds 1-3 (``--tune``) searched on the
+fixed split's 1,000 validation rows, too few to separate the models (DCN: 0.751 validation AUC, 0.710
+test). Round 4 (``--tune-cv``) scores a few named candidates per model (``CV_CANDIDATES``) by the mean
+over 5 inner folds of the fixed split's 8,000 training rows (early stopping and scoring on the held-out
+fifth), and keeps the highest mean inner AUC. Record: ``benchmarks/results/ctr_criteo10k_tuning.json``.
+The hyperparameters are chosen once, on the fixed split's training rows, and reused by every CV fold.
 examples/s: training examples per second over the epochs after the first (which traces the graph).
 
 Run:
-  python benchmarks/ctr_criteo10k.py            # ~30-60 min on 2 busy cores
-  python benchmarks/ctr_criteo10k.py --tune
+  python benchmarks/ctr_criteo10k.py            # ~20-40 min on 2 busy cores
+  python benchmarks/ctr_criteo10k.py --tune-cv  # round 4: ~5 min per candidate
+  python benchmarks/ctr_criteo10k.py --tune --round 1  # rounds 1-3 (the single validation split)
   python benchmarks/ctr_criteo10k.py --folds 0  # fixed split only
 """
 
@@ -185,21 +190,90 @@ def tune(fit, val, models, round_=1, previous=()):
     return trials
 
 
+# ------------------------------------------------------------------------------------------------
+# round 4 (--tune-cv): a few named candidates per model, each scored by the mean over 5 inner folds of
+# the fixed split's 8,000 TRAINING rows (train on 4/5, early-stop and score on the other 1/5; the
+# 1,000 validation and 1,000 test rows are not used). 8,000 validation predictions per candidate instead
+# of 1,000: rounds 1-3 picked DCN by a validation AUC of 0.751 that the test rows put at 0.710.
+# Selection: highest mean inner AUC (log loss reported beside it).
+
+INNER_FOLDS = 5
+# "wide": the deep model contains the logistic regression (first-order term over the same features) and
+# its deep/cross output projection starts at zero, so training starts from LR and the deep part only
+# grows where it lowers the training loss; LR's preprocessing (10 quantile buckets, min_count 20).
+_WIDE = {"criteo_features.numeric": "bucketize", "criteo_features.num_buckets": 10,
+         "criteo_features.min_count": 20, "model_params.first_order": True, "model_params.zero_init_top": True}
+CV_CANDIDATES = {
+    "logreg": {"config": {}},
+    "fm": {"config": {}},
+    "deepfm": {"config": {}, "zero_top": {"model_params.zero_init_top": True},
+               "zero_top_deep32": {"model_params.zero_init_top": True, "model_params.deep_layers": [32]}},
+    "dcn": {"config": {}, "wide": {**_WIDE, "training.learning_rate": 3e-3, "embedding_dim": 4,
+                                   "model_params.embedding_l2": 0.1},
+            "wide_l2_1e-3": {**_WIDE, "training.learning_rate": 3e-3, "embedding_dim": 4}},
+}
+
+
+def tune_cv(train, models, previous=()):
+    trials = list(previous)
+    base = configs()
+    inner = splits.kfold_split(train, INNER_FOLDS, seed=SEED, user_col="label", item_col="label")
+    for model in models:
+        for name, setting in CV_CANDIDATES.get(model, {}).items():
+            cfg = copy.deepcopy(base[model])
+            for k, v in setting.items():
+                _set(cfg, k, v)
+            start = time.perf_counter()
+            folds = []
+            for i, (fit, held) in enumerate(inner):
+                out = run(model, cfg, fit, held)
+                folds.append({"auc": out["val"]["auc"], "log_loss": out["val"]["log_loss"],
+                              "epochs": out["info"]["epochs"], "best_epoch": out["info"]["best_epoch"]})
+                print(f"  {model} {name} inner fold {i}: {folds[-1]}", flush=True)
+            trial = {"model": model, "round": 4, "candidate": name, **setting,
+                     "config": {"params": cfg["params"], "training": cfg["training"]},
+                     "inner_folds": folds, "seconds": round(time.perf_counter() - start, 1)}
+            for key in ("auc", "log_loss"):
+                values = np.array([f[key] for f in folds])
+                trial[f"inner{INNER_FOLDS}_val_{key}_mean"] = float(values.mean())
+                trial[f"inner{INNER_FOLDS}_val_{key}_std"] = float(values.std(ddof=1))
+            print({k: v for k, v in trial.items() if k not in ("config", "inner_folds")}, flush=True)
+            trials = [t for t in trials if not (t.get("round") == 4 and t["model"] == model
+                                               and t.get("candidate") == name)] + [trial]
+            _write_tuning(trials)
+    return trials
+
+
 def _write_tuning(trials):
+    single = [t for t in trials if t.get("round", 1) < 4]
+    cv = [t for t in trials if t.get("round", 1) == 4]
     best = {}
-    for t in trials:
+    for t in single:
         if t["model"] not in best or t["val_log_loss"] < best[t["model"]]["val_log_loss"]:
             best[t["model"]] = t
+    auc = f"inner{INNER_FOLDS}_val_auc_mean"
+    cv_best = {}
+    for t in cv:
+        if t["model"] not in cv_best or t[auc] > cv_best[t["model"]][auc]:
+            cv_best[t["model"]] = t
+    rows = [_common.row(t["model"], {"val_auc": t["val_auc"], "val_log_loss": t["val_log_loss"]},
+                        train_seconds=t["seconds"],
+                        setting={k: t[k] for k in t if k not in ("model", "val_auc", "val_log_loss", "seconds")})
+            for t in single]
+    rows += [_common.row(t["model"], {k: t[k] for k in t if k.startswith(f"inner{INNER_FOLDS}_")},
+                         train_seconds=t["seconds"], round=4, candidate=t["candidate"],
+                         setting={k: v for k, v in t.items() if "." in k or k == "embedding_dim"})
+             for t in cv]
     _common.write_results(
         "ctr_criteo10k_tuning", "criteo-10k",
-        "Validation search on the fixed split (80/10/10, seed 42): train on the 80%, early stopping and "
-        "selection (lowest validation log loss) on the 10% validation rows; test rows never used. Coordinate "
-        "search; the best setting of each model was copied into the configs / LINEAR.",
-        [_common.row(t["model"], {"val_auc": t["val_auc"], "val_log_loss": t["val_log_loss"]},
-                     train_seconds=t["seconds"],
-                     setting={k: t[k] for k in t if k not in ("model", "val_auc", "val_log_loss", "seconds")})
-         for t in trials],
-        trials=trials, best=best,
+        "Rounds 1-3 (python benchmarks/ctr_criteo10k.py --tune --round N): validation search on the fixed "
+        "split (80/10/10, seed 42): train on the 80%, early stopping and selection (lowest validation log "
+        "loss) on the 10% validation rows (1,000 rows: noisy); coordinate search. Round 4 (--tune-cv): named "
+        f"candidates per model, each trained {INNER_FOLDS} times on 4/5 of the fixed split's 8,000 training "
+        "rows (kfold_split seed 42) with early stopping on the other 1/5; selection by the highest mean inner "
+        "validation AUC (8,000 held-out predictions). Test rows never used; the validation rows of the fixed "
+        "split are not used by round 4. The round-4 winners are the configs / LINEAR.",
+        rows, trials=trials, best=best, cv_best=cv_best,
     )
 
 
@@ -210,6 +284,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", default=None, help="folder holding criteo_sampled_data_10k.csv")
     parser.add_argument("--tune", action="store_true")
+    parser.add_argument("--tune-cv", action="store_true",
+                        help=f"score CV_CANDIDATES by {INNER_FOLDS} inner folds of the fixed split's training rows")
     parser.add_argument("--round", type=int, default=1, choices=[1, 2, 3],
                         help="search round; round N starts from the configs written after round N-1 (trials appended)")
     parser.add_argument("--models", default=",".join(MODELS))
@@ -222,14 +298,17 @@ def main(argv=None):
     if unknown:
         parser.error(f"unknown model(s) {unknown}; valid: {list(MODELS)}")
     train, val, test = fixed_split(frame)
-    if args.tune:
+    if args.tune or args.tune_cv:
         previous = []
         record = _common.RESULTS / "ctr_criteo10k_tuning.json"
-        if args.round > 1 and record.is_file():
+        if (args.tune_cv or args.round > 1) and record.is_file():
             import json
 
             previous = json.loads(record.read_text()).get("trials", [])
-        tune(train, val, models, args.round, previous)
+        if args.tune_cv:
+            tune_cv(train, models, previous)
+        else:
+            tune(train, val, models, args.round, previous)
         return
 
     cfgs = configs()
