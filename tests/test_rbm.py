@@ -90,6 +90,23 @@ def test_unrated_items_get_no_visible_update():
     assert not np.allclose(rbm.W.numpy()[0], W[0])
 
 
+@pytest.mark.parametrize("shared_mult", [1.0, 4.0])
+def test_shared_weights_update_matches_numpy(shared_mult):
+    # interaction W[i] + S; W gets its usual CD-1 step, S the mean of the interaction gradients over
+    # the visible units (times shared_lr_multiplier); plain SGD, weight decay 0.1 on both
+    lr, wd = 0.3, 0.1
+    rbm, W, bv, bh = _tiny(weight_decay=wd, shared_weights=True, shared_lr_multiplier=shared_mult)
+    S = np.random.default_rng(5).normal(0, 0.5, W.shape[1:])
+    rbm.shared_W.assign(S.astype(np.float32))
+    rbm.compile(optimizer=tf.keras.optimizers.SGD(lr))
+    rbm.fit(RATINGS, batch_size=4, epochs=1, shuffle=False, verbose=0)
+    gW, gbv, gbh = _np_cd1(RATINGS, W + S[None], bv, bh)  # the chain sees W + S
+    np.testing.assert_allclose(rbm.W.numpy(), W + lr * (gW - wd * W), atol=1e-5)
+    np.testing.assert_allclose(rbm.shared_W.numpy(), S + lr * (shared_mult * gW.mean(0) - wd * S), atol=1e-5)
+    np.testing.assert_allclose(rbm.visible_bias.numpy(), bv + lr * gbv, atol=1e-5)
+    np.testing.assert_allclose(rbm.hidden_bias.numpy(), bh + lr * gbh, atol=1e-5)
+
+
 def test_hidden_dropout_cd_matches_numpy_with_the_same_mask():
     # the mask is fixed here; the dropped units (0) give no statistics for that user, its kept
     # units the usual CD-1 ones
@@ -215,8 +232,9 @@ def test_invalid_cd_k_schedule_raises():
 def test_config_round_trip():
     rbm = RBM(n_items=6, n_ratings=3, n_hidden=4, cd_k_schedule=[[0, 1], [5, 3]], weight_decay=0.02,
               bias_lr_multiplier=0.5, sample=False, init_stddev=0.05, prediction="exact", seed=11, name="my_rbm")
-    dropout = RBM(n_items=6, hidden_dropout=0.4)
-    assert RBM.from_config(dropout.get_config()).hidden_dropout == 0.4
+    dropout = RBM(n_items=6, hidden_dropout=0.4, shared_weights=True)
+    clone = RBM.from_config(dropout.get_config())
+    assert clone.hidden_dropout == 0.4 and clone.shared_weights and clone.shared_W.shape == (5, 100)
     clone = RBM.from_config(rbm.get_config())
     assert clone.get_config() == rbm.get_config()
     import inspect
@@ -225,8 +243,9 @@ def test_config_round_trip():
     assert init_args | {"name"} == set(rbm.get_config())
 
 
-def test_saved_model_round_trip(tmp_path):
-    rbm, *_ = _tiny()
+@pytest.mark.parametrize("kwargs", [{}, {"shared_weights": True, "hidden_dropout": 0.3}])
+def test_saved_model_round_trip(tmp_path, kwargs):
+    rbm, *_ = _tiny(**kwargs)
     rbm.compile(optimizer=tf.keras.optimizers.SGD(0.1), run_eagerly=True)
     rbm.fit(RATINGS, batch_size=2, epochs=1, verbose=0)
     expected = rbm(tf.constant(RATINGS)).numpy()

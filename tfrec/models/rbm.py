@@ -87,6 +87,13 @@ class RBM(tf.keras.Model):
         the positive and negative phase of that case (so it gets no gradient from it). Prediction keeps
         all units and scales their input to the visible units by ``1 - hidden_dropout``
         (``p(v | (1 - hidden_dropout) h)``). Only with ``prediction="mean_field"``. Default 0.0.
+      shared_weights: bool. True adds weights ``S[k, hidden]`` shared by all visible units, so the
+        interaction of visible unit ``i`` is ``W[i] + S`` (a hidden unit can respond to a case's rating
+        values on every item at once, e.g. a user who rates everything high). ``S`` gets the CD
+        gradient averaged (not summed) over the visible units, times ``shared_lr_multiplier``, and the
+        same weight decay. Default False.
+      shared_lr_multiplier: float > 0, scale of ``S``'s averaged gradient (its learning rate relative to
+        ``W``'s). Default 1.0.
 
     Inputs: ``ratings``: [batch, n_items] int tensor; 0 = not rated (masked), ``1..K`` = rating value.
     Output: [batch, n_items] float32 expected rating value in ``[1, K]`` for every item,
@@ -105,7 +112,7 @@ class RBM(tf.keras.Model):
 
     def __init__(self, n_items, n_ratings=5, n_hidden=100, cd_k_schedule=((0, 1),), weight_decay=0.001,
                  bias_lr_multiplier=1.0, sample=True, init_stddev=0.01, prediction="mean_field", seed=0,
-                 hidden_dropout=0.0, **kwargs):
+                 hidden_dropout=0.0, shared_weights=False, shared_lr_multiplier=1.0, **kwargs):
         super().__init__(**kwargs)
         for arg, value in (("n_items", n_items), ("n_ratings", n_ratings), ("n_hidden", n_hidden)):
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
@@ -144,6 +151,12 @@ class RBM(tf.keras.Model):
             name="visible_bias", shape=(self.n_items, self.n_ratings), initializer="zeros"
         )
         self.hidden_bias = self.add_weight(name="hidden_bias", shape=(self.n_hidden,), initializer="zeros")
+        self.shared_weights = bool(shared_weights)
+        if not shared_lr_multiplier > 0:
+            raise ValueError(f"shared_lr_multiplier must be > 0. Received: shared_lr_multiplier={shared_lr_multiplier}")
+        self.shared_lr_multiplier = float(shared_lr_multiplier)
+        self.shared_W = (self.add_weight(name="shared_W", shape=(self.n_ratings, self.n_hidden), initializer="zeros")
+                         if self.shared_weights else None)
         self.cd_k = tf.Variable(self.cd_k_schedule[0][1], dtype=tf.int32, trainable=False, name="cd_k")
         self._rng_step = tf.Variable(0, dtype=tf.int64, trainable=False, name="rng_step")
         self.recon_rmse_tracker = tf.keras.metrics.Mean(name="recon_rmse")
@@ -157,6 +170,10 @@ class RBM(tf.keras.Model):
                 k = kk
         return k
 
+    def interaction_weights(self):
+        """[n_items, K, n_hidden] weights between the visible and hidden units: ``W`` (+ ``S``)."""
+        return self.W + self.shared_W[None] if self.shared_weights else self.W
+
     def one_hot_visible(self, ratings):
         """[batch, n_items] int ratings (0 = missing) -> [batch, n_items, K] one-hot, zero where missing."""
         ratings = tf.cast(ratings, tf.int32)
@@ -164,11 +181,11 @@ class RBM(tf.keras.Model):
 
     def hidden_probabilities(self, visible):
         """p(h_j = 1 | v) = sigmoid(b_j + sum_{i,k} v_ik W_ikj); visible: [batch, n_items, K] -> [batch, H]."""
-        return tf.sigmoid(self.hidden_bias + tf.einsum("bik,ikh->bh", visible, self.W))
+        return tf.sigmoid(self.hidden_bias + tf.einsum("bik,ikh->bh", visible, self.interaction_weights()))
 
     def visible_probabilities(self, hidden):
         """p(v_i = k | h) = softmax_k(b_ik + sum_j h_j W_ikj); hidden: [batch, H] -> [batch, n_items, K]."""
-        return tf.nn.softmax(self.visible_bias + tf.einsum("bh,ikh->bik", hidden, self.W), axis=-1)
+        return tf.nn.softmax(self.visible_bias + tf.einsum("bh,ikh->bik", hidden, self.interaction_weights()), axis=-1)
 
     def exact_visible_probabilities(self, ratings):
         """p(v_q = k | V) with the hidden units summed out (Salakhutdinov et al., eq. 8):
@@ -180,8 +197,9 @@ class RBM(tf.keras.Model):
         Returns:
           [batch, n_items, K] probabilities. Memory is ``batch * n_items * K * n_hidden`` floats.
         """
-        base = self.hidden_bias + tf.einsum("bik,ikh->bh", self.one_hot_visible(ratings), self.W)
-        logits = self.visible_bias + tf.reduce_sum(tf.nn.softplus(base[:, None, None, :] + self.W), axis=-1)
+        w = self.interaction_weights()
+        base = self.hidden_bias + tf.einsum("bik,ikh->bh", self.one_hot_visible(ratings), w)
+        logits = self.visible_bias + tf.reduce_sum(tf.nn.softplus(base[:, None, None, :] + w), axis=-1)
         return tf.nn.softmax(logits, axis=-1)
 
     def call(self, ratings, training=False):
@@ -266,7 +284,12 @@ class RBM(tf.keras.Model):
         # biases' steps are scaled by bias_lr_multiplier (a separate bias learning rate)
         m = self.bias_lr_multiplier
         grads = [-grad_w + self.weight_decay * self.W, -m * grad_bv, -m * grad_bh]
-        self.optimizer.apply_gradients(zip(grads, [self.W, self.visible_bias, self.hidden_bias]))
+        variables = [self.W, self.visible_bias, self.hidden_bias]
+        if self.shared_weights:  # S is in every visible unit's interaction: the mean of their gradients
+            grads.append(-self.shared_lr_multiplier * tf.reduce_mean(grad_w, axis=0)
+                         + self.weight_decay * self.shared_W)
+            variables.append(self.shared_W)
+        self.optimizer.apply_gradients(zip(grads, variables))
         self.recon_rmse_tracker.update_state(recon)
         return {"recon_rmse": self.recon_rmse_tracker.result(), "cd_k": tf.identity(self.cd_k)}
 
@@ -298,6 +321,8 @@ class RBM(tf.keras.Model):
             "prediction": self.prediction,
             "seed": self.seed,
             "hidden_dropout": self.hidden_dropout,
+            "shared_weights": self.shared_weights,
+            "shared_lr_multiplier": self.shared_lr_multiplier,
             "name": self.name,
         }
 
@@ -351,6 +376,9 @@ class RBMRecommender(Algorithm):
       prediction: ``"mean_field"`` or ``"exact"`` (see :class:`RBM`).
       hidden_dropout: float in [0, 1), dropout of the hidden units in training (see :class:`RBM`).
         Default 0.0.
+      shared_weights: bool, weights shared by all visible units on top of ``W`` (see :class:`RBM`).
+        Default False.
+      shared_lr_multiplier: float > 0, their learning-rate scale (see :class:`RBM`). Default 1.0.
       seed: int. Default 0.
       verbose: Keras ``fit`` verbosity. Default 0.
       name: display name.
@@ -376,8 +404,8 @@ class RBMRecommender(Algorithm):
                  weight_decay: float = 0.003, cd_k_schedule: Sequence[Sequence[int]] = ((0, 1), (15, 3)),
                  orientation: str = "user", n_ratings: int = 5, min_rating: float = 1.0,
                  rating_step: float = 1.0, sample: bool = False, init_stddev: float = 0.01,
-                 prediction: str = "mean_field", hidden_dropout: float = 0.0, seed: int = 0, verbose: int = 0,
-                 name: Optional[str] = None):
+                 prediction: str = "mean_field", hidden_dropout: float = 0.0, shared_weights: bool = False,
+                 shared_lr_multiplier: float = 1.0, seed: int = 0, verbose: int = 0, name: Optional[str] = None):
         super().__init__()
         for arg, value in (("epochs", epochs), ("batch_size", batch_size)):
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
@@ -416,6 +444,8 @@ class RBMRecommender(Algorithm):
         self.init_stddev = float(init_stddev)
         self.prediction = prediction
         self.hidden_dropout = float(hidden_dropout)
+        self.shared_weights = bool(shared_weights)
+        self.shared_lr_multiplier = float(shared_lr_multiplier)
         self.seed = int(seed)
         self.verbose = verbose
         self.name = name or "rbm"
@@ -473,7 +503,8 @@ class RBMRecommender(Algorithm):
             n_items=shape[1], n_ratings=self.n_ratings, n_hidden=self.n_hidden,
             cd_k_schedule=self.cd_k_schedule, weight_decay=self.weight_decay, bias_lr_multiplier=bias_scale,
             sample=self.sample, init_stddev=self.init_stddev, prediction=self.prediction, seed=self.seed,
-            hidden_dropout=self.hidden_dropout,
+            hidden_dropout=self.hidden_dropout, shared_weights=self.shared_weights,
+            shared_lr_multiplier=self.shared_lr_multiplier,
         )
         # visible biases: log of the smoothed frequency of each rating value per visible unit
         counts = np.zeros((shape[1], self.n_ratings), np.float64)
