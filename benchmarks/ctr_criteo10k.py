@@ -50,7 +50,8 @@ from tfrec.models.ctr import criteo_features  # noqa: E402
 SEED = 42
 MODELS = ("logreg", "fm", "deepfm", "dcn")
 
-# LR and FM settings (chosen on the fixed split's validation rows with --tune; see the tuning record)
+# LR and FM settings (chosen on the fixed split's validation rows with --tune; round 4 (--tune-cv) scored
+# them as they are, as the reference for the deep models' candidates; see the tuning record)
 LINEAR = {
     "logreg": {
         "params": {"criteo_features": {"numeric": "bucketize", "num_buckets": 10, "min_count": 20},
