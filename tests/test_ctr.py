@@ -23,6 +23,7 @@ from tfrec.models.ctr import (
     criteo_features,
     fit_model,
     initial_bias,
+    warm_start_from_lr,
 )
 
 SPEC = [{"name": "user", "kind": "categorical"}, {"name": "item", "kind": "categorical"}]
@@ -183,3 +184,57 @@ def test_dcn_beats_constant_log_loss_on_criteo(criteo_path):
     c = train["label"].mean()  # the constant predictor: the training click rate
     constant_ll = -np.mean(y * np.log(c) + (1 - y) * np.log(1 - c))
     assert model_ll < constant_ll - 0.01, (model_ll, constant_ll)
+
+
+def _trained_lr(frame):
+    frame = frame.assign(label=(frame["user"] < "c").astype(np.float32))
+    tf.keras.utils.set_random_seed(0)
+    lr = build_model("logreg", SPEC, frame, initial_bias=initial_bias(frame["label"], "ctr"))
+    ds = frame_to_dataset(frame, lr.linear_layer, label="label", batch_size=16, encoder=lr.linear_layer)
+    fit_model(lr, ds, epochs=2, learning_rate=0.1, run_eagerly=True)
+    return lr, _inputs(frame, lr.linear_layer)
+
+
+@pytest.mark.parametrize("name, params", [("dcn", {"first_order": True, "deep_layers": [8]}),
+                                          ("deepfm", {"fm_gate": True, "deep_layers": [8]})])
+def test_warm_start_from_lr_predicts_the_trained_lr(name, params):
+    frame = _frame()
+    lr, x = _trained_lr(frame)
+    assert np.ptp(lr(x).numpy()) > 0.05  # the LR learned something beyond its bias
+    model = build_model(name, SPEC, frame, embedding_dim=3, **params)  # top_layer random (no zero_init_top)
+    warm_start_from_lr(model, lr, sample=x)
+    np.testing.assert_allclose(model(x).numpy(), lr(x).numpy(), atol=1e-6)
+    # the interaction parts still train: one step moves the prediction away from the LR's
+    y = tf.constant((frame["user"] < "c").to_numpy(np.float32)[:, None])
+    model.compile(optimizer=tf.keras.optimizers.Adam(0.05), run_eagerly=True)
+    model.fit(tf.data.Dataset.from_tensor_slices((x, y)).batch(40), epochs=1, verbose=0)
+    assert np.abs(model(x).numpy() - lr(x).numpy()).max() > 1e-4
+
+
+def test_warm_start_rejects_other_vocabularies():
+    frame = _frame()
+    lr, x = _trained_lr(frame)
+    model = build_model("dcn", SPEC, frame.iloc[:10], embedding_dim=3, first_order=True, deep_layers=[8])
+    with pytest.raises(ValueError, match="index spaces do not match"):
+        warm_start_from_lr(model, lr, sample=x)
+
+
+def test_warm_start_deepfm_needs_fm_gate():
+    frame = _frame()
+    lr, x = _trained_lr(frame)
+    model = build_model("deepfm", SPEC, frame, embedding_dim=3, deep_layers=[8])
+    with pytest.raises(ValueError, match="fm_gate=True"):
+        warm_start_from_lr(model, lr, sample=x)
+
+
+def test_fit_model_restore_initial_keeps_start_when_no_epoch_improves():
+    frame = _frame()
+    lr, x = _trained_lr(frame)
+    before = lr(x).numpy()
+    ds = frame_to_dataset(frame.assign(label=1.0 - (frame["user"] < "c")), lr.linear_layer, label="label",
+                          batch_size=16, encoder=lr.linear_layer)  # flipped labels: every step hurts the
+    val = frame_to_dataset(frame.assign(label=(frame["user"] < "c").astype(np.float32)), lr.linear_layer,
+                           label="label", batch_size=64, encoder=lr.linear_layer)  # validation loss
+    info = fit_model(lr, ds, val, epochs=2, learning_rate=0.1, patience=1, run_eagerly=True, restore_initial=True)
+    assert info["best_epoch"] == 0 and min(info["history"]["val_loss"]) >= info["initial_val_loss"]
+    np.testing.assert_allclose(lr(x).numpy(), before, atol=1e-7)

@@ -125,6 +125,25 @@ def test_config_round_trip_same_outputs():
     np.testing.assert_allclose(clone(x).numpy(), out, rtol=1e-6)
 
 
+def test_fm_gate_starts_at_zero_and_round_trips():
+    frame = _frame()
+    emb, lin = _layers(frame)
+    model = DeepFM(emb, linear_layer=lin, deep_network=MLP([8], output_activation="relu"),
+                   top_layer=tf.keras.layers.Dense(1, kernel_initializer="zeros"), fm_gate=True)
+    x = _inputs(frame, emb)
+    out = model(x).numpy()
+    # gate 0 and zero top: only bias + first-order term remain
+    expected = tf.sigmoid(tf.reduce_sum(lin(x), axis=[1, 2])[:, None] + model.global_bias).numpy()
+    np.testing.assert_allclose(out, expected, atol=1e-6)
+    config = model.get_config()
+    assert config["fm_gate"] is True
+    clone = DeepFM.from_config(config)
+    clone(x)
+    assert clone.get_config() == config
+    clone.set_weights(model.get_weights())
+    np.testing.assert_allclose(clone(x).numpy(), out, rtol=1e-6)
+
+
 def test_savedmodel_round_trip_same_outputs():
     frame = _frame()
     emb, lin = _layers(frame)

@@ -397,7 +397,7 @@ _MODEL_PARAMS = {
     "dcn": {"cross_layers", "projection_dim", "diag_scale", "structure", "deep_layers", "dropout", "l2",
             "batch_norm", "embedding_l2", "table_l2", "first_order", "zero_init_top"},
     "deepfm": {"deep_layers", "dropout", "l2", "batch_norm", "embedding_l2", "table_l2", "first_order",
-               "zero_init_top"},
+               "zero_init_top", "fm_gate"},
     "fm": {"embedding_l2", "table_l2", "first_order"},
     "logreg": {"embedding_l2"},
 }
@@ -420,7 +420,8 @@ def build_model(model: str, spec, train_frame=None, task: str = "ctr", embedding
         ``structure`` ("stacked"), ``deep_layers`` ([192, 192]), ``dropout``, ``l2``, ``batch_norm``,
         ``embedding_l2``, ``table_l2``, ``first_order`` (False), ``zero_init_top`` (False);
         deepfm: ``deep_layers`` ([200, 200, 200]), ``dropout``, ``l2``, ``batch_norm``,
-        ``embedding_l2``, ``table_l2``, ``first_order`` (True), ``zero_init_top`` (False);
+        ``embedding_l2``, ``table_l2``, ``first_order`` (True), ``zero_init_top`` (False),
+        ``fm_gate`` (False: see :class:`~tfrec.models.deepfm.DeepFM`);
         fm: ``embedding_l2``, ``table_l2``, ``first_order`` (True); logreg: ``embedding_l2``.
         ``embedding_l2`` penalizes the embeddings looked up in a batch (frequent ids more often);
         ``table_l2`` is an L2 regularizer on the whole field-embedding tables (every row, every step:
@@ -487,7 +488,7 @@ def build_model(model: str, spec, train_frame=None, task: str = "ctr", embedding
         from tfrec.models.deepfm import DeepFM
 
         return DeepFM(features(embedding_dim, "embedding"), linear_layer=linear, deep_network=deep([200, 200, 200]),
-                      top_layer=top(), **common)
+                      top_layer=top(), fm_gate=params.get("fm_gate", False), **common)
     from tfrec.models.dcn import DCN
 
     cross = CrossNetwork(num_layers=params.get("cross_layers", 2), projection_dim=params.get("projection_dim"),
@@ -495,6 +496,60 @@ def build_model(model: str, spec, train_frame=None, task: str = "ctr", embedding
                              tf.keras.regularizers.l2(params["l2"]) if params.get("l2") else None))
     return DCN(features(embedding_dim, "embedding"), cross_network=cross, deep_network=deep([192, 192]),
                top_layer=top(), structure=params.get("structure", "stacked"), linear_layer=linear, **common)
+
+
+def warm_start_from_lr(model: FeatureInteractionModel, lr: "LogisticRegression", sample=None) -> None:
+    """Starts a DCN / DeepFM / FM as a trained logistic regression (``warm_start: lr``).
+
+    Copies the LR's first-order weights (every ``linear_layer`` table) into ``model.linear_layer`` and
+    its global bias into ``model.global_bias``, and sets to zero everything that adds to the logit on
+    top of that: ``top_layer`` (kernel and bias: the DCN cross/deep output, the DeepFM deep output) and
+    DeepFM's FM gate. The warm-started model then predicts exactly what ``lr`` predicts; the embeddings,
+    cross and deep layers keep their random initialisation (they receive gradient once the zeroed
+    output weights move). The two linear layers must share spec and adapted vocabularies / buckets
+    (``FeatureLayer.adapted_state``), i.e. be adapted on the same training rows with the same
+    preprocessing; otherwise their index spaces differ and a ValueError is raised.
+
+    Args:
+      model: built (called once) model with a ``linear_layer`` (``first_order=True``); a DeepFM needs
+        ``fm_gate=True`` (its FM term cannot be zeroed otherwise).
+      lr: the trained :class:`LogisticRegression`.
+      sample: optional feature dict; when given, both models are called on it first (builds them).
+    """
+    from tfrec.layers.features import FeatureLayer
+
+    if not isinstance(lr, LogisticRegression):
+        raise TypeError(f"warm_start_from_lr needs a trained LogisticRegression. Received: {type(lr).__name__}")
+    linear = getattr(model, "linear_layer", None)
+    if linear is None:
+        raise ValueError(f"{type(model).__name__} has no first-order term to warm-start; build it with "
+                         "first_order=True.")
+    if getattr(model, "fm_interaction", None) is not None and getattr(model, "fm_gate_weight", None) is None:
+        raise ValueError(f"{type(model).__name__}'s FM term would change the LR's predictions; build it with "
+                         "fm_gate=True (the gate starts at 0).")
+    if sample is not None:
+        lr(sample)
+        model(sample)
+    src = lr.linear_layer
+    if isinstance(src, FeatureLayer) or isinstance(linear, FeatureLayer):
+        if not (isinstance(src, FeatureLayer) and isinstance(linear, FeatureLayer)
+                and src.spec == linear.spec and src.adapted_state == linear.adapted_state
+                and src.embedding_dim == linear.embedding_dim):
+            raise ValueError("The LR's and the model's first-order feature layers differ in spec or adapted "
+                             "vocabularies/buckets, so their index spaces do not match. Adapt both on the same "
+                             "training rows with the same feature spec.")
+    source, target = src.get_weights(), linear.get_weights()
+    if not target or [w.shape for w in source] != [w.shape for w in target]:
+        raise ValueError(f"First-order weights do not match: LR {[w.shape for w in source]}, model "
+                         f"{[w.shape for w in target]}. Call both models on a batch first (sample=...).")
+    linear.set_weights(source)
+    model.global_bias.assign(lr.global_bias)
+    top = getattr(model, "top_layer", None)
+    if top is not None:
+        for w in top.weights:
+            w.assign(tf.zeros_like(w))
+    if getattr(model, "fm_gate_weight", None) is not None:
+        model.fm_gate_weight.assign(0.0)
 
 
 class _TrainTimer(tf.keras.callbacks.Callback):
@@ -517,7 +572,7 @@ class _TrainTimer(tf.keras.callbacks.Callback):
 
 def fit_model(model: FeatureInteractionModel, train: tf.data.Dataset, validation: Optional[tf.data.Dataset] = None,
               *, epochs: int = 10, learning_rate: float = 1e-3, patience: int = 2, verbose: int = 0,
-              run_eagerly: bool = False) -> Dict[str, Any]:
+              run_eagerly: bool = False, restore_initial: bool = False) -> Dict[str, Any]:
     """Compiles ``model`` with Adam and fits it, early-stopping on the validation loss.
 
     Args:
@@ -533,9 +588,14 @@ def fit_model(model: FeatureInteractionModel, train: tf.data.Dataset, validation
       run_eagerly: train without compiling a graph (default False). Tracing the training step of a
         model with dozens of features takes tens of seconds on a small CPU; for a few hundred steps
         (tests, tiny data) eager execution finishes sooner.
+      restore_initial: the starting weights count as epoch 0 (default False): the validation loss is
+        measured before training, early stopping must beat it, and when no epoch has a lower
+        validation loss the starting weights are restored (``best_epoch`` 0). For warm-started
+        models (:func:`warm_start_from_lr`): the baseline to beat is then the LR itself.
 
     Returns:
-      dict with ``history`` (Keras history dict), ``epochs`` (epochs run), ``best_epoch`` (1-based),
+      dict with ``history`` (Keras history dict), ``epochs`` (epochs run), ``best_epoch`` (1-based;
+      0 when ``restore_initial`` kept the starting weights), ``initial_val_loss`` (with ``restore_initial``),
       ``train_seconds`` (time in training steps, graph tracing included) and ``examples_per_second``
       (training examples per second of training steps, over the epochs after the first, which also
       traces the graph; over the one epoch when only one ran).
@@ -545,9 +605,13 @@ def fit_model(model: FeatureInteractionModel, train: tf.data.Dataset, validation
     model.compile(optimizer=tf.keras.optimizers.Adam(learning_rate), run_eagerly=run_eagerly)
     timer = _TrainTimer()
     callbacks = [timer]
+    initial = None
+    if restore_initial and validation is not None:
+        initial_weights = model.get_weights()
+        initial = float(model.evaluate(validation, verbose=0, return_dict=True)["loss"])
     if validation is not None:
         callbacks.append(tf.keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience,
-                                                          restore_best_weights=True))
+                                                          restore_best_weights=True, baseline=initial))
     history = model.fit(train, validation_data=validation, epochs=epochs, callbacks=callbacks, verbose=verbose)
     hist = history.history
     epochs_run = len(hist["loss"])
@@ -555,15 +619,22 @@ def fit_model(model: FeatureInteractionModel, train: tf.data.Dataset, validation
     for batch in train:
         n_examples += int(tf.shape(tf.nest.flatten(batch)[0])[0])
     best = int(min(range(epochs_run), key=lambda i: hist["val_loss"][i])) + 1 if "val_loss" in hist else epochs_run
+    if initial is not None:
+        if min(hist["val_loss"]) >= initial:
+            model.set_weights(initial_weights)
+            best = 0
     # throughput of the epochs after the first: the first one also traces the training graph
     steady = timer.epoch_seconds[1:] or timer.epoch_seconds
-    return {
+    out = {
         "history": hist,
         "epochs": epochs_run,
         "best_epoch": best,
         "train_seconds": sum(timer.epoch_seconds),
         "examples_per_second": n_examples * len(steady) / max(sum(steady), 1e-9),
     }
+    if initial is not None:
+        out["initial_val_loss"] = initial
+    return out
 
 
 def predict_frame(model: FeatureInteractionModel, frame, batch_size: int = 8192):
@@ -877,6 +948,7 @@ __all__ = [
     "criteo_features",
     "fit_model",
     "predict_frame",
+    "warm_start_from_lr",
     "LogisticRegression",
     "check_task",
     "field_embeddings",

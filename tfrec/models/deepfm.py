@@ -1,7 +1,10 @@
 """DeepFM (Guo et al., IJCAI 2017, https://arxiv.org/abs/1703.04247).
 
 ``y = w0 + sum_f w_f(x_f)  +  sum_{i<j} <v_i, v_j>  +  top(deep(flatten(v)))``: the first-order
-term, the FM pairwise term and an MLP all read the **same** field embeddings ``v``.
+term, the FM pairwise term and an MLP all read the **same** field embeddings ``v``. With
+``fm_gate=True`` the FM term is multiplied by a trainable scalar that starts at 0; with a zero
+``top_layer`` as well, the model then starts exactly as its first-order part (a logistic regression),
+which is what a warm start from a trained LR needs (:func:`tfrec.models.ctr.warm_start_from_lr`).
 """
 
 from __future__ import annotations
@@ -44,6 +47,9 @@ class DeepFM(FeatureInteractionModel):
       label_key: label name in the feature dict; default ``"label"``.
       initial_bias: start value of the global bias ``w0``; default 0.
       embedding_l2: L2 penalty on the batch's embeddings and first-order weights; default 0.
+      fm_gate: multiply the FM pairwise term by a trainable scalar ``fm_gate`` initialised at 0
+        (default False: the paper's ungated sum). The gate's gradient is the FM term itself, so it
+        grows where the pairwise term lowers the loss.
       **kwargs: passed to ``tf.keras.Model``.
 
     Call:
@@ -83,6 +89,7 @@ class DeepFM(FeatureInteractionModel):
         label_key: str = "label",
         initial_bias: float = 0.0,
         embedding_l2: float = 0.0,
+        fm_gate: bool = False,
         **kwargs,
     ):
         if embedding_layer is None:
@@ -98,11 +105,17 @@ class DeepFM(FeatureInteractionModel):
         self.deep_network = deep_network
         self.top_layer = top_layer if top_layer is not None else tf.keras.layers.Dense(1, name="top")
         self.fm_interaction = fm_interaction if fm_interaction is not None else FMInteraction()
+        self.fm_gate = bool(fm_gate)
+        self.fm_gate_weight = (self.add_weight(name="fm_gate", shape=(), initializer="zeros", trainable=True)
+                               if self.fm_gate else None)
 
     def compute_logits(self, features, training=False):
         v = field_embeddings(_apply(self.embedding_layer, features, training))  # [batch, n, dim]
         flat = tf.reshape(v, [-1, v.shape[1] * v.shape[2]])
-        logits = self.fm_interaction(v) + self.top_layer(self.deep_network(flat, training=training))
+        fm = self.fm_interaction(v)
+        if self.fm_gate_weight is not None:
+            fm = fm * self.fm_gate_weight
+        logits = fm + self.top_layer(self.deep_network(flat, training=training))
         tensors = [v]
         if self.linear_layer is not None:
             w = _apply(self.linear_layer, features, training)
@@ -119,6 +132,7 @@ class DeepFM(FeatureInteractionModel):
                 "deep_network": _serialize(self.deep_network),
                 "top_layer": _serialize(self.top_layer),
                 "fm_interaction": _serialize(self.fm_interaction),
+                "fm_gate": self.fm_gate,
             }
         )
         return config
