@@ -20,6 +20,18 @@ test). Round 4 (``--tune-cv``) scores a few named candidates per model (``CV_CAN
 over 5 inner folds of the fixed split's 8,000 training rows (early stopping and scoring on the held-out
 fifth), and keeps the highest mean inner AUC. Record: ``benchmarks/results/ctr_criteo10k_tuning.json``.
 The hyperparameters are chosen once, on the fixed split's training rows, and reused by every CV fold.
+
+Warm start (``training.warm_start: lr`` in a deep model's config; candidates ``warm_lr`` /
+``warm_lr_frozen``): within each run (the fixed split, each CV fold and each inner fold of --tune-cv
+separately) the logistic regression is trained first on that run's training rows only (the LR row; its
+early stopping uses the same held-out rows). The deep model is then built with the same preprocessing
+on the same rows (same vocabularies and buckets, checked), its first-order weights and global bias are
+copied from that LR, and its interaction outputs start at zero (DCN: cross/deep ``top_layer``; DeepFM:
+deep ``top_layer`` and a 0-initialised gate on the FM term), so before training it predicts exactly the
+LR's probabilities (``warm_start_max_abs_diff`` in the row). ``freeze_linear: true`` keeps the copied
+first-order weights fixed. Early stopping counts the start as epoch 0: an epoch must lower the
+validation log loss below the LR's, else the LR's weights are restored and the row reports
+``best_epoch`` 0 (the "deep" model is then exactly the LR). ``cv_best_epochs``: the same per CV fold.
 examples/s: training examples per second over the epochs after the first (which traces the graph).
 
 Run:
@@ -42,7 +54,7 @@ import _common  # noqa: E402  (imports tfrec first)
 
 import numpy as np  # noqa: E402
 
-from ranking_ml100k import model_config, run_feature_model  # noqa: E402
+from ranking_ml100k import _labels, _scores, model_config, run_feature_model  # noqa: E402
 from tfrec import splits  # noqa: E402
 from tfrec.data import load_criteo  # noqa: E402
 from tfrec.models.ctr import criteo_features  # noqa: E402
@@ -108,10 +120,80 @@ def carve(train, fraction):
     return train.iloc[order[n_val:]], train.iloc[order[:n_val]]
 
 
-def run(model, cfg, fit, val, test=None):
+def run(model, cfg, fit, val, test=None, lr=None):
+    """Trains ``model`` on ``fit`` (early stopping on ``val``); metrics on val (and test).
+
+    With ``training.warm_start: lr`` (DeepFM / DCN): warm start from the logistic regression trained on
+    the same ``fit`` rows (early-stopped on the same ``val`` rows) with the ``LINEAR["logreg"]``
+    settings: ``lr`` when given (the LR row's model of this run), else trained here. Returns also
+    ``model`` (and ``lr`` for warm starts), so that a run's LR can be reused.
+    """
     params, training = resolve(cfg)
-    return run_feature_model(model, params, training, fit, val, test, label="label", task="ctr",
-                             positive_threshold=0.5)
+    if training.get("warm_start") is None and model != "logreg":
+        return run_feature_model(model, params, training, fit, val, test, label="label", task="ctr",
+                                 positive_threshold=0.5)
+    return _train(model, params, training, fit, val, test, lr)
+
+
+def _keep_lr(cache, key, model, out):
+    """Remembers the trained LR of run ``key`` (the LR row's model, or one trained for a warm start)."""
+    if model == "logreg":
+        cache[key] = out["model"]
+    elif out.get("lr") is not None:
+        cache[key] = out["lr"]
+
+
+def _train(model, params, training, fit, val, test, lr):
+    """``run_feature_model`` (same seed, data pipeline and scores) that keeps the model, plus warm start.
+
+    Warm start (``training.warm_start: lr``): the deep model is built on the same training rows with the
+    same preprocessing as the LR (``criteo_features`` must equal LR's: same vocabularies and buckets,
+    checked by ``warm_start_from_lr``); its first-order weights and global bias are copied from the
+    trained LR, its ``top_layer`` (DCN cross/deep output, DeepFM deep output) is zeroed and DeepFM's FM
+    gate starts at 0, so before training it predicts exactly the LR's probabilities (max abs difference
+    on the validation rows recorded as ``warm_start_max_abs_diff``). ``training.freeze_linear: true``
+    keeps the copied first-order weights fixed. Early stopping counts the start as epoch 0
+    (``fit_model(restore_initial=True)``): an epoch must beat the LR's validation loss, and if none does
+    the LR's weights are kept (``best_epoch`` 0: the row then reports the LR).
+    """
+    import tensorflow as tf
+
+    from tfrec.layers.features import frame_to_dataset
+    from tfrec.models.ctr import _feature_layers, build_model, fit_model, initial_bias, predict_frame
+    from tfrec.models.ctr import warm_start_from_lr
+
+    warm = training.get("warm_start")
+    if warm not in (None, "lr"):
+        raise ValueError(f"Received an invalid value for warm_start: {warm!r}. Valid values: lr (or leave it out).")
+    if warm and lr is None:
+        lr = run("logreg", configs()["logreg"], fit, val)["model"]
+    raw_fit, raw_val = fit, val
+    tf.keras.utils.set_random_seed(SEED)
+    fit = raw_fit.assign(__label__=_labels(raw_fit, "label", "ctr", 0.5))
+    val = raw_val.assign(__label__=_labels(raw_val, "label", "ctr", 0.5))
+    m = build_model(model, params["features"], fit, task="ctr", embedding_dim=params["embedding_dim"],
+                    initial_bias=initial_bias(fit["__label__"], "ctr"), **params.get("model_params", {}))
+    layers = _feature_layers(m)
+    ds = frame_to_dataset(fit, layers, label="__label__", batch_size=training.get("batch_size", 1024),
+                          shuffle=True, seed=SEED, encoder=layers[0])
+    val_ds = frame_to_dataset(val, layers, label="__label__", batch_size=8192, encoder=layers[0])
+    extra = {}
+    if warm:
+        x = next(iter(val_ds))[0]
+        warm_start_from_lr(m, lr, sample=x)
+        extra["warm_start_max_abs_diff"] = float(np.abs(m(x).numpy() - lr(x).numpy()).max())
+        if training.get("freeze_linear", False):
+            m.linear_layer.trainable = False
+    info = fit_model(m, ds, val_ds, epochs=training.get("epochs", 30),
+                     learning_rate=training.get("learning_rate", 1e-3),
+                     patience=training.get("early_stopping", {}).get("patience", 2), restore_initial=bool(warm))
+    info.update(extra)
+    out = {"info": info, "val": _scores(predict_frame(m, val), val["__label__"].to_numpy(), "ctr", fit),
+           "model": m, "lr": lr}
+    if test is not None:
+        test = test.assign(__label__=_labels(test, "label", "ctr", 0.5))
+        out["test"] = _scores(predict_frame(m, test), test["__label__"].to_numpy(), "ctr", fit)
+    return out
 
 
 # ------------------------------------------------------------------------------------------------
@@ -213,23 +295,43 @@ CV_CANDIDATES = {
                                    "model_params.embedding_l2": 0.1},
             "wide_l2_1e-3": {**_WIDE, "training.learning_rate": 3e-3, "embedding_dim": 4}},
 }
+# warm start from the trained LR of the same (inner) fold (training.warm_start: lr; see _train): the deep
+# model begins as that LR's predictions, early stopping must beat the LR on the held-out rows, else the LR
+# is kept. "warm_lr": first-order weights keep training (under the model's embedding_l2);
+# "warm_lr_frozen": they stay the LR's. Off = the "config" / "wide" candidates above.
+_WARM = {"training.warm_start": "lr", "model_params.first_order": True, "model_params.zero_init_top": True}
+CV_CANDIDATES["deepfm"].update({
+    "warm_lr": {**_WARM, "model_params.fm_gate": True},
+    "warm_lr_frozen": {**_WARM, "model_params.fm_gate": True, "training.freeze_linear": True},
+})
+CV_CANDIDATES["dcn"].update({
+    "warm_lr": dict(_WARM),
+    "warm_lr_frozen": {**_WARM, "training.freeze_linear": True},
+})
 
 
-def tune_cv(train, models, previous=()):
+def tune_cv(train, models, previous=(), candidates=None):
     trials = list(previous)
     base = configs()
     inner = splits.kfold_split(train, INNER_FOLDS, seed=SEED, user_col="label", item_col="label")
+    lr_models = {}  # inner fold -> its trained LR (warm starts)
     for model in models:
         for name, setting in CV_CANDIDATES.get(model, {}).items():
+            if candidates and name not in candidates:
+                continue
             cfg = copy.deepcopy(base[model])
             for k, v in setting.items():
                 _set(cfg, k, v)
             start = time.perf_counter()
             folds = []
             for i, (fit, held) in enumerate(inner):
-                out = run(model, cfg, fit, held)
+                out = run(model, cfg, fit, held, lr=lr_models.get(i))
+                _keep_lr(lr_models, i, model, out)
                 folds.append({"auc": out["val"]["auc"], "log_loss": out["val"]["log_loss"],
                               "epochs": out["info"]["epochs"], "best_epoch": out["info"]["best_epoch"]})
+                if "warm_start_max_abs_diff" in out["info"]:
+                    folds[-1]["warm_start_max_abs_diff"] = out["info"]["warm_start_max_abs_diff"]
+                    folds[-1]["initial_val_loss"] = out["info"]["initial_val_loss"]
                 print(f"  {model} {name} inner fold {i}: {folds[-1]}", flush=True)
             trial = {"model": model, "round": 4, "candidate": name, **setting,
                      "config": {"params": cfg["params"], "training": cfg["training"]},
@@ -287,6 +389,8 @@ def main(argv=None):
     parser.add_argument("--tune", action="store_true")
     parser.add_argument("--tune-cv", action="store_true",
                         help=f"score CV_CANDIDATES by {INNER_FOLDS} inner folds of the fixed split's training rows")
+    parser.add_argument("--candidates", default="",
+                        help="--tune-cv: comma-separated candidate names to score (default: all of CV_CANDIDATES)")
     parser.add_argument("--round", type=int, default=1, choices=[1, 2, 3],
                         help="search round; round N starts from the configs written after round N-1 (trials appended)")
     parser.add_argument("--models", default=",".join(MODELS))
@@ -307,38 +411,47 @@ def main(argv=None):
 
             previous = json.loads(record.read_text()).get("trials", [])
         if args.tune_cv:
-            tune_cv(train, models, previous)
+            tune_cv(train, models, previous, [c for c in args.candidates.split(",") if c])
         else:
             tune(train, val, models, args.round, previous)
         return
 
     cfgs = configs()
     rows = []
+    lr_models = {}  # run ("fixed" or fold index) -> its trained LR, for warm starts
     for model in models:
         start = time.perf_counter()
-        out = run(model, cfgs[model], train, val, test)
+        out = run(model, cfgs[model], train, val, test, lr=lr_models.get("fixed"))
+        _keep_lr(lr_models, "fixed", model, out)
         info = out["info"]
         metrics = {"auc": out["test"]["auc"], "log_loss": out["test"]["log_loss"],
                    "val_auc": out["val"]["auc"], "val_log_loss": out["val"]["log_loss"]}
         print(f"{model} fixed split: {metrics} ({info['epochs']} epochs, {info['examples_per_second']:.0f} ex/s)",
               flush=True)
-        fold_metrics = []
+        fold_metrics, fold_best = [], []
         for i, (fold_train, fold_test) in enumerate(splits.kfold_split(frame, args.folds, seed=SEED,
                                                                        user_col="label", item_col="label")
                                                      if args.folds else []):
             fit, early = carve(fold_train, 1 / 9)
-            r = run(model, cfgs[model], fit, early, fold_test)["test"]
-            print(f"  {model} fold {i}: {r}", flush=True)
+            fold_out = run(model, cfgs[model], fit, early, fold_test, lr=lr_models.get(i))
+            _keep_lr(lr_models, i, model, fold_out)
+            r = fold_out["test"]
+            print(f"  {model} fold {i}: {r} (best epoch {fold_out['info']['best_epoch']})", flush=True)
             fold_metrics.append(r)
+            fold_best.append(fold_out["info"]["best_epoch"])
         if fold_metrics:
             for key in ("auc", "log_loss"):
                 values = np.array([m[key] for m in fold_metrics])
                 metrics[f"cv{args.folds}_{key}_mean"] = float(values.mean())
                 metrics[f"cv{args.folds}_{key}_std"] = float(values.std(ddof=1))
         params, training = resolve(cfgs[model])
+        warm = {k: info[k] for k in ("warm_start_max_abs_diff", "initial_val_loss") if k in info}
+        if fold_best:
+            warm["cv_best_epochs"] = fold_best
         rows.append(_common.row(model, metrics, train_seconds=info["train_seconds"],
                                 examples_per_second=info["examples_per_second"], epochs=info["epochs"],
                                 best_epoch=info["best_epoch"], wall_seconds=round(time.perf_counter() - start, 1),
+                                **warm,
                                 params={"embedding_dim": params["embedding_dim"],
                                         "criteo_features": cfgs[model]["params"]["criteo_features"],
                                         **params.get("model_params", {}), **training}))
