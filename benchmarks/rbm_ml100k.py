@@ -147,6 +147,10 @@ USER_TRIALS = [
     {"shared_weights": True, "hidden_dropout": 0.5, "shared_lr_multiplier": 100.0, "weight_decay": 0.01},
     {"shared_weights": True, "hidden_dropout": 0.5, "shared_lr_multiplier": 20.0, "weight_decay": 0.01,
      "cd_k_schedule": [[0, 1], [20, 3]]},                    # CD-3 from epoch 21
+    # the best on validation so far plus one change each (run after the first full benchmark)
+    *({"shared_weights": True, "hidden_dropout": 0.5, "shared_lr_multiplier": 20.0, "weight_decay": 0.01,
+       "cd_k_schedule": [[0, 1], [20, 3]], **change}
+      for change in ({"hidden_dropout": 0.7}, {"bias_learning_rate": 0.005}, {"n_hidden": 100})),
 ]
 # (prediction="exact", eq. 8, was tried as well and stopped: one validation pass took minutes on 2 busy cores.)
 
