@@ -8,8 +8,8 @@ Two protocols, one results file (``benchmarks/results/rbm_ml100k.json``):
   top-10 with training items removed; HR@10 (and the evaluator's other ranking metrics) beside
   Popularity. The RBM ranks by its expected rating.
 
-Both protocols have two RBM rows: the config's selected RBM (``algorithms``, item-based) and the
-user-based RBM (``user_based_rbm``), labelled ``rbm (item-based)`` / ``rbm (user-based)``.
+Both protocols have two RBM rows: the selected RBM of ``configs/rbm_ml100k.yaml`` (item-based) and the
+user-based RBM of ``configs/rbm_user_ml100k.yaml``, labelled ``rbm (item-based)`` / ``rbm (user-based)``.
 
 Every algorithm runs through :class:`tfrec.evaluation.Evaluator` (fit on the training split only; a
 user's RBM prediction uses only that user's training ratings). RBM hyperparameters come from
@@ -49,19 +49,22 @@ CITATION = ("Salakhutdinov, Mnih & Hinton, Restricted Boltzmann Machines for Col
             "(reports Netflix results only; no MovieLens anchor)")
 
 
-def rbm_params(cfg: dict) -> dict:
+USER_CONFIG = _common.REPO / "configs" / "rbm_user_ml100k.yaml"
+
+
+def rbm_params(cfg: dict, source="configs/rbm_ml100k.yaml") -> dict:
     for spec in cfg["algorithms"]:
         if spec["name"] == "rbm":
             return dict(spec.get("params") or {})
-    raise SystemExit("configs/rbm_ml100k.yaml has no 'rbm' entry under algorithms.")
+    raise SystemExit(f"{source} has no 'rbm' entry under algorithms.")
 
 
 def rbm_variants(cfg: dict) -> list:
-    """(label, params) of the config's RBM and, where the config has ``user_based_rbm``, the user-based
-    one beside it; labels name the orientation, e.g. ``rbm (item-based)``."""
+    """(label, params) of the config's RBM and the user-based one of ``configs/rbm_user_ml100k.yaml``
+    beside it (when that file exists); labels name the orientation, e.g. ``rbm (item-based)``."""
     variants = [rbm_params(cfg)]
-    if cfg.get("user_based_rbm"):
-        variants.append({**dict(cfg["user_based_rbm"].get("params") or {}), "orientation": "user"})
+    if USER_CONFIG.is_file():
+        variants.append({**rbm_params(load_yaml(USER_CONFIG), str(USER_CONFIG)), "orientation": "user"})
     return [(f"rbm ({p.get('orientation', 'user')}-based)", p) for p in variants]
 
 
@@ -98,8 +101,8 @@ def run(args, cfg):
         "rbm_ml100k", "MovieLens 100K",
         "u1: canonical u1.base / u1.test, RMSE/MAE on every u1.test rating. leave_one_out: latest rating of each "
         "user held out (seed 42 tie-break), full-catalog top-10 with training items removed, HR@10. RBM "
-        "hyperparameters: configs/rbm_ml100k.yaml (the selected RBM under algorithms; the user-based one under "
-        "user_based_rbm), chosen on a random 10% of u1.base, seed 42.",
+        "hyperparameters: configs/rbm_ml100k.yaml (the selected RBM) and configs/rbm_user_ml100k.yaml (the "
+        "user-based one), chosen on a random 10% of u1.base, seed 42.",
         rows, anchors=[], citation=CITATION, **flags)
 
 

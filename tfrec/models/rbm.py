@@ -351,8 +351,8 @@ class RBMRecommender(Algorithm):
     Defaults are the plain user-based settings of the first search on a random 10% validation split of
     ml-100k ``u1.base`` (``benchmarks/rbm_ml100k.py --tune``: validation RMSE 0.9657 at the 12th epoch,
     longer training overfits). ``configs/rbm_ml100k.yaml`` uses the same settings with
-    ``orientation="item"``, ``epochs=14`` (validation RMSE 0.9188; item mean 1.0195), and its
-    ``user_based_rbm`` adds ``shared_weights`` (``shared_lr_multiplier=20``), ``hidden_dropout=0.5``,
+    ``orientation="item"``, ``epochs=14`` (validation RMSE 0.9188; item mean 1.0195), and
+    ``configs/rbm_user_ml100k.yaml`` adds ``shared_weights`` (``shared_lr_multiplier=20``), ``hidden_dropout=0.5``,
     weight decay 0.01 and ``bias_learning_rate=0.005`` to the user-based model (0.9430; the user-based
     search in ``benchmarks/results/rbm_ml100k_tuning.json``).
 
