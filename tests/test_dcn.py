@@ -192,3 +192,35 @@ def test_recommender_is_registered_for_ratings():
     algo = registry.create("dcn", epochs=1)
     assert isinstance(algo, dcn_module.DCNRecommender)
     assert algo.predicts_ratings and algo.model_name == "dcn"
+
+
+def test_linear_l2_applies_to_first_order_weights_only():
+    # training loss - task loss = embedding_l2 * sum(x0^2)/n + linear_l2 * sum(w^2)/n (hand-computed);
+    # without linear_l2 the first-order weights share embedding_l2 (the previous behaviour)
+    frame = _frame()
+    labels = tf.constant(frame["label"].to_numpy())
+    for linear_l2 in (0.003, None):
+        model = _model(frame, task="ctr", linear_layer=_linear(frame), embedding_l2=0.5, linear_l2=linear_l2)
+        x = _inputs(frame, model.embedding_layer)
+        x0 = model.embedding_layer(x).numpy()
+        w = model.linear_layer(x).numpy()
+        emb_sq, lin_sq = np.square(x0).sum() / len(frame), np.square(w).sum() / len(frame)
+        assert emb_sq > 0 and lin_sq > 0
+        penalty = model.compute_loss((x, labels), training=True) - model.compute_loss((x, labels), training=False)
+        expected = 0.5 * emb_sq + (0.5 if linear_l2 is None else linear_l2) * lin_sq
+        np.testing.assert_allclose(penalty.numpy(), expected, rtol=1e-4)
+    with pytest.raises(ValueError, match="linear_l2"):
+        _model(frame, linear_layer=_linear(frame), linear_l2=-1.0)
+
+
+def test_build_model_linear_l2_round_trips():
+    from tfrec.models.ctr import build_model
+
+    frame = _frame()
+    model = build_model("dcn", SPEC, frame, task="ctr", embedding_dim=4, deep_layers=[8], first_order=True,
+                        embedding_l2=0.1, linear_l2=1e-3)
+    assert model.linear_l2 == 1e-3 and model.embedding_l2 == 0.1
+    x = _inputs(frame, model.embedding_layer)
+    model(x)
+    assert DCN.from_config(model.get_config()).linear_l2 == 1e-3
+    assert build_model("dcn", SPEC, frame, task="ctr", embedding_dim=4, first_order=True).linear_l2 is None

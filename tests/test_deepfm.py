@@ -179,3 +179,23 @@ def test_recommender_defaults_to_ratings():
     rec = DeepFMRecommender()
     assert rec.predicts_ratings and rec.model_name == "deepfm"
     assert not DeepFMRecommender(task="ctr").predicts_ratings
+
+
+def test_linear_l2_applies_to_first_order_weights_only():
+    # training loss - task loss = embedding_l2 * sum(v^2)/n + linear_l2 * sum(w^2)/n (hand-computed)
+    from tfrec.models.ctr import field_embeddings
+
+    frame = _frame()
+    labels = tf.constant(frame["label"].to_numpy())
+    emb, lin = _layers(frame)
+    model = DeepFM(emb, linear_layer=lin, deep_network=MLP([8], output_activation="relu"), task="rating",
+                   initial_bias=3.0, embedding_l2=0.2, linear_l2=0.01)
+    x = _inputs(frame, emb)
+    v = field_embeddings(emb(x)).numpy()
+    w = lin(x).numpy()
+    penalty = model.compute_loss((x, labels), training=True) - model.compute_loss((x, labels), training=False)
+    expected = (0.2 * np.square(v).sum() + 0.01 * np.square(w).sum()) / len(frame)
+    np.testing.assert_allclose(penalty.numpy(), expected, rtol=1e-4)
+    config = model.get_config()
+    assert config["linear_l2"] == 0.01 and DeepFM.from_config(config).linear_l2 == 0.01
+    assert "linear_l2" not in DeepFM(emb, linear_layer=lin).get_config()  # default off: config unchanged

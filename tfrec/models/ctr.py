@@ -134,6 +134,10 @@ class FeatureInteractionModel(tfrs.Model):
         ``log(p / (1 - p))`` of the training click rate ``p`` for CTR (:func:`initial_bias`). Default 0.
       embedding_l2: L2 penalty on the embeddings looked up in each batch (sum of squares, averaged
         over the batch), added to the training loss. Default 0.
+      linear_l2: separate L2 penalty (same form) on the first-order weights ``w_f`` looked up in the
+        batch (models with a ``linear_layer``). ``None`` (default): the first-order weights share
+        ``embedding_l2``. Use it e.g. to keep the logistic regression's own L2 on the wide part of a
+        model warm-started from that LR.
       **kwargs: passed to ``tf.keras.Model``.
     """
 
@@ -143,12 +147,16 @@ class FeatureInteractionModel(tfrs.Model):
         label_key: str = "label",
         initial_bias: float = 0.0,
         embedding_l2: float = 0.0,
+        linear_l2: Optional[float] = None,
         **kwargs,
     ):
         super().__init__(**kwargs)
         self.task_name = check_task(task)
         if embedding_l2 < 0:
             raise ValueError(f"embedding_l2 must be >= 0. Received: embedding_l2={embedding_l2!r}")
+        if linear_l2 is not None and linear_l2 < 0:
+            raise ValueError(f"linear_l2 must be >= 0 or None. Received: linear_l2={linear_l2!r}")
+        self.linear_l2 = None if linear_l2 is None else float(linear_l2)
         self.label_key = label_key
         self.initial_bias = float(initial_bias)
         self.embedding_l2 = float(embedding_l2)
@@ -170,7 +178,8 @@ class FeatureInteractionModel(tfrs.Model):
 
         Returns:
           (logits, penalty): [batch, 1] float tensor and a scalar (sum of squared embeddings averaged
-          over the batch; 0.0 when the model has none).
+          over the batch; 0.0 when the model has none), or, with ``linear_l2`` set, a pair of scalars
+          (embedding penalty, first-order penalty) (see :meth:`_penalties`).
         """
         raise NotImplementedError
 
@@ -214,6 +223,10 @@ class FeatureInteractionModel(tfrs.Model):
         logits = tf.cast(raw, tf.float32) + self.global_bias
         labels = tf.reshape(tf.cast(labels, tf.float32), [-1, 1])
         loss = self.task(labels=labels, predictions=logits, training=training)
+        if isinstance(penalty, (tuple, list)):
+            penalty, linear_penalty = penalty
+            if training and self.linear_l2:
+                loss = loss + self.linear_l2 * linear_penalty
         if training and self.embedding_l2 > 0:
             loss = loss + self.embedding_l2 * penalty
         return loss
@@ -231,14 +244,24 @@ class FeatureInteractionModel(tfrs.Model):
             total += tf.reduce_sum(tf.square(e)) / tf.cast(tf.shape(e)[0], tf.float32)
         return tf.convert_to_tensor(total, tf.float32)
 
+    def _penalties(self, embeddings, linear):
+        """Penalty for :meth:`compute_logits`: one scalar over ``embeddings`` and the first-order
+        tensors ``linear`` (``linear_l2`` None), else the pair (embeddings', linear's)."""
+        if self.linear_l2 is None:
+            return self._penalty(*embeddings, *linear)
+        return self._penalty(*embeddings), self._penalty(*linear)
+
     def get_config(self) -> Dict[str, Any]:
-        return {
+        config = {
             "task": self.task_name,
             "label_key": self.label_key,
             "initial_bias": self.initial_bias,
             "embedding_l2": self.embedding_l2,
             "name": self.name,
         }
+        if self.linear_l2 is not None:
+            config["linear_l2"] = self.linear_l2
+        return config
 
     #: names of the constructor arguments that hold layers (serialized in get_config)
     _layer_args: Tuple[str, ...] = ()
@@ -349,8 +372,9 @@ class FactorizationMachine(FeatureInteractionModel):
 
     def __init__(self, embedding_layer: tf.keras.layers.Layer, linear_layer: Optional[tf.keras.layers.Layer] = None,
                  fm_interaction: Optional[tf.keras.layers.Layer] = None, task: str = "ctr", label_key: str = "label",
-                 initial_bias: float = 0.0, embedding_l2: float = 0.0, **kwargs):
-        super().__init__(task=task, label_key=label_key, initial_bias=initial_bias, embedding_l2=embedding_l2, **kwargs)
+                 initial_bias: float = 0.0, embedding_l2: float = 0.0, linear_l2: Optional[float] = None, **kwargs):
+        super().__init__(task=task, label_key=label_key, initial_bias=initial_bias, embedding_l2=embedding_l2,
+                         linear_l2=linear_l2, **kwargs)
         self.embedding_layer = embedding_layer
         self.linear_layer = linear_layer
         self.fm_interaction = fm_interaction if fm_interaction is not None else FMInteraction()
@@ -358,12 +382,12 @@ class FactorizationMachine(FeatureInteractionModel):
     def compute_logits(self, features, training=False):
         v = field_embeddings(_apply(self.embedding_layer, features, training))
         logits = self.fm_interaction(v)
-        tensors = [v]
+        linear = []
         if self.linear_layer is not None:
             w = _apply(self.linear_layer, features, training)
             logits = logits + linear_term(w)
-            tensors += _tensors(w)
-        return logits, self._penalty(*tensors)
+            linear = _tensors(w)
+        return logits, self._penalties([v], linear)
 
     def get_config(self):
         config = super().get_config()
@@ -395,10 +419,10 @@ MODELS = ("dcn", "deepfm", "fm", "logreg")
 
 _MODEL_PARAMS = {
     "dcn": {"cross_layers", "projection_dim", "diag_scale", "structure", "deep_layers", "dropout", "l2",
-            "batch_norm", "embedding_l2", "table_l2", "first_order", "zero_init_top"},
-    "deepfm": {"deep_layers", "dropout", "l2", "batch_norm", "embedding_l2", "table_l2", "first_order",
+            "batch_norm", "embedding_l2", "table_l2", "first_order", "zero_init_top", "linear_l2"},
+    "deepfm": {"deep_layers", "dropout", "l2", "batch_norm", "embedding_l2", "table_l2", "first_order", "linear_l2",
                "zero_init_top", "fm_gate"},
-    "fm": {"embedding_l2", "table_l2", "first_order"},
+    "fm": {"embedding_l2", "table_l2", "first_order", "linear_l2"},
     "logreg": {"embedding_l2"},
 }
 
@@ -425,7 +449,8 @@ def build_model(model: str, spec, train_frame=None, task: str = "ctr", embedding
         fm: ``embedding_l2``, ``table_l2``, ``first_order`` (True); logreg: ``embedding_l2``.
         ``embedding_l2`` penalizes the embeddings looked up in a batch (frequent ids more often);
         ``table_l2`` is an L2 regularizer on the whole field-embedding tables (every row, every step:
-        rare ids shrink towards zero); ``l2`` regularizes the deep and cross kernels.
+        rare ids shrink towards zero); ``l2`` regularizes the deep and cross kernels. ``linear_l2``
+        (dcn, deepfm, fm; default None = ``embedding_l2``): separate batch L2 on the first-order weights.
         ``first_order`` adds the first-order (logistic-regression) term ``sum_f w_f(x_f)`` to the
         logit; ``zero_init_top`` starts the deep/cross output projection (``top_layer``) at zero, so
         that a model with ``first_order`` begins as that logistic regression (DeepFM: plus its FM
@@ -480,6 +505,8 @@ def build_model(model: str, spec, train_frame=None, task: str = "ctr", embedding
     common = dict(task=task, initial_bias=initial_bias, embedding_l2=embedding_l2)
     if model == "logreg":
         return LogisticRegression(features(1, "linear"), **common)
+    if params.get("linear_l2") is not None:
+        common["linear_l2"] = params["linear_l2"]
     # first-order term: on by default for FM / DeepFM (part of the model), off for DCN (the paper's DCN-V2)
     linear = features(1, "linear") if params.get("first_order", model != "dcn") else None
     if model == "fm":

@@ -55,6 +55,7 @@ class DCN(FeatureInteractionModel):
       label_key: label name in the feature dict; default ``"label"``.
       initial_bias: start value of the global bias (mean rating, or the click log-odds); default 0.
       embedding_l2: L2 penalty on the batch's embeddings (and first-order weights); default 0.
+      linear_l2: separate L2 penalty on the batch's first-order weights (None: they use ``embedding_l2``).
       linear_layer: optional first-order weights ``w_f``: output [batch, n_fields, 1] or a dict of
         [batch, 1] (``FeatureLayer(spec, embedding_dim=1, output_mode="stack")``); their sum is added
         to the logit. Default ``None`` (no first-order term: the DCN-V2 paper's model).
@@ -99,6 +100,7 @@ class DCN(FeatureInteractionModel):
         initial_bias: float = 0.0,
         embedding_l2: float = 0.0,
         linear_layer: Optional[tf.keras.layers.Layer] = None,
+        linear_l2: Optional[float] = None,
         **kwargs,
     ):
         if structure not in STRUCTURES:
@@ -110,7 +112,8 @@ class DCN(FeatureInteractionModel):
                 "DCN needs an embedding_layer, e.g. FeatureLayer(spec, embedding_dim=16, output_mode='stack'). "
                 "Received: embedding_layer=None"
             )
-        super().__init__(task=task, label_key=label_key, initial_bias=initial_bias, embedding_l2=embedding_l2, **kwargs)
+        super().__init__(task=task, label_key=label_key, initial_bias=initial_bias, embedding_l2=embedding_l2,
+                         linear_l2=linear_l2, **kwargs)
         self.structure = structure
         self.embedding_layer = embedding_layer
         self.cross_network = cross_network if cross_network is not None else CrossNetwork(num_layers=2)
@@ -130,11 +133,12 @@ class DCN(FeatureInteractionModel):
             hidden = tf.concat([cross, self.deep_network(x0, training=training)], axis=-1)
         logits = self.top_layer(hidden)
         tensors = _tensors(emb)
+        linear = []
         if self.linear_layer is not None:
             w = _apply(self.linear_layer, features, training)
             logits = logits + linear_term(w)
-            tensors += _tensors(w)
-        return logits, self._penalty(*tensors)
+            linear = _tensors(w)
+        return logits, self._penalties(tensors, linear)
 
     def get_config(self):
         config = super().get_config()

@@ -47,6 +47,7 @@ class DeepFM(FeatureInteractionModel):
       label_key: label name in the feature dict; default ``"label"``.
       initial_bias: start value of the global bias ``w0``; default 0.
       embedding_l2: L2 penalty on the batch's embeddings and first-order weights; default 0.
+      linear_l2: separate L2 penalty on the batch's first-order weights (None: they use ``embedding_l2``).
       fm_gate: multiply the FM pairwise term by a trainable scalar ``fm_gate`` initialised at 0
         (default False: the paper's ungated sum). The gate's gradient is the FM term itself, so it
         grows where the pairwise term lowers the loss.
@@ -89,6 +90,7 @@ class DeepFM(FeatureInteractionModel):
         label_key: str = "label",
         initial_bias: float = 0.0,
         embedding_l2: float = 0.0,
+        linear_l2: Optional[float] = None,
         fm_gate: bool = False,
         **kwargs,
     ):
@@ -97,7 +99,8 @@ class DeepFM(FeatureInteractionModel):
                 "DeepFM needs an embedding_layer, e.g. FeatureLayer(spec, embedding_dim=8, output_mode='stack'). "
                 "Received: embedding_layer=None"
             )
-        super().__init__(task=task, label_key=label_key, initial_bias=initial_bias, embedding_l2=embedding_l2, **kwargs)
+        super().__init__(task=task, label_key=label_key, initial_bias=initial_bias, embedding_l2=embedding_l2,
+                         linear_l2=linear_l2, **kwargs)
         self.embedding_layer = embedding_layer
         self.linear_layer = linear_layer
         if deep_network is None:
@@ -117,11 +120,12 @@ class DeepFM(FeatureInteractionModel):
             fm = fm * self.fm_gate_weight
         logits = fm + self.top_layer(self.deep_network(flat, training=training))
         tensors = [v]
+        linear = []
         if self.linear_layer is not None:
             w = _apply(self.linear_layer, features, training)
             logits = logits + linear_term(w)
-            tensors += _tensors(w)
-        return logits, self._penalty(*tensors)
+            linear = _tensors(w)
+        return logits, self._penalties(tensors, linear)
 
     def get_config(self):
         config = super().get_config()
