@@ -29,7 +29,8 @@ on the same rows (same vocabularies and buckets, checked), its first-order weigh
 copied from that LR, and its interaction outputs start at zero (DCN: cross/deep ``top_layer``; DeepFM:
 deep ``top_layer`` and a 0-initialised gate on the FM term), so before training it predicts exactly the
 LR's probabilities (``warm_start_max_abs_diff`` in the row). ``freeze_linear: true`` keeps the copied
-first-order weights fixed. Early stopping counts the start as epoch 0: an epoch must lower the
+first-order weights fixed; ``model_params.linear_l2`` (candidates ``warm_lr_linl2*``; DCN's config) puts
+them under the LR's own L2 (0.001) instead of the model's ``embedding_l2``. Early stopping counts the start as epoch 0: an epoch must lower the
 validation log loss below the LR's, else the LR's weights are restored and the row reports
 ``best_epoch`` 0 (the "deep" model is then exactly the LR). ``cv_best_epochs``: the same per CV fold.
 examples/s: training examples per second over the epochs after the first (which traces the graph).
@@ -310,6 +311,18 @@ CV_CANDIDATES["dcn"].update({
     "warm_lr": dict(_WARM),
     "warm_lr_frozen": {**_WARM, "training.freeze_linear": True},
     "warm_lr_1e-3": {**_WARM, "training.learning_rate": 1e-3},
+})
+# "warm_lr_linl2": warm start with the first-order weights under the LR's own L2 (model_params.linear_l2 =
+# LINEAR["logreg"] embedding_l2, 1e-3) instead of the model's embedding_l2 (0.1), which pulled the copied
+# LR weights away from the LR's optimum from the first step; "warm_lr_linl2_1e-3": the same with Adam 1e-3.
+_LINL2 = {**_WARM, "model_params.linear_l2": LINEAR["logreg"]["params"]["model_params"]["embedding_l2"]}
+CV_CANDIDATES["deepfm"].update({
+    "warm_lr_linl2": {**_LINL2, "model_params.fm_gate": True},
+    "warm_lr_linl2_1e-3": {**_LINL2, "model_params.fm_gate": True, "training.learning_rate": 1e-3},
+})
+CV_CANDIDATES["dcn"].update({
+    "warm_lr_linl2": dict(_LINL2),
+    "warm_lr_linl2_1e-3": {**_LINL2, "training.learning_rate": 1e-3},
 })
 
 
