@@ -244,6 +244,14 @@ class FeatureInteractionModel(tfrs.Model):
             total += tf.reduce_sum(tf.square(e)) / tf.cast(tf.shape(e)[0], tf.float32)
         return tf.convert_to_tensor(total, tf.float32)
 
+    def _add_first_order(self, logits, features, training):
+        """``logits`` plus the first-order term of ``linear_layer`` (when the model has one), and that
+        term's weight tensors for :meth:`_penalties` (empty without one)."""
+        if getattr(self, "linear_layer", None) is None:
+            return logits, []
+        w = _apply(self.linear_layer, features, training)
+        return logits + linear_term(w), _tensors(w)
+
     def _penalties(self, embeddings, linear):
         """Penalty for :meth:`compute_logits`: one scalar over ``embeddings`` and the first-order
         tensors ``linear`` (``linear_l2`` None), else the pair (embeddings', linear's)."""
@@ -382,11 +390,7 @@ class FactorizationMachine(FeatureInteractionModel):
     def compute_logits(self, features, training=False):
         v = field_embeddings(_apply(self.embedding_layer, features, training))
         logits = self.fm_interaction(v)
-        linear = []
-        if self.linear_layer is not None:
-            w = _apply(self.linear_layer, features, training)
-            logits = logits + linear_term(w)
-            linear = _tensors(w)
+        logits, linear = self._add_first_order(logits, features, training)
         return logits, self._penalties([v], linear)
 
     def get_config(self):

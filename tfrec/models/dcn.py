@@ -29,7 +29,6 @@ from tfrec.models.ctr import (
     _serialize,
     _tensors,
     flat_embeddings,
-    linear_term,
 )
 
 #: Valid values of ``DCN(structure=...)``.
@@ -133,11 +132,7 @@ class DCN(FeatureInteractionModel):
             hidden = tf.concat([cross, self.deep_network(x0, training=training)], axis=-1)
         logits = self.top_layer(hidden)
         tensors = _tensors(emb)
-        linear = []
-        if self.linear_layer is not None:
-            w = _apply(self.linear_layer, features, training)
-            logits = logits + linear_term(w)
-            linear = _tensors(w)
+        logits, linear = self._add_first_order(logits, features, training)
         return logits, self._penalties(tensors, linear)
 
     def get_config(self):

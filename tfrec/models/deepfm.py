@@ -22,9 +22,7 @@ from tfrec.models.ctr import (
     FeatureInteractionModel,
     _apply,
     _serialize,
-    _tensors,
     field_embeddings,
-    linear_term,
 )
 
 
@@ -120,11 +118,7 @@ class DeepFM(FeatureInteractionModel):
             fm = fm * self.fm_gate_weight
         logits = fm + self.top_layer(self.deep_network(flat, training=training))
         tensors = [v]
-        linear = []
-        if self.linear_layer is not None:
-            w = _apply(self.linear_layer, features, training)
-            logits = logits + linear_term(w)
-            linear = _tensors(w)
+        logits, linear = self._add_first_order(logits, features, training)
         return logits, self._penalties(tensors, linear)
 
     def get_config(self):
