@@ -198,3 +198,56 @@ def test_bucketizer_monotone_and_in_range(train, k, other):
 def test_preprocessor_from_config_unknown_class():
     with pytest.raises(ValueError, match=r"class_name must be one of.*Received|received 'Scaler'"):
         preprocessor_from_config({"class_name": "Scaler"})
+
+
+# -- add_user_history (SVD++'s N(u) as a multi_hot list column) --------------------------------------
+
+
+def _history_frames():
+    import pandas as pd
+
+    train = pd.DataFrame({"user_id": [1, 1, 1, 2], "movie_id": [10, 11, 12, 10], "t": [3, 1, 2, 5]})
+    test = pd.DataFrame({"user_id": [1, 2, 3], "movie_id": [13, 11, 10]})
+    return train, test
+
+
+def test_add_user_history_uses_only_the_history_rows():
+    from tfrec.data import add_user_history
+
+    train, test = _history_frames()
+    out = add_user_history(test, train)
+    assert out["user_history"].tolist() == [[10, 11, 12], [10], []]
+    assert "user_history" not in test.columns  # the input frame is not modified
+    # the test rows' own items never enter any list
+    both = add_user_history(train, train)
+    assert all(13 not in h for h in both["user_history"]) and both["user_history"].tolist()[0] == [10, 11, 12]
+
+
+def test_add_user_history_exclude_own_and_max_length():
+    from tfrec.data import add_user_history
+
+    train, _ = _history_frames()
+    out = add_user_history(train, train, exclude_own=True)
+    assert out["user_history"].tolist() == [[11, 12], [10, 12], [10, 11], []]
+    # most recent two by t: user 1's order is 11 (t=1), 12 (t=2), 10 (t=3)
+    recent = add_user_history(train, train, max_length=2, order_by="t")
+    assert recent["user_history"].tolist()[0] == [12, 10]
+    # excluding the own item first, then truncating: each row still gets max_length others
+    both = add_user_history(train, train, exclude_own=True, max_length=2, order_by="t")
+    assert both["user_history"].tolist() == [[11, 12], [12, 10], [11, 10], []]
+
+
+def test_add_user_history_bad_input():
+    from tfrec.data import add_user_history
+
+    train, test = _history_frames()
+    with pytest.raises(ValueError, match="max_length"):
+        add_user_history(test, train, max_length=0)
+    with pytest.raises(KeyError, match="lacks column"):
+        add_user_history(test, train, order_by="nope")
+    with pytest.raises(KeyError, match="lacks column"):
+        add_user_history(test.drop(columns="movie_id"), train, exclude_own=True)
+    with pytest.raises(ValueError, match="already has a column"):
+        add_user_history(test.assign(user_history=1), train)
+    with pytest.raises(TypeError, match="DataFrame"):
+        add_user_history(test, train.to_dict())

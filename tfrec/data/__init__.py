@@ -20,6 +20,7 @@ from tfrec.data.preprocessing import (
     Bucketizer,
     Normalizer,
     Vocabulary,
+    add_user_history,
     preprocessor_from_config,
 )
 from tfrec.data.sessions import ITEM_COL, SESSION_COL, TIME_COL, load_sessions
@@ -41,6 +42,7 @@ __all__ = [
     "SESSION_COL",
     "TIME_COL",
     "Vocabulary",
+    "add_user_history",
     "load_criteo",
     "load_ctr_csv",
     "load_movielens",

@@ -289,3 +289,74 @@ def preprocessor_from_config(config: Union[Dict[str, Any], str]):
             f"preprocessor_from_config: class_name must be one of {sorted(_CLASSES)}; received {name!r}."
         )
     return _CLASSES[name].from_config(config)
+
+
+def add_user_history(
+    frame: pd.DataFrame,
+    history: pd.DataFrame,
+    *,
+    user_col: str = "user_id",
+    item_col: str = "movie_id",
+    column: str = "user_history",
+    exclude_own: bool = False,
+    max_length: Optional[int] = None,
+    order_by: Optional[str] = None,
+) -> pd.DataFrame:
+    """``frame`` plus a list column: the items each row's user has in ``history`` (SVD++'s N(u)).
+
+    The implicit-feedback feature of SVD++ (Koren 2008) as a ``multi_hot`` input of the feature
+    models (``{"name": column, "kind": "multi_hot"}``, mean-pooled item embeddings). The lists come
+    from the rows of ``history`` only: pass the rows the model is trained on, never validation or
+    test rows, or their interactions reach the model's inputs (leakage). Rows of ``frame`` whose user
+    has no ``history`` row get an empty list.
+
+    Args:
+      frame: rows to annotate (training, validation or test rows); not modified.
+      history: the training interactions the lists are built from.
+      user_col, item_col: user and item id columns of both frames (ids compared with ``==``, so give
+        both frames the same id types).
+      column: name of the new list column; must not exist in ``frame`` yet.
+      exclude_own: leave each row's own item out of its list. For the training rows, a list with the
+        target item in it is a signal that validation and test rows (whose item is never in the
+        training history) do not have; excluding it makes training rows look like the rows predicted.
+      max_length: keep at most this many items per list: the last ones in ``history`` order (by
+        ``order_by`` when given, e.g. the timestamp: the most recent). None keeps every item.
+      order_by: optional column of ``history`` to sort each user's items by (stable, ascending).
+
+    Returns:
+      A copy of ``frame`` with ``column`` added (lists of item ids, in history order).
+
+    Example:
+      >>> train = pd.DataFrame({"user_id": [1, 1, 2], "movie_id": [10, 11, 10]})
+      >>> test = pd.DataFrame({"user_id": [1, 3], "movie_id": [12, 10]})
+      >>> add_user_history(test, train)["user_history"].tolist()
+      [[10, 11], []]
+      >>> add_user_history(train, train, exclude_own=True)["user_history"].tolist()
+      [[11], [10], []]
+    """
+    for name, value in (("frame", frame), ("history", history)):
+        if not isinstance(value, pd.DataFrame):
+            raise TypeError(f"add_user_history: {name} must be a pandas DataFrame; received {type(value).__name__}.")
+    _check_int("max_length", max_length, 1, allow_none=True)
+    for name, value, needed in (("frame", frame, [user_col, item_col] if exclude_own else [user_col]),
+                                ("history", history, [user_col, item_col] + ([order_by] if order_by else []))):
+        missing = [c for c in needed if c not in value.columns]
+        if missing:
+            raise KeyError(f"add_user_history: {name} lacks column(s) {missing}; it has {sorted(map(str, value.columns))}.")
+    if column in frame.columns:
+        raise ValueError(f"add_user_history: frame already has a column {column!r}; pick another column= name.")
+    rows = history.sort_values(order_by, kind="stable") if order_by else history
+    lists = rows.groupby(user_col, sort=False)[item_col].agg(list).to_dict()
+    keep = None if max_length is None else max_length + (1 if exclude_own else 0)
+    users = frame[user_col].tolist()
+    out = []
+    if exclude_own:
+        for user, item in zip(users, frame[item_col].tolist()):
+            items = lists.get(user, [])
+            items = [x for x in (items if keep is None else items[-keep:]) if x != item]
+            out.append(items if max_length is None else items[-max_length:])
+    else:
+        for user in users:
+            items = lists.get(user, [])
+            out.append(list(items if keep is None else items[-keep:]))
+    return frame.assign(**{column: out})
