@@ -12,7 +12,9 @@ id, movie id, user age (10 training-quantile buckets), gender, occupation, zip c
 twice or more), genres (multi-hot, mean-pooled), release year (10 buckets), and where the search
 kept them the title (mean-pooled tokens) and the rating's timestamp (20 buckets + z-score; the time
 a rating is made is known when it is predicted). Vocabularies and statistics come from the
-training rows only.
+training rows only. Optional (``model.params.user_history``, tried in tuning rounds 7-8, not kept):
+an SVD++-style list of the movies the user rated in the fit rows (``tfrec.data.add_user_history``;
+never validation or test rows), mean-pooled as the multi_hot feature ``user_history``.
 
 Rows: ``ranking_mlp`` (``tfrec.models.ranking.RankingRecommender``, ids only, as the TFRS basic
 ranking tutorial; ``ranking_mlp_side`` with the MovieLens side-feature presets), DCN-V2 full /
@@ -24,7 +26,7 @@ the full-rank stacked DCN's settings.
 Run:
   python benchmarks/ranking_ml100k.py            # all rows x 3 seeds, ~40-60 min on 2 busy cores
   python benchmarks/ranking_ml100k.py --tune [--round N]   # validation search for DCN and DeepFM
-  python benchmarks/ranking_ml100k.py --models dcn_full_stacked,deepfm
+  python benchmarks/ranking_ml100k.py --models dcn_full_stacked,deepfm   # replaces only these rows
 """
 
 from __future__ import annotations
@@ -109,6 +111,7 @@ def run_feature_model(model: str, params: dict, training: dict, fit: pd.DataFram
     from tfrec.models.ctr import _feature_layers, build_model, fit_model, initial_bias, predict_frame
 
     tf.keras.utils.set_random_seed(seed)
+    params, (fit, val, test) = _with_history(params, fit, val, test)
     fit = fit.assign(__label__=_labels(fit, label, task, positive_threshold))
     val = val.assign(__label__=_labels(val, label, task, positive_threshold))
     m = build_model(model, params["features"], fit, task=task, embedding_dim=params["embedding_dim"],
@@ -125,6 +128,28 @@ def run_feature_model(model: str, params: dict, training: dict, fit: pd.DataFram
         test = test.assign(__label__=_labels(test, label, task, positive_threshold))
         out["test"] = _scores(predict_frame(m, test), test["__label__"].to_numpy(), task, fit)
     return out
+
+
+HISTORY_COLUMN = "user_history"
+
+
+def _with_history(params, fit, val, test):
+    """``params["user_history"]`` (``add_user_history`` options, or None): the SVD++-style list of the
+    movies each user rated, built from the ``fit`` rows only (the rows the model is trained on; never
+    validation or test rows) and added to every frame as the multi_hot feature ``user_history``."""
+    options = params.get("user_history")
+    if not options:
+        return params, (fit, val, test)
+    from tfrec.data import add_user_history
+
+    options = dict(options)
+    feature = {"name": HISTORY_COLUMN, "kind": "multi_hot", "max_length": options.get("max_length") or 64}
+    params = {**params, "features": [f for f in params["features"] if f["name"] != HISTORY_COLUMN] + [feature]}
+    frames = [None if frame is None else
+              add_user_history(frame, fit, column=HISTORY_COLUMN, exclude_own=bool(options.get("exclude_own")),
+                               max_length=feature["max_length"], order_by=options.get("order_by"))
+              for frame in (fit, val, test)]
+    return params, frames
 
 
 def _labels(frame, label, task, positive_threshold=4.0):
@@ -155,7 +180,8 @@ def dcn_params(base: dict, variant: dict) -> dict:
     mp = params.setdefault("model_params", {})
     rank = variant["projection_dim"]
     if rank == "d/4":
-        rank = max(1, len(params["features"]) * params["embedding_dim"] // 4)
+        n_fields = len(params["features"]) + (1 if params.get("user_history") else 0)  # + user_history
+        rank = max(1, n_fields * params["embedding_dim"] // 4)
     mp["projection_dim"] = rank
     mp["structure"] = variant["structure"]
     return params
@@ -259,6 +285,19 @@ TUNE_STAGES = {
                 ("title", [False, True]), ("embedding_dim", [16, 24])],
         "deepfm": [],
     },
+    # SVD++-style implicit feedback: the movies the user rated in the fit rows (mean-pooled, the 64
+    # most recent by timestamp), with each fit row's own movie kept in its list or left out
+    7: {
+        "dcn": [("history", [None, {"exclude_own": False, "max_length": 64, "order_by": "timestamp"},
+                             {"exclude_own": True, "max_length": 64, "order_by": "timestamp"}])],
+        "deepfm": [],
+    },
+    # round 7's lists held the 64 most recent movies; here the whole fit history (SVD++'s N(u); the
+    # longest fit history has 527 movies), own movie left out (the better of the two in round 7)
+    8: {
+        "dcn": [("history", [None, {"exclude_own": True, "max_length": 600, "order_by": "timestamp"}])],
+        "deepfm": [],
+    },
 }
 TITLE_FEATURE = {"name": "movie_title", "kind": "text", "max_length": 8}
 TIMESTAMP_FEATURE = {"name": "timestamp", "kind": "timestamp", "num_buckets": 20}
@@ -280,6 +319,10 @@ def _apply_setting(cfg, setting):
         elif key == "zip":
             if not value:
                 params["features"] = [f for f in params["features"] if f["name"] != "user_zip_code"]
+        elif key == "history":
+            params.pop("user_history", None)
+            if value:
+                params["user_history"] = dict(value)
         elif key == "title":
             if value and all(f["name"] != "movie_title" for f in params["features"]):
                 params["features"] = params["features"] + [dict(TITLE_FEATURE)]
@@ -289,7 +332,12 @@ def _apply_setting(cfg, setting):
 
 
 def _tag(setting):
-    return tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in setting.items()))
+    def frozen(v):
+        if isinstance(v, dict):
+            return tuple(sorted((k, frozen(x)) for k, x in v.items()))
+        return tuple(v) if isinstance(v, list) else v
+
+    return tuple(sorted((k, frozen(v)) for k, v in setting.items()))
 
 
 def tune(fit, val, models, round_=1, previous=()):
@@ -313,7 +361,9 @@ def tune(fit, val, models, round_=1, previous=()):
                 best["structure"] = mp.get("structure", "stacked")
         if round_ >= 6 and model == "dcn":
             best.update(first_order=mp.get("first_order", False), zero_init_top=mp.get("zero_init_top", False))
-        seen = {}
+        if round_ >= 7:
+            best["history"] = copy.deepcopy(cfg["params"].get("user_history"))
+        seen, settings = {}, {}
         for key, values in TUNE_STAGES[round_][model]:
             for value in values:
                 setting = {**best, **value} if key == "*" else {**best, key: value}
@@ -326,10 +376,10 @@ def tune(fit, val, models, round_=1, previous=()):
                          "epochs": out["info"]["epochs"],
                          "best_epoch": out["info"]["best_epoch"], "seconds": round(time.perf_counter() - start, 1)}
                 print(trial, flush=True)
-                seen[tag] = trial["val_rmse"]
+                seen[tag], settings[tag] = trial["val_rmse"], copy.deepcopy(setting)
                 trials.append(trial)
                 _write_tuning(trials)
-            best = {k: list(v) if isinstance(v, tuple) else v for k, v in min(seen, key=seen.get)}
+            best = copy.deepcopy(settings[min(seen, key=seen.get)])
             print(f"{model}: after {key}: best {best} val RMSE {seen[_tag(best)]:.4f}", flush=True)
     return trials
 
@@ -404,7 +454,8 @@ def main(argv=None):
                              "train_seconds": info["train_seconds"], "examples_per_second": info["examples_per_second"]})
                 extra = {"params": {"embedding_dim": params["embedding_dim"], **params.get("model_params", {}),
                                     **training},
-                         "features": [f["name"] for f in params["features"]]}
+                         "features": [f["name"] for f in params["features"]]
+                         + ([HISTORY_COLUMN] if params.get("user_history") else [])}
             else:
                 algo = _algorithm(name, seed)
                 rmse, seconds = run_algorithm(algo, train, test)
@@ -415,6 +466,7 @@ def main(argv=None):
                 extra = {"features": "movielens_user + movielens_item presets" if name == "ranking_mlp_side"
                          else "user and item ids"}
         rows.append(_seed_row(name, runs, **extra))
+    rows, kept = _merge_previous(rows)
     _common.write_results(
         "ranking_ml100k", "ml-100k",
         "Random 80/20 split of the 100,000 ratings (seed 42, TFRS tutorials); 10% of train (seed 42) held "
@@ -423,8 +475,38 @@ def main(argv=None):
         "validation rows with that seed). Side features: user age, gender, occupation, zip, genres, release "
         "year (+ title and rating timestamp where the config lists them). Hyperparameters chosen on the "
         "validation split (ranking_ml100k_tuning.json).",
-        rows, anchors=ANCHORS,
+        rows, anchors=ANCHORS, **kept,
     )
+
+
+def _merge_previous(rows):
+    """``rows`` plus the rows of the existing results file that this run did not redo (a ``--models``
+    subset replaces only its own rows), in ``ALL`` order; and where the kept rows come from."""
+    import json
+
+    path = _common.RESULTS / "ranking_ml100k.json"
+    if not path.is_file():
+        return rows, {}
+    old = json.loads(path.read_text())
+    done = {r["algorithm"] for r in rows}
+    kept = [r for r in old.get("rows", []) if r.get("algorithm") not in done]
+    if not kept:
+        return rows, {}
+    order = {n: i for i, n in enumerate(ALL)}
+    merged = sorted(rows + kept, key=lambda r: order.get(r.get("algorithm"), len(order)))
+    # provenance: rows the old file had itself kept stay with their own command; the others came from
+    # the old file's command
+    names = {r.get("algorithm") for r in kept}
+    sources, carried = [], set()
+    for p in old.get("kept_rows_from", []):
+        still = [n for n in p["rows"] if n in names]
+        carried.update(p["rows"])
+        if still:
+            sources.append({**p, "rows": still})
+    own = [n for n in (r.get("algorithm") for r in kept) if n not in carried]
+    if own:
+        sources.append({"command": old.get("command"), "date": old.get("date"), "rows": own})
+    return merged, {"kept_rows_from": sources}
 
 
 if __name__ == "__main__":
