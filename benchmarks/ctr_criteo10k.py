@@ -1,5 +1,10 @@
 """CTR on the Criteo 10k sample: DeepFM, DCN-V2, FM and logistic regression, AUC and log loss.
 
+Also a gradient-boosted-trees reference (``gbdt``: scikit-learn's HistGradientBoostingClassifier on
+raw counts and native categorical splits, see ``GBDT``): a non-neural model family that learns
+feature interactions by itself given deeper trees, to show how much non-additive signal the sample
+carries (its --tune-cv candidates score lower the deeper the trees; the chosen setting is stumps).
+
 Data: ``criteo-10k/criteo_sampled_data_10k.csv`` (9,999 impressions, CTR 0.218; 13 count features
 ``I1..I13``, 26 hashed categoricals ``C1..C26``), read with ``tfrec.data.load_criteo``.
 
@@ -35,7 +40,8 @@ first-order weights fixed (both deep configs: the model is the LR plus a learned
 them under the LR's own L2 (0.001) instead of the model's ``embedding_l2``. Early stopping counts the start as epoch 0: an epoch must lower the
 validation log loss below the LR's, else the LR's weights are restored and the row reports
 ``best_epoch`` 0 (the "deep" model is then exactly the LR). ``cv_best_epochs``: the same per CV fold.
-examples/s: training examples per second over the epochs after the first (which traces the graph).
+examples/s: training examples per second over the epochs after the first (which traces the graph);
+for ``gbdt``: training rows x boosting rounds per second of its fit (not comparable with the others).
 
 Run:
   python benchmarks/ctr_criteo10k.py            # ~20-40 min on 2 busy cores
@@ -60,10 +66,11 @@ import numpy as np  # noqa: E402
 from ranking_ml100k import _labels, _scores, model_config, run_feature_model  # noqa: E402
 from tfrec import splits  # noqa: E402
 from tfrec.data import load_criteo  # noqa: E402
+from tfrec import metrics as _metrics  # noqa: E402
 from tfrec.models.ctr import criteo_features  # noqa: E402
 
 SEED = 42
-MODELS = ("logreg", "fm", "deepfm", "dcn")
+MODELS = ("logreg", "fm", "deepfm", "dcn", "gbdt")
 
 # LR and FM settings (chosen on the fixed split's validation rows with --tune; rounds 4-5 (--tune-cv) scored
 # them as they are, as the reference for the deep models' candidates; see the tuning record)
@@ -78,6 +85,22 @@ LINEAR = {
                    "embedding_dim": 4, "model_params": {"embedding_l2": 1e-1, "table_l2": 1e-3}},
         "training": {"batch_size": 256, "epochs": 30, "learning_rate": 3e-3, "early_stopping": {"patience": 2}},
     },
+}
+
+# Gradient-boosted trees (scikit-learn HistGradientBoostingClassifier), a non-neural reference that
+# learns feature interactions by itself: raw counts I1..I13 (NaN = missing, handled natively) and the
+# categories C1..C26 as native categorical splits over the same vocabularies as the other models
+# (values seen >= min_count times in the training rows; the rest, and missing, share code 0). Boosting
+# rounds early-stopped on the validation rows (n_iter_no_change rounds without a lower log loss).
+# Settings chosen by --tune-cv round 5 (candidates in CV_CANDIDATES["gbdt"], set on top of the round's
+# starting point, 15 leaves): mean inner AUC fell as the trees could model more interactions: stumps
+# (max_depth 1: an additive model, chosen) 0.7393, 7 leaves 0.7387, 15 leaves 0.7373, 31 leaves 0.7312
+# (LR 0.7416; tuning record). On this sample deeper interactions cost more in variance than they add.
+GBDT = {
+    "params": {"min_count": 20,
+               "model_params": {"learning_rate": 0.05, "max_depth": 1, "max_leaf_nodes": None, "min_samples_leaf": 50,
+                                "l2_regularization": 1.0, "max_iter": 1000, "n_iter_no_change": 20}},
+    "training": {},
 }
 
 ANCHORS = [
@@ -97,6 +120,7 @@ ANCHORS = [
 
 def configs():
     out = {m: copy.deepcopy(LINEAR[m]) for m in ("logreg", "fm")}
+    out["gbdt"] = copy.deepcopy(GBDT)
     for m in ("deepfm", "dcn"):
         cfg = model_config(f"{m}_criteo")
         out[m] = {"params": cfg["params"], "training": cfg["training"]}
@@ -131,11 +155,60 @@ def run(model, cfg, fit, val, test=None, lr=None):
     settings: ``lr`` when given (the LR row's model of this run), else trained here. Returns also
     ``model`` (and ``lr`` for warm starts), so that a run's LR can be reused.
     """
+    if model == "gbdt":
+        return run_gbdt(cfg, fit, val, test)
     params, training = resolve(cfg)
     if training.get("warm_start") is None and model != "logreg":
         return run_feature_model(model, params, training, fit, val, test, label="label", task="ctr",
                                  positive_threshold=0.5)
     return _train(model, params, training, fit, val, test, lr)
+
+
+def run_gbdt(cfg, fit, val, test=None):
+    """The GBDT reference (``GBDT``): trained on ``fit``, boosting rounds early-stopped on ``val``.
+
+    Category codes come from ``fit`` only (``min_count``); ``val``/``test`` values outside that
+    vocabulary get code 0, like the OOV bucket of the other models.
+    """
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    params = cfg["params"]
+    numeric = [f"I{i}" for i in range(1, 14)]
+    categorical = [f"C{i}" for i in range(1, 27)]
+    vocab = {}
+    for c in categorical:
+        counts = fit[c].value_counts(dropna=True)
+        kept = sorted(str(v) for v in counts[counts >= params["min_count"]].index)
+        vocab[c] = {v: i + 1 for i, v in enumerate(kept)}
+
+    def matrix(frame):
+        cols = [frame[c].to_numpy(np.float64) for c in numeric]
+        cols += [frame[c].map(lambda v, m=vocab[c]: m.get(str(v), 0) if v == v else 0).to_numpy(np.float64)
+                 for c in categorical]
+        return np.stack(cols, axis=1)
+
+    mp = dict(params["model_params"])
+    model = HistGradientBoostingClassifier(
+        categorical_features=[False] * len(numeric) + [True] * len(categorical), early_stopping=True,
+        scoring="loss", random_state=SEED, **mp)
+    y_fit, y_val = fit["label"].to_numpy(np.float32), val["label"].to_numpy(np.float32)
+    start = time.perf_counter()
+    model.fit(matrix(fit), y_fit, X_val=matrix(val), y_val=y_val)
+    seconds = time.perf_counter() - start
+    # epochs = boosting rounds; scikit-learn keeps every round it ran, including the n_iter_no_change
+    # rounds after the best validation loss, so best_epoch is the rounds in the model
+    info = {"epochs": int(model.n_iter_), "best_epoch": int(model.n_iter_), "train_seconds": seconds,
+            "examples_per_second": len(fit) * model.n_iter_ / max(seconds, 1e-9)}
+
+    def scores(frame):
+        y = frame["label"].to_numpy(np.float32)
+        return {"auc": float(_metrics.auc(y, model.predict_proba(matrix(frame))[:, 1])),
+                "log_loss": float(_metrics.log_loss(y, model.predict_proba(matrix(frame))[:, 1]))}
+
+    out = {"info": info, "val": scores(val), "model": model, "lr": None}
+    if test is not None:
+        out["test"] = scores(test)
+    return out
 
 
 def _keep_lr(cache, key, model, out):
@@ -292,6 +365,12 @@ CV_ROUND = 5  # --tune-cv writes this round (see tune_cv)
 _WIDE = {"criteo_features.numeric": "bucketize", "criteo_features.num_buckets": 10,
          "criteo_features.min_count": 20, "model_params.first_order": True, "model_params.zero_init_top": True}
 CV_CANDIDATES = {
+    # GBDT: "leaves15" was the round's starting point (15 leaves, depth unlimited); the others change it
+    "gbdt": {"leaves15": {"model_params.max_depth": None, "model_params.max_leaf_nodes": 15},
+             "leaves7": {"model_params.max_depth": None, "model_params.max_leaf_nodes": 7},
+             "leaves31": {"model_params.max_depth": None, "model_params.max_leaf_nodes": 31,
+                          "model_params.min_samples_leaf": 100},
+             "depth1": {"model_params.max_depth": 1, "model_params.max_leaf_nodes": None}},
     "logreg": {"config": {}},
     "fm": {"config": {}},
     "deepfm": {"config": {}, "zero_top": {"model_params.zero_init_top": True},
@@ -500,7 +579,12 @@ def main(argv=None):
                 values = np.array([m[key] for m in fold_metrics])
                 metrics[f"cv{args.folds}_{key}_mean"] = float(values.mean())
                 metrics[f"cv{args.folds}_{key}_std"] = float(values.std(ddof=1))
-        params, training = resolve(cfgs[model])
+        if model == "gbdt":
+            shown = {"min_count": cfgs[model]["params"]["min_count"], **cfgs[model]["params"]["model_params"]}
+        else:
+            params, training = resolve(cfgs[model])
+            shown = {"embedding_dim": params["embedding_dim"], "criteo_features": cfgs[model]["params"]["criteo_features"],
+                     **params.get("model_params", {}), **training}
         warm = {k: info[k] for k in ("warm_start_max_abs_diff", "initial_val_loss") if k in info}
         if fold_best:
             warm["cv_best_epochs"] = fold_best
@@ -508,9 +592,7 @@ def main(argv=None):
                                 examples_per_second=info["examples_per_second"], epochs=info["epochs"],
                                 best_epoch=info["best_epoch"], wall_seconds=round(time.perf_counter() - start, 1),
                                 **warm,
-                                params={"embedding_dim": params["embedding_dim"],
-                                        "criteo_features": cfgs[model]["params"]["criteo_features"],
-                                        **params.get("model_params", {}), **training}))
+                                params=shown))
     protocol = ("Fixed split: seed-42 permutation, 80% train / 10% validation (early stopping) / 10% test; "
                 f"metrics 'auc', 'log_loss' on the test rows. {args.folds}-fold CV (tfrec.splits.kfold_split, seed "
                 "42; 1/9 of each training part held out for early stopping): mean and std (ddof=1) over folds. "
