@@ -126,12 +126,20 @@ class RunRecorder(tf.keras.callbacks.Callback):
       epochs: planned number of epochs (for the console).
       console: function that prints one line per epoch, or None.
       save_best: write the best checkpoint.
+      baseline: the monitored value of the starting weights (a warm start): they count as epoch -1
+        (0-based; "epoch 0" 1-based), an epoch must beat it to be the best, and if none does the best
+        checkpoint stays the starting weights (``best_epoch`` -1). None = no baseline.
+      baseline_weights: the starting weights (``model.get_weights()``), written as the best checkpoint
+        when a fresh run begins (needed with ``baseline``).
     """
 
     def __init__(self, out_dir: Path, monitor: str, mode: str, patience: Optional[int], min_delta: float = 0.0,
                  backup_dir: Optional[Path] = None, epochs: int = 0, console: Optional[Callable[[str], None]] = None,
-                 save_best: bool = True):
+                 save_best: bool = True, baseline: Optional[float] = None,
+                 baseline_weights: Optional[List[np.ndarray]] = None):
         super().__init__()
+        self.baseline = baseline
+        self.baseline_weights = baseline_weights
         self.out_dir = Path(out_dir)
         self.monitor = monitor
         self.mode = mode
@@ -185,10 +193,15 @@ class RunRecorder(tf.keras.callbacks.Callback):
         if lines:
             last = lines[-1]
             self.best_value, self.best_epoch, self.wait = last["best_value"], last["best_epoch"], last["wait"]
+        elif self.baseline is not None:  # the warm start is "epoch 0": the value to beat
+            self.best_value, self.best_epoch, self.wait = self.baseline, -1, 0
         else:
             self.best_value, self.best_epoch, self.wait = None, None, 0
         if last_completed < 0:  # a fresh start: no stale best checkpoint from an earlier attempt
             shutil.rmtree(self.ckpt_dir, ignore_errors=True)
+            if self.baseline is not None and self.save_best and self.baseline_weights is not None:
+                save_weights_file(self.baseline_weights, self.ckpt_dir, "best",
+                                  {"epoch": -1, "monitor": self.monitor, "value": self.baseline, "warm_start": True})
 
     # -- Keras hooks --------------------------------------------------------------------------------
     def on_train_begin(self, logs=None):

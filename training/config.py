@@ -159,6 +159,29 @@ class EarlyStoppingConfig:
 
 
 @dataclasses.dataclass
+class WarmStartLRConfig:
+    """The logistic regression trained first for ``training.warm_start: lr`` (CTR families).
+
+    It uses the deep model's features and preprocessing (same vocabularies and buckets, adapted on the
+    same fit rows), trains on the fit rows with Adam and early-stops on the validation loss (best
+    epoch's weights kept). Defaults: ``LINEAR["logreg"]`` of ``benchmarks/ctr_criteo10k.py``.
+
+    Attributes:
+      embedding_l2: L2 on the first-order weights looked up in a batch. Default 0.001.
+      learning_rate: Adam learning rate. Default 0.003.
+      epochs: maximum epochs. Default 30.
+      patience: early-stopping patience (epochs without a lower validation loss). Default 2.
+      batch_size: examples per step. Default 256.
+    """
+
+    embedding_l2: float = 1e-3
+    learning_rate: float = 3e-3
+    epochs: int = 30
+    patience: int = 2
+    batch_size: int = 256
+
+
+@dataclasses.dataclass
 class TrainingConfig:
     """The optimisation loop.
 
@@ -183,6 +206,16 @@ class TrainingConfig:
       seed: seed of weights initialisers (``tf.keras.utils.set_random_seed``) and shuffling. Default 42.
       verbose: 0 silent, 1 Keras progress bar, 2 one line per epoch. Default 2.
       restore_best: load the best epoch's weights before the final evaluation and export. Default True.
+      warm_start: "lr" = CTR families (dcn, deepfm with ``model.params.task: ctr``): train a logistic
+        regression first (``warm_start_lr``) on the same fit rows with the same preprocessing, copy its
+        first-order weights and bias into the model and start the interaction outputs at zero, so the
+        model starts as that LR (needs ``model_params`` ``first_order``, ``zero_init_top`` and for
+        deepfm ``fm_gate`` true). Early stopping then counts the start as epoch 0 (``best_epoch`` -1
+        in metrics.json when no epoch beats it: the LR's weights are kept). The warm-started weights
+        are stored in ``<run_dir>/warm_start/``: a resumed run reuses them. None = off. Default None.
+      freeze_linear: with ``warm_start``, keep the copied first-order weights fixed (the model is the LR
+        plus a learned interaction residual). Default False.
+      warm_start_lr: settings of that logistic regression, see :class:`WarmStartLRConfig`.
     """
 
     epochs: int = 10
@@ -201,6 +234,9 @@ class TrainingConfig:
     seed: int = 42
     verbose: int = 2
     restore_best: bool = True
+    warm_start: Optional[Literal["lr"]] = None
+    freeze_linear: bool = False
+    warm_start_lr: WarmStartLRConfig = dataclasses.field(default_factory=WarmStartLRConfig)
 
 
 @dataclasses.dataclass
@@ -677,7 +713,27 @@ def _check_values(config: Config, checker: _Checker) -> None:
     except ValueError as e:
         checker.fail("model.name", str(e))
     config.model.params = task.check_params(config.model.params, fail=lambda key, msg: checker.fail(key, msg))
+    _check_warm_start(config, task, checker)
     _check_search_space(config, checker)
+
+
+def _check_warm_start(config: Config, task, checker: _Checker) -> None:
+    """``training.warm_start`` / ``freeze_linear`` / ``warm_start_lr``: values and the family's support."""
+    t = config.training
+    if t.freeze_linear and t.warm_start is None:
+        checker.fail("training.freeze_linear", "config key 'training.freeze_linear' needs training.warm_start: lr "
+                                               "(it freezes the first-order weights copied from the LR).")
+    ws = t.warm_start_lr
+    for key, value in (("embedding_l2", ws.embedding_l2), ("patience", ws.patience)):
+        if value < 0:
+            checker.fail(f"training.warm_start_lr.{key}", f"config key 'training.warm_start_lr.{key}' must be >= 0, "
+                                                          f"got {value}.")
+    for key, value in (("learning_rate", ws.learning_rate), ("epochs", ws.epochs), ("batch_size", ws.batch_size)):
+        if value <= 0:
+            checker.fail(f"training.warm_start_lr.{key}", f"config key 'training.warm_start_lr.{key}' must be > 0, "
+                                                          f"got {value}.")
+    if t.warm_start is not None:
+        task.check_warm_start(config.model.params, t, fail=lambda key, msg: checker.fail(key, msg))
 
 
 def _check_search_space(config: Config, checker: _Checker) -> None:

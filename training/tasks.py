@@ -128,6 +128,21 @@ class Task:
         :meth:`algorithm`."""
         return None
 
+    # -- warm start (``training.warm_start``; CTR families only) ------------------------------------
+    def check_warm_start(self, params: Dict[str, Any], training, fail: Fail) -> None:
+        """Config check of ``training.warm_start`` for this family (``params``: checked ``model.params``)."""
+        fail("training.warm_start", f"config key 'training.warm_start' ({training.warm_start!r}) is supported only by "
+                                    f"the CTR families dcn and deepfm with model.params.task: ctr; model "
+                                    f"{self.name!r} cannot be warm-started. Remove training.warm_start.")
+
+    def warm_start(self, model, run, config, sample: Dict[str, np.ndarray]) -> Dict[str, Any]:
+        """Trains the warm-start model and copies it into the built ``model``; returns facts for metrics.json."""
+        raise NotImplementedError(f"model {self.name!r} has no warm start")
+
+    def freeze_linear(self, model) -> None:
+        """Makes the copied first-order weights non-trainable (``training.freeze_linear``)."""
+        raise NotImplementedError(f"model {self.name!r} has no warm start")
+
 
 def _write_ids(folder, users, items) -> None:
     """``users.txt`` / ``items.txt`` for data without users (or items): one raw id per line."""
@@ -497,6 +512,10 @@ class CTRTask(Task):
 
     ``model_params`` are the model's own parameters (``cross_layers``, ``deep_layers``, ``dropout``,
     ``embedding_l2``, ``table_l2``, ...; see ``build_model``).
+
+    ``training.warm_start: lr`` (dcn, deepfm; task ctr): :meth:`warm_start` trains a logistic regression
+    on the fit rows with the same spec and adapted layers and starts the model as it
+    (``tfrec.models.ctr.warm_start_from_lr``); ``training.freeze_linear``: :meth:`freeze_linear`.
     """
 
     kind = "rating"
@@ -570,8 +589,82 @@ class CTRTask(Task):
         # the feature layers adapt on the fit rows only (vocabularies, min_count, quantiles, mean/std)
         model = build_model(self.name, spec, run.fit, task="ctr", embedding_dim=params["embedding_dim"],
                             initial_bias=initial_bias(run.fit[run.label], "ctr"), **params["model_params"])
-        run.extra.update(layer=_feature_layers(model)[0])
+        run.extra.update(layer=_feature_layers(model)[0], spec=spec, adapt_frame=run.fit)
         return model
+
+    # -- warm start from a logistic regression (training.warm_start: lr) ---------------------------------
+    #: model_params that make the model start as its first-order part, and their builder defaults
+    _WARM_KEYS = {"dcn": {"first_order": False, "zero_init_top": False},
+                  "deepfm": {"first_order": True, "zero_init_top": False, "fm_gate": False}}
+
+    def check_warm_start(self, params, training, fail):
+        if self.name not in self._WARM_KEYS:
+            why = ("its pairwise FM term has no gate to start at zero, so it cannot start as the LR; use deepfm "
+                   "with model_params.fm_gate: true, or dcn" if self.name == "fm" else "it is the LR itself")
+            fail("training.warm_start", f"config key 'training.warm_start' ({training.warm_start!r}) is not supported "
+                                        f"for model {self.name!r}: {why}. Warm starts: dcn, deepfm (task ctr).")
+        if params.get("task") != "ctr":
+            fail("training.warm_start", f"config key 'training.warm_start' ({training.warm_start!r}) needs "
+                                        f"model.params.task: ctr (a logistic regression on clicks), got "
+                                        f"{params.get('task')!r}.")
+        model_params = params.get("model_params") or {}
+        missing = [k for k, default in self._WARM_KEYS[self.name].items() if model_params.get(k, default) is not True]
+        if missing:
+            keys = ", ".join(f"model.params.model_params.{k}" for k in missing)
+            fail("model.params.model_params",
+                 f"training.warm_start: lr needs {keys} set to true for model {self.name!r} (missing: "
+                 f"{', '.join(missing)}): the model must start as the LR (first-order term, interaction outputs "
+                 "starting at zero).")
+
+    def _warm_frames(self, run):
+        """(spec, frame the feature layers adapted on, labelled fit rows, labelled val rows, label column)."""
+        if self._is_table(run):
+            return run.extra["spec"], run.extra["adapt_frame"], run.fit, run.val, run.label
+        full = run.extra["full_frame"]
+        return (run.extra["recommender"].spec, full, full.iloc[run.fit.index.to_numpy()],
+                full.iloc[run.val.index.to_numpy()], "__label__")
+
+    def warm_start(self, model, run, config, sample):
+        """Trains the logistic regression of ``training.warm_start_lr`` and starts ``model`` as it.
+
+        The LR has the model's feature spec, adapted on the same rows (same vocabularies and buckets:
+        checked by ``warm_start_from_lr``); it trains on the fit rows (shuffled with ``training.seed``)
+        and early-stops on the validation loss, as ``benchmarks/ctr_criteo10k.py`` trains its LR row.
+        ``model`` must be built; its first-order weights and bias become the LR's and its interaction
+        outputs zero. Returns the LR's epochs, validation loss and the max abs difference of the two
+        models' predictions on ``sample`` (0 up to float error).
+        """
+        import tensorflow as tf
+
+        from tfrec.layers.features import frame_to_dataset
+        from tfrec.models.ctr import _feature_layers, build_model, fit_model, initial_bias, warm_start_from_lr
+
+        ws = config.training.warm_start_lr
+        spec, adapt, fit, val, label = self._warm_frames(run)
+        policy = tf.keras.mixed_precision.global_policy()
+        tf.keras.mixed_precision.set_global_policy("float32")  # the LR as the benchmark trains it
+        try:
+            tf.keras.utils.set_random_seed(config.training.seed)
+            lr = build_model("logreg", spec, adapt, task="ctr", embedding_dim=1,
+                             initial_bias=initial_bias(fit[label], "ctr"), embedding_l2=ws.embedding_l2)
+            layers = _feature_layers(lr)
+            ds = frame_to_dataset(fit, layers, label=label, batch_size=ws.batch_size, shuffle=True,
+                                  seed=config.training.seed, encoder=layers[0])
+            val_ds = frame_to_dataset(val, layers, label=label, batch_size=8192, encoder=layers[0])
+            info = fit_model(lr, ds, val_ds, epochs=ws.epochs, learning_rate=ws.learning_rate, patience=ws.patience)
+        finally:
+            tf.keras.mixed_precision.set_global_policy(policy)
+        warm_start_from_lr(model, lr, sample=sample)
+        diff = float(np.abs(np.reshape(model(sample, training=False).numpy(), [-1]).astype(np.float64)
+                            - np.reshape(lr(sample, training=False).numpy(), [-1])).max())
+        hist = info["history"]
+        best = info["best_epoch"]
+        return {"lr_epochs": info["epochs"], "lr_best_epoch": best,
+                "lr_val_loss": float(hist["val_loss"][best - 1]) if best else None,
+                "max_abs_diff": diff, "n_sample": int(len(next(iter(sample.values()))))}
+
+    def freeze_linear(self, model):
+        model.linear_layer.trainable = False
 
     def examples(self, run, frame, split):
         if self._is_table(run):

@@ -19,6 +19,9 @@ Run folder (``output.run_dir``; another tool, e.g. export/serving, reads it)::
                              model can be saved; absent otherwise -- metrics.json says why)
       checkpoints/best.npz   the best epoch's weights (``model.get_weights()`` order) and best.json
                              {"path", "epoch", "monitor", "value"}; ``training.callbacks.load_weights_file``
+                             (epoch -1: the warm start, when no epoch beat it)
+      warm_start/start.npz   with ``training.warm_start: lr``: the LR-started weights, and start.json (the
+                             LR's epochs and validation loss); a resumed run reuses them
       checkpoints/last.npz   the last epoch's weights, and last.json (written when training ends: a rerun
                              after a kill during export/evaluation does not train again)
       logs/train, logs/validation   TensorBoard event files (epoch_loss and every metric)
@@ -217,8 +220,11 @@ class Trainer:
 
         t0 = time.perf_counter()
         sample = {k: v[:2] for k, v in fit_x.items()}
+        finished = (out / "checkpoints" / "last.json").exists()
         with placement.strategy.scope():
             model(sample, training=False)  # create the variables (BackupAndRestore needs a built model)
+        warm_info = self._warm_start(model, run, val_x, out, finished) if cfg.training.warm_start else None
+        with placement.strategy.scope():
             optimizer = make_optimizer(cfg, steps_per_epoch)
             task.compile(model, optimizer, cfg)
         self.timing["build_seconds"] = time.perf_counter() - t0
@@ -232,10 +238,23 @@ class Trainer:
         default_monitor, default_mode = monitor_of(task.name, cfg.model.params)
         monitor = es.monitor or default_monitor
         mode = resolve_mode(monitor, es.mode) if es.monitor else (default_mode if es.mode == "auto" else es.mode)
+        baseline = baseline_weights = None
+        if warm_info is not None and not finished:
+            # the warm start counts as epoch 0: its validation value is the one to beat (and its weights
+            # the best checkpoint until an epoch beats it)
+            logs = model.evaluate(val_ds, verbose=0, return_dict=True, steps=validation_steps)
+            key = monitor[len("val_"):] if monitor.startswith("val_") else monitor
+            if key not in logs:
+                raise KeyError(f"early_stopping.monitor {monitor!r} is not among this run's validation metrics "
+                               f"{sorted('val_' + k for k in logs)}; set training.early_stopping.monitor to one of them.")
+            baseline, baseline_weights = float(logs[key]), model.get_weights()
+            warm_info["start_" + monitor] = baseline
+            self.log(f"warm start: the LR-started model has {monitor} {baseline:.4f} (epoch 0; an epoch must beat it)")
         recorder = RunRecorder(
             out, monitor, mode, patience=es.patience if es.enabled else None, min_delta=es.min_delta,
             backup_dir=(self.run_dir / "backup") if cfg.output.backup else None, epochs=cfg.training.epochs,
-            console=self.log if cfg.training.verbose == 2 else None,
+            console=self.log if cfg.training.verbose == 2 else None, baseline=baseline,
+            baseline_weights=baseline_weights,
         )
         timed = [TimedCallback(recorder)]
         callbacks = list(timed)
@@ -253,7 +272,6 @@ class Trainer:
         # -- fit --------------------------------------------------------------------------------
         from training.callbacks import read_jsonl
 
-        finished = (out / "checkpoints" / "last.json").exists()
         t0, cpu0 = time.perf_counter(), time.process_time()
         if finished:
             # killed after training but before metrics.json: keep the trained weights, redo export + evaluation
@@ -279,7 +297,8 @@ class Trainer:
         best_value = records[-1]["best_value"] if records else None
         stopped_early = bool(records and records[-1]["stop"])
         if cfg.training.restore_best and load_weights_file(model, out / "checkpoints", "best") is not None:
-            self.log(f"restored the best weights: epoch {best_epoch + 1}, {monitor} {best_value:.4f}")
+            start = " (the warm start: no epoch beat the LR)" if best_epoch == -1 else ""
+            self.log(f"restored the best weights: epoch {best_epoch + 1}{start}, {monitor} {best_value:.4f}")
         notes = []
         if cfg.output.save_model:
             t0 = time.perf_counter()
@@ -320,11 +339,53 @@ class Trainer:
             "train_examples_per_epoch": n_fit,
             "notes": notes,
         }
+        if warm_info is not None:
+            metrics["warm_start"] = warm_info
         atomic_write_text(out / "metrics.json", json.dumps(metrics, indent=2, default=_json_default) + "\n")
         self.log(f"done in {self.timing['total_seconds']:.1f}s; run folder {out}")
         return RunResult(out, history, final, best_epoch, best_value, monitor, model, recorder.resumed_from, metrics)
 
     # ------------------------------------------------------------------------------------------
+    def _warm_start(self, model, run, val_x: Dict[str, np.ndarray], out: Path, finished: bool) -> Dict[str, Any]:
+        """``training.warm_start: lr``: starts the built ``model`` as a logistic regression (see the task).
+
+        The warm-started weights go to ``<out>/warm_start/start.npz`` (+ ``start.json``: the LR's facts).
+        A run that finds them (a resumed run) loads them instead of training the LR again; the backup
+        of its last completed epoch then replaces them as usual. ``freeze_linear`` is applied first,
+        every time, so that the trainable variables (and the optimizer state in the backup) match.
+        """
+        import tensorflow as tf
+
+        from training.callbacks import load_weights_file, save_weights_file
+
+        cfg = self.config
+        folder = out / "warm_start"
+        if cfg.training.freeze_linear:
+            self.task.freeze_linear(model)
+        if finished:  # the trained weights come from checkpoints/last.npz
+            saved = folder / "start.json"
+            info = json.loads(saved.read_text()) if saved.exists() else {}
+            info.pop("path", None)
+            return {**info, "reused": True}
+        info = load_weights_file(model, folder, "start")
+        if info is not None:
+            info.pop("path", None)
+            info["reused"] = True
+            self.log(f"warm start: reusing the LR-started weights in {folder} (the LR is not trained again)")
+        else:
+            t0 = time.perf_counter()
+            n = min(4096, len(next(iter(val_x.values()))))
+            info = self.task.warm_start(model, run, cfg, {k: v[:n] for k, v in val_x.items()})
+            info["lr_seconds"] = round(time.perf_counter() - t0, 3)
+            info["freeze_linear"] = cfg.training.freeze_linear
+            save_weights_file(model.get_weights(), folder, "start", info)
+            info["reused"] = False
+            self.log(f"warm start: LR trained {info['lr_epochs']} epochs (best {info['lr_best_epoch']}, val loss "
+                     f"{info['lr_val_loss']}); copied into {self.task.name} (max abs prediction difference "
+                     f"{info['max_abs_diff']:.2e}){'; first-order weights frozen' if cfg.training.freeze_linear else ''}")
+        tf.keras.utils.set_random_seed(cfg.training.seed)  # the same RNG state whether or not the LR was trained
+        return info
+
     def _check_run_dir(self, out: Path) -> None:
         if self.overwrite and out.exists():
             shutil.rmtree(out)
@@ -340,6 +401,10 @@ class Trainer:
         saved = out / "config.yaml"
         if saved.exists():
             old = parse_yaml(saved.read_text(), source=str(saved)) or {}
+            try:  # fill in keys added to the schema since that run was started (their defaults)
+                old = from_dict(old).to_dict(tuning=False)
+            except (ConfigError, TypeError, ValueError):
+                pass
             new = self.config.to_dict(tuning=False)
             diff = sorted(_diff_keys(old, new))
             if diff:
