@@ -28,6 +28,7 @@ import tensorflow_recommenders as tfrs
 from tfrec.evaluation.algorithm import Algorithm
 from tfrec.layers.interaction import FMInteraction
 from tfrec.layers.mlp import MLP
+from tfrec.models.base import Model as MeanLossModel
 
 #: Valid values of the ``task`` argument of every model here.
 TASKS = ("rating", "ctr")
@@ -119,7 +120,7 @@ def _deserialize(config):
     return tf.keras.layers.deserialize(config)
 
 
-class FeatureInteractionModel(tfrs.Model):
+class FeatureInteractionModel(MeanLossModel):
     """Base of the rating / CTR models over field embeddings.
 
     Subclasses implement :meth:`compute_logits`; this class turns logits into predictions (``call``),

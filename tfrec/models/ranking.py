@@ -23,6 +23,7 @@ from tfrec.evaluation.algorithm import Algorithm, top_k
 from tfrec.evaluation.data import OOV_INDEX, TrainingData
 from tfrec.layers.features import ENCODED_SUFFIX, FeatureLayer, FeatureSpec, frame_to_dataset
 from tfrec.layers.mlp import MLP
+from tfrec.models.base import Model as MeanLossModel
 from tfrec.models.retrieval import (
     TwoTowerRecommender,
     _deserialize,
@@ -38,7 +39,7 @@ __all__ = ["RankingModel", "RankingRecommender", "TwoStageRecommender"]
 
 
 @tf.keras.utils.register_keras_serializable(package="tfrec")
-class RankingModel(tfrs.Model):
+class RankingModel(MeanLossModel):
     """Predicts a rating from user, item and side features.
 
     Args:

@@ -29,6 +29,7 @@ from tfrec.evaluation.algorithm import Algorithm, top_k
 from tfrec.evaluation.data import OOV_INDEX, TrainingData
 from tfrec.layers.features import ENCODED_SUFFIX, FeatureLayer, FeatureSpec, frame_to_dataset, frame_to_tensors
 from tfrec.layers.mlp import MLP
+from tfrec.models.base import Model as MeanLossModel
 
 __all__ = [
     "MOVIELENS_USER_FEATURES",
@@ -158,7 +159,7 @@ def make_tower(features, frame: pd.DataFrame, embedding_dim: int = 32,
 
 
 @tf.keras.utils.register_keras_serializable(package="tfrec")
-class TwoTowerRetrieval(tfrs.Model):
+class TwoTowerRetrieval(MeanLossModel):
     """Two-tower retrieval model trained with an in-batch sampled softmax.
 
     Args:
