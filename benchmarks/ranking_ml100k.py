@@ -28,12 +28,15 @@ Run:
   python benchmarks/ranking_ml100k.py --tune [--round N]   # validation search for DCN and DeepFM
   python benchmarks/ranking_ml100k.py --models dcn_full_stacked,deepfm   # replaces only these rows
   python benchmarks/ranking_ml100k.py --refit --models dcn_full_stacked,dcn_full_parallel,dcn_lowrank_stacked,dcn_lowrank_parallel,deepfm,fm
+  python benchmarks/ranking_ml100k.py --refit --models mf
 
 ``--refit`` adds rows ``<model>_refit``: after early stopping on the carved validation rows, a fresh model
 (same seed and settings) is trained on the whole training part (fit + validation; vocabularies and
 statistics from those rows) for the number of epochs early stopping chose, and scored once on test. This
 is the TFRS tutorials' setting (they train on the full 80%); ``rmse_no_refit`` in the same row is the
-early-stopped model, so the effect of the extra 10% of training rows is measured in one run.
+early-stopped model, so the effect of the extra 10% of training rows is measured in one run. ``mf_refit``:
+``MatrixFactorizationRecommender(refit=True)``, the same procedure inside the library (no rmse_no_refit:
+the plain ``mf`` row is its early-stopped counterpart with the same seeds).
 """
 
 from __future__ import annotations
@@ -234,7 +237,7 @@ def run_algorithm(algo, train: pd.DataFrame, test: pd.DataFrame):
     return float(M.rmse(test["user_rating"].to_numpy(np.float32), pred)), seconds
 
 
-def _algorithm(name, seed):
+def _algorithm(name, seed, refit=False):
     from tfrec.baselines import MatrixFactorizationRecommender
     from tfrec.models.ranking import RankingRecommender
 
@@ -243,7 +246,7 @@ def _algorithm(name, seed):
     if name == "ranking_mlp_side":
         return RankingRecommender(user_features="movielens_user", item_features="movielens_item",
                                   validation_fraction=0.1, seed=seed)
-    return MatrixFactorizationRecommender(validation_fraction=0.1, seed=seed)
+    return MatrixFactorizationRecommender(validation_fraction=0.1, seed=seed, refit=refit)
 
 
 def _seed_row(name, runs, **extra):
@@ -463,8 +466,8 @@ def main(argv=None):
     unknown = sorted(set(names) - set(ALL) - {"dcn"})
     if unknown:
         parser.error(f"unknown model(s) {unknown}; valid: {ALL}")
-    if args.refit and (args.tune or any(n not in DCN_VARIANTS and n not in ("deepfm", "fm") for n in names)):
-        parser.error(f"--refit applies to the benchmark rows of the feature models only ({[*DCN_VARIANTS, 'deepfm', 'fm']}); "
+    if args.refit and (args.tune or any(n not in DCN_VARIANTS and n not in ("deepfm", "fm", "mf") for n in names)):
+        parser.error(f"--refit applies to the benchmark rows of {[*DCN_VARIANTS, 'deepfm', 'fm', 'mf']} only; "
                      "pass them with --models")
     if args.tune:
         previous = []
@@ -500,11 +503,14 @@ def main(argv=None):
                          "features": [f["name"] for f in params["features"]]
                          + ([HISTORY_COLUMN] if params.get("user_history") else [])}
             else:
-                algo = _algorithm(name, seed)
+                algo = _algorithm(name, seed, refit=args.refit)
                 rmse, seconds = run_algorithm(algo, train, test)
                 examples = getattr(algo, "examples_seen_", None)
                 print(f"{name} seed {seed}: test RMSE {rmse:.4f} ({seconds:.0f} s)", flush=True)
-                runs.append({"seed": seed, "metrics": {"rmse": rmse}, "train_seconds": seconds,
+                metrics = {"rmse": rmse}
+                if args.refit:  # MF's own refit (MatrixFactorizationRecommender(refit=True))
+                    metrics["refit_epochs"] = algo.best_epoch_
+                runs.append({"seed": seed, "metrics": metrics, "train_seconds": seconds,
                              "examples_per_second": examples / algo.train_seconds_ if examples else None})
                 extra = {"features": "movielens_user + movielens_item presets" if name == "ranking_mlp_side"
                          else "user and item ids"}
@@ -519,8 +525,9 @@ def main(argv=None):
         "year (+ title and rating timestamp where the config lists them). Hyperparameters chosen on the "
         "validation split (ranking_ml100k_tuning.json). Rows named <model>_refit (--refit): the same model, "
         "then a fresh one (same seed) trained on all training rows (fit + validation) for the epoch count early "
-        "stopping chose, scored on test (rmse); rmse_no_refit is the early-stopped model of the same run. The "
-        "other rows are not refit.",
+        "stopping chose, scored on test (rmse); rmse_no_refit is the early-stopped model of the same run "
+        "(mf_refit: MatrixFactorizationRecommender(refit=True), its plain counterpart is the mf row). The "
+        "ranking_mlp rows are not refit.",
         rows, anchors=ANCHORS, **kept,
     )
 

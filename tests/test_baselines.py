@@ -84,3 +84,21 @@ def test_mf_config_and_savedmodel_round_trip(tmp_path):
     loaded = tf.keras.models.load_model(tmp_path / "mf")
     np.testing.assert_allclose(loaded(x).numpy(), y.numpy(), rtol=1e-6)
     assert y.numpy()[2] == pytest.approx(3.0)  # unknown user: global mean + item terms zeroed? (item known)
+
+
+def test_mf_refit_trains_on_every_rating_for_the_early_stopped_epochs():
+    rng = np.random.default_rng(0)
+    rows = pd.DataFrame({"user_id": rng.integers(0, 30, 600).astype(str),
+                         "movie_id": rng.integers(0, 40, 600).astype(str),
+                         "user_rating": rng.integers(1, 6, 600)})
+    data = TrainingData(rows)
+    mf = MatrixFactorizationRecommender(embedding_dim=4, epochs=6, batch_size=64, validation_fraction=0.2,
+                                        patience=1, refit=True).fit(data)
+    first = mf.early_stopping_history_
+    assert mf.best_epoch_ == int(np.argmin(first["val_rmse"])) + 1
+    assert len(mf.history_["loss"]) == mf.best_epoch_  # the refit ran exactly that many epochs
+    assert "val_rmse" not in mf.history_  # ... on all ratings, with nothing held out
+    assert mf._mu == pytest.approx(float(np.mean(data.ratings)))  # its global mean is every rating's
+    assert np.isfinite(mf.predict(np.array([0, 1]), np.array([0, 1]))).all()
+    with pytest.raises(ValueError, match="validation_fraction > 0"):
+        MatrixFactorizationRecommender(refit=True, validation_fraction=0)

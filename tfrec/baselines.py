@@ -135,6 +135,10 @@ class MatrixFactorizationRecommender(Algorithm):
       patience: epochs without improvement before stopping. Default 3.
       clip: clip predictions to the training rating range. Default True.
       seed: seed of the initializers, shuffling and validation split.
+      refit: after early stopping, train a fresh model (same seed) on ALL training ratings for the
+        number of epochs early stopping chose, and keep that one (``best_epoch_`` holds the count;
+        ``history_`` is the refit's, ``early_stopping_history_`` the first run's). Needs
+        ``validation_fraction > 0``. Default False.
     """
 
     predicts_ratings = True
@@ -142,7 +146,7 @@ class MatrixFactorizationRecommender(Algorithm):
     def __init__(self, embedding_dim: int = 64, l2: float = 0.1, learning_rate: float = 0.002,
                  epochs: int = 60, batch_size: int = 512, validation_fraction: float = 0.05,
                  patience: int = 3, clip: bool = True, seed: int = 42, verbose: int = 0,
-                 name: Optional[str] = None):
+                 name: Optional[str] = None, refit: bool = False):
         super().__init__()
         _check_positive("embedding_dim", embedding_dim)
         _check_positive("epochs", epochs)
@@ -150,6 +154,10 @@ class MatrixFactorizationRecommender(Algorithm):
         _check_positive("learning_rate", learning_rate, float)
         if not 0 <= validation_fraction < 1:
             raise ValueError(f"validation_fraction must be in [0, 1). Received: validation_fraction={validation_fraction}")
+        if refit and validation_fraction == 0:
+            raise ValueError("refit=True needs validation_fraction > 0: the refit trains for the epoch count "
+                             "early stopping picks on the validation ratings. Received: validation_fraction=0")
+        self.refit = refit
         self.embedding_dim = embedding_dim
         self.l2 = l2
         self.learning_rate = learning_rate
@@ -178,10 +186,15 @@ class MatrixFactorizationRecommender(Algorithm):
         val, tr = order[:n_val], order[n_val:]
         mean = float(np.mean(data.ratings[tr]))
         self.rating_range_ = (float(data.ratings.min()), float(data.ratings.max()))
-        self.model = MatrixFactorization(data.n_users, data.n_items, self.embedding_dim, l2=self.l2,
-                                         global_mean=mean, init_stddev=0.01)
-        self.model.compile(optimizer=tf.keras.optimizers.Adam(self.learning_rate), loss="mse",
-                           metrics=[tf.keras.metrics.RootMeanSquaredError(name="rmse")])
+
+        def build(global_mean):
+            model = MatrixFactorization(data.n_users, data.n_items, self.embedding_dim, l2=self.l2,
+                                        global_mean=global_mean, init_stddev=0.01)
+            model.compile(optimizer=tf.keras.optimizers.Adam(self.learning_rate), loss="mse",
+                          metrics=[tf.keras.metrics.RootMeanSquaredError(name="rmse")])
+            return model
+
+        self.model = build(mean)
 
         def ds(idx, shuffle):
             d = tf.data.Dataset.from_tensor_slices(
@@ -199,8 +212,19 @@ class MatrixFactorizationRecommender(Algorithm):
         start = time.perf_counter()
         self.history_ = self.model.fit(ds(tr, True).cache(), validation_data=val_ds, epochs=self.epochs,
                                        callbacks=callbacks, verbose=self.verbose).history
-        self.train_seconds_ = time.perf_counter() - start
         self.examples_seen_ = len(tr) * len(self.history_["loss"])
+        if self.refit:
+            # the epoch count early stopping chose (its restored weights), then all ratings from scratch
+            self.best_epoch_ = int(np.argmin(self.history_["val_rmse"])) + 1
+            self.early_stopping_history_ = self.history_
+            every = np.arange(n)
+            mean = float(np.mean(data.ratings))
+            tf.keras.utils.set_random_seed(self.seed)
+            self.model = build(mean)
+            self.history_ = self.model.fit(ds(every, True).cache(), epochs=self.best_epoch_,
+                                           verbose=self.verbose).history
+            self.examples_seen_ += n * self.best_epoch_
+        self.train_seconds_ = time.perf_counter() - start
         # factors as numpy for fast full-catalog scoring
         self._P = self.model.user_factors.get_weights()[0][: data.n_users]
         self._Q = self.model.item_factors.get_weights()[0][: data.n_items]
