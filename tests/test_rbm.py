@@ -21,17 +21,32 @@ def _softmax(x):
     return e / e.sum(-1, keepdims=True)
 
 
+def _one_hot(ratings_row, K):
+    """[items, K] one-hot of a row of ratings 1..K (0 = not rated: an all-zero row)."""
+    v = np.zeros((len(ratings_row), K))
+    for i, val in enumerate(ratings_row):
+        if val > 0:
+            v[i, val - 1] = 1.0
+    return v
+
+
+def _mean_field_expected(W, bv, bh, ratings, scale=1.0):
+    """Per user: h = sigmoid(bh + v.W), p = softmax(bv + scale * h.W), expected rating p @ (1..K)."""
+    out = []
+    for r in ratings:
+        h = _sigmoid(bh + np.einsum("ik,ikh->h", _one_hot(r, W.shape[1]), W))
+        out.append(_softmax(bv + scale * np.einsum("h,ikh->ik", h, W)) @ np.arange(1, W.shape[1] + 1))
+    return np.array(out)
+
+
 def _np_cd1(ratings, W, bv, bh, keep=None):
     """Mean-field CD-1 ascent directions, written out with explicit loops over users; ``keep``:
     [users, H] 0/1 hidden units each user keeps (dropout RBM), default all."""
-    n_items, K, H = W.shape
+    _, K, H = W.shape
     gW, gbv, gbh = np.zeros_like(W), np.zeros_like(bv), np.zeros_like(bh)
     keep = np.ones((len(ratings), H)) if keep is None else keep
     for r, kp in zip(ratings, keep):
-        v0 = np.zeros((n_items, K))
-        for i, val in enumerate(r):
-            if val > 0:
-                v0[i, val - 1] = 1.0
+        v0 = _one_hot(r, K)
         mask = v0.sum(1, keepdims=True)
         ph0 = kp * _sigmoid(bh + np.einsum("ik,ikh->h", v0, W))  # a dropped unit is 0 in both phases
         v1 = _softmax(bv + np.einsum("h,ikh->ik", ph0, W)) * mask  # only rated items are visible
@@ -133,14 +148,8 @@ def test_hidden_dropout_mask_keeps_about_one_minus_rate():
 def test_hidden_dropout_prediction_scales_the_hidden_input_to_the_visible_units():
     rbm, W, bv, bh = _tiny(hidden_dropout=0.25)
     out = rbm(tf.constant(RATINGS)).numpy()
-    for u, r in enumerate(RATINGS):
-        v0 = np.zeros(W.shape[:2])
-        for i, val in enumerate(r):
-            if val > 0:
-                v0[i, val - 1] = 1.0
-        h = _sigmoid(bh + np.einsum("ik,ikh->h", v0, W))  # all units, unscaled input from v
-        p = _softmax(bv + 0.75 * np.einsum("h,ikh->ik", h, W))
-        np.testing.assert_allclose(out[u], p @ np.arange(1, 5), atol=1e-5)
+    # all hidden units, unscaled input from v; their input to the visible units scaled by 1 - 0.25
+    np.testing.assert_allclose(out, _mean_field_expected(W, bv, bh, RATINGS, scale=0.75), atol=1e-5)
 
 
 def test_invalid_hidden_dropout_raises():
@@ -153,14 +162,7 @@ def test_invalid_hidden_dropout_raises():
 def test_call_is_mean_field_expected_rating():
     rbm, W, bv, bh = _tiny()
     out = rbm(tf.constant(RATINGS)).numpy()
-    for u, r in enumerate(RATINGS):
-        v0 = np.zeros(W.shape[:2])
-        for i, val in enumerate(r):
-            if val > 0:
-                v0[i, val - 1] = 1.0
-        h = _sigmoid(bh + np.einsum("ik,ikh->h", v0, W))
-        p = _softmax(bv + np.einsum("h,ikh->ik", h, W))
-        np.testing.assert_allclose(out[u], p @ np.arange(1, 5), atol=1e-5)
+    np.testing.assert_allclose(out, _mean_field_expected(W, bv, bh, RATINGS), atol=1e-5)
     assert np.all((out >= 1) & (out <= 4))
 
 
@@ -172,10 +174,7 @@ def test_exact_prediction_sums_out_the_hidden_units():
     out = rbm(tf.constant(RATINGS)).numpy()
     hs = np.array([[(c >> j) & 1 for j in range(H)] for c in range(2 ** H)], float)
     for u, r in enumerate(RATINGS):
-        v0 = np.zeros(W.shape[:2])
-        for i, val in enumerate(r):
-            if val > 0:
-                v0[i, val - 1] = 1.0
+        v0 = _one_hot(r, W.shape[1])
         base = hs @ bh + hs @ np.einsum("ik,ikh->h", v0, W)  # [2^H]
         for q in range(W.shape[0]):
             joint = np.exp(bv[q][None, :] + hs @ W[q].T + base[:, None])  # [2^H, K]
