@@ -201,9 +201,8 @@ def run_gbdt(cfg, fit, val, test=None):
             "examples_per_second": len(fit) * model.n_iter_ / max(seconds, 1e-9)}
 
     def scores(frame):
-        y = frame["label"].to_numpy(np.float32)
-        return {"auc": float(_metrics.auc(y, model.predict_proba(matrix(frame))[:, 1])),
-                "log_loss": float(_metrics.log_loss(y, model.predict_proba(matrix(frame))[:, 1]))}
+        y, p = frame["label"].to_numpy(np.float32), model.predict_proba(matrix(frame))[:, 1]
+        return {"auc": float(_metrics.auc(y, p)), "log_loss": float(_metrics.log_loss(y, p))}
 
     out = {"info": info, "val": scores(val), "model": model, "lr": None}
     if test is not None:
