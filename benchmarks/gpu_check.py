@@ -49,7 +49,7 @@ def main() -> int:
               "measure. Run it on a machine with a GPU and `pip install 'tensorflow[and-cuda]'`. Exiting.")
         return 0
     path = data_dir("ml-100k")
-    from training import Trainer, from_dict
+    from tfrec.training import Trainer, from_dict
 
     rows, errors = [], {}
     with tempfile.TemporaryDirectory() as tmp:

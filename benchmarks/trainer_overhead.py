@@ -35,10 +35,10 @@ def measure(path, batch_size: int, epochs: int, repeats: int) -> dict:
     """Alternates plain and trainer runs ``repeats`` times; returns medians and every sample."""
     import tensorflow as tf
 
-    from training import Trainer, load_config
-    from training import data as data_lib
-    from training.tasks import get_task
-    from training.trainer import make_optimizer
+    from tfrec.training import Trainer, load_config
+    from tfrec.training import data as data_lib
+    from tfrec.training.tasks import get_task
+    from tfrec.training.trainer import make_optimizer
 
     overrides = [f"data.path={path}", f"training.epochs={epochs}", f"training.batch_size={batch_size}",
                  "training.early_stopping.enabled=false", "training.verbose=2", "output.saved_model=false"]

@@ -36,8 +36,8 @@ def main() -> int:
     args = parser.parse_args()
     path = data_dir("ml-100k")
 
-    from training import Trainer, load_config
-    from training.tuner import distributed_env, tune
+    from tfrec.training import Trainer, load_config
+    from tfrec.training.tuner import distributed_env, tune
 
     distributed_env(None)
     say = lambda m: print(m, flush=True)  # noqa: E731

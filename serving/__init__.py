@@ -13,24 +13,27 @@ Public API (imported on first use, so ``import serving`` is light):
 
 from __future__ import annotations
 
+if __name__ != "tfrec.serving":  # the source folder serving/ is not a package of its own
+    raise ImportError(f"{__name__!r} is not importable: the serving package is 'tfrec.serving' (import tfrec.serving).")
+
 import importlib
 
 _LAZY = {
-    "ModelServer": "serving.server",
-    "tfserving_command": "serving.server",
-    "find_tensorflow_model_server": "serving.server",
-    "ModelManager": "serving.manager",
-    "ModelConfig": "serving.config",
-    "VersionPolicy": "serving.config",
-    "ModelConfigError": "serving.config",
-    "parse_config_file": "serving.config",
-    "parse_policy": "serving.config",
-    "configs_from_base_path": "serving.config",
-    "BatchOptions": "serving.batching",
-    "RestClient": "serving.client",
-    "GrpcClient": "serving.client",
-    "ServingClientError": "serving.client",
-    "ServingError": "serving.errors",
+    "ModelServer": "tfrec.serving.server",
+    "tfserving_command": "tfrec.serving.server",
+    "find_tensorflow_model_server": "tfrec.serving.server",
+    "ModelManager": "tfrec.serving.manager",
+    "ModelConfig": "tfrec.serving.config",
+    "VersionPolicy": "tfrec.serving.config",
+    "ModelConfigError": "tfrec.serving.config",
+    "parse_config_file": "tfrec.serving.config",
+    "parse_policy": "tfrec.serving.config",
+    "configs_from_base_path": "tfrec.serving.config",
+    "BatchOptions": "tfrec.serving.batching",
+    "RestClient": "tfrec.serving.client",
+    "GrpcClient": "tfrec.serving.client",
+    "ServingClientError": "tfrec.serving.client",
+    "ServingError": "tfrec.serving.errors",
 }
 
 __all__ = list(_LAZY)

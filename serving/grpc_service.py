@@ -20,8 +20,8 @@ from tensorflow_serving.apis import (
     prediction_service_pb2_grpc,
 )
 
-from serving.errors import ServingError, invalid
-from serving.manager import ModelManager
+from tfrec.serving.errors import ServingError, invalid
+from tfrec.serving.manager import ModelManager
 
 logger = logging.getLogger("tfrec.serving.grpc")
 
@@ -50,7 +50,7 @@ class PredictionServicer(prediction_service_pb2_grpc.PredictionServiceServicer):
         self.manager = manager
 
     def Predict(self, request, context):  # noqa: N802 - gRPC method name
-        from serving.tensors import array_to_proto, proto_to_array
+        from tfrec.serving.tensors import array_to_proto, proto_to_array
 
         try:
             spec = request.model_spec

@@ -22,9 +22,9 @@ from typing import Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
-from serving.batching import Batcher, BatchOptions
-from serving.config import ModelConfig, parse_config_file
-from serving.errors import ServingError, invalid, not_found, servable_not_found
+from tfrec.serving.batching import Batcher, BatchOptions
+from tfrec.serving.config import ModelConfig, parse_config_file
+from tfrec.serving.errors import ServingError, invalid, not_found, servable_not_found
 
 logger = logging.getLogger("tfrec.serving")
 
@@ -97,7 +97,7 @@ class Signature:
 
     def validate(self, inputs: Mapping[str, np.ndarray]) -> Dict[str, np.ndarray]:
         """Checks names, dtypes, shapes and a common batch size; returns the arrays to call with."""
-        from serving.tensors import check_shape, dtype_name
+        from tfrec.serving.tensors import check_shape, dtype_name
 
         missing = [n for n in self.inputs if n not in inputs]
         if missing:
@@ -171,7 +171,7 @@ class Servable:
 
     def warmup(self) -> int:
         """Replays ``assets.extra/tf_serving_warmup_requests``; returns the number of requests run."""
-        from serving.tensors import proto_to_array
+        from tfrec.serving.tensors import proto_to_array
         from tfrec.export.warmup import read_warmup_requests
 
         requests = read_warmup_requests(self.path)

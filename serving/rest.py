@@ -21,8 +21,8 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Dict, Optional, Tuple
 
-from serving.errors import ServingError, invalid
-from serving.manager import ModelManager
+from tfrec.serving.errors import ServingError, invalid
+from tfrec.serving.manager import ModelManager
 
 logger = logging.getLogger("tfrec.serving.rest")
 
@@ -94,7 +94,7 @@ class RestApp:
         raise invalid(f"Malformed request: {method} {path}")
 
     def _predict(self, name: str, version: Optional[int], label: Optional[str], body: bytes) -> Dict[str, Any]:
-        from serving.tensors import format_columnar, format_row, parse_columnar, parse_instances
+        from tfrec.serving.tensors import format_columnar, format_row, parse_columnar, parse_instances
 
         try:
             doc = json.loads(body.decode("utf-8"))  # NaN/Infinity accepted, as TF Serving does

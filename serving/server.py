@@ -22,9 +22,9 @@ import time
 from pathlib import Path
 from typing import List, Optional, Sequence
 
-from serving.batching import BatchOptions
-from serving.config import ModelConfig
-from serving.manager import ModelManager
+from tfrec.serving.batching import BatchOptions
+from tfrec.serving.config import ModelConfig
+from tfrec.serving.manager import ModelManager
 
 logger = logging.getLogger("tfrec.serving")
 
@@ -73,8 +73,8 @@ class ModelServer:
 
     def start(self) -> "ModelServer":
         """Loads the models on disk, then opens the ports (so a ready server can answer at once)."""
-        from serving.grpc_service import make_grpc_server
-        from serving.rest import RestApp, RestServer
+        from tfrec.serving.grpc_service import make_grpc_server
+        from tfrec.serving.rest import RestApp, RestServer
 
         self.manager.start()
         try:

@@ -19,7 +19,7 @@ from typing import Any, Dict, List, Mapping, Tuple
 
 import numpy as np
 
-from serving.errors import invalid
+from tfrec.serving.errors import invalid
 
 MAX_ELEMENTS = 50_000_000  # elements of one tensor accepted from a request
 

@@ -37,7 +37,7 @@ def test_evaluate_config_parses_and_builds_every_algorithm(path):
 @pytest.mark.parametrize("path", [p for p in CONFIGS if p.name.startswith(("train_", "tune_"))],
                          ids=lambda p: p.name)
 def test_training_config_parses(path):
-    from training import load_config
+    from tfrec.training import load_config
 
     config = load_config(path)
     assert config.model.name

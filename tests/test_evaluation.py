@@ -123,7 +123,7 @@ def test_no_test_interaction_reaches_fit(ml100k_path):
         key = lambda f: set(zip(f["user_id"], f["movie_id"], f["timestamp"]))  # noqa: E731
         assert not key(seen) & key(fold.test), proto
         assert len(seen) + len(fold.test) == len(ratings)
-        # vocabularies and statistics come from training rows only
+        # vocabularies and statistics come from tfrec.training rows only
         assert set(spy.data.item_ids) == set(seen["movie_id"])
         assert spy.data.item_popularity().sum() == len(seen)
 

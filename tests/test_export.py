@@ -10,7 +10,7 @@ import tfrec  # noqa: F401
 import tensorflow as tf
 from tensorflow.core.protobuf import saved_model_pb2
 
-from serving.config import parse_config_file
+from tfrec.serving.config import parse_config_file
 from tfrec.export import layout
 from tfrec.export.retrieval import RetrievalModule, export_retrieval
 from tfrec.export.scann_index import exact_top_k, recall_at_k, tune_scann

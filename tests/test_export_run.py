@@ -8,8 +8,8 @@ import tensorflow as tf
 
 from tfrec.cli.main import build_parser
 from tfrec.export import layout
-from training.config import from_dict
-from training.trainer import Trainer, load_run
+from tfrec.training.config import from_dict
+from tfrec.training.trainer import Trainer, load_run
 
 
 def _train(ml100k_path, run_dir, family, params):

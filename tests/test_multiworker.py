@@ -97,7 +97,7 @@ def test_two_workers_train_in_sync(tmp_path, ml100k_path):
         np.testing.assert_allclose(w_chief[name], w_worker[name], rtol=1e-6, atol=1e-7, err_msg=name)
 
     # a single worker with the same global batch reaches a comparable test RMSE
-    from training import Trainer, load_config
+    from tfrec.training import Trainer, load_config
 
     single = Trainer(load_config(_config(tmp_path, ml100k_path, "cpu", 2 * PER_WORKER_BATCH)),
                      run_dir=tmp_path / "single", log=lambda m: None).fit()

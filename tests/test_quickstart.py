@@ -34,8 +34,8 @@ def test_quickstart_trains_evaluates_exports_and_prints(quickstart_run, capsys):
 
 @pytest.mark.slow
 def test_recommend_against_the_served_quickstart_models(quickstart_run, ml100k_path, capsys):
-    from serving.config import parse_config_file
-    from serving.server import ModelServer
+    from tfrec.serving.config import parse_config_file
+    from tfrec.serving.server import ModelServer
 
     _, out = quickstart_run
     server = ModelServer(parse_config_file(out / "models" / "models.config"), rest_port=0, grpc_port=0,

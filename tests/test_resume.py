@@ -98,7 +98,7 @@ def test_sigkill_then_rerun_continues_from_last_completed_epoch(tmp_path, ml100k
     assert len(metrics["history"]) == EPOCHS
 
     # an uninterrupted run of the same config ends within tolerance
-    from training import Trainer, load_config
+    from tfrec.training import Trainer, load_config
 
     whole = Trainer(load_config(config), run_dir=tmp_path / "whole", log=lambda m: None).fit()
     assert whole.resumed_from is None

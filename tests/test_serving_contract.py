@@ -27,9 +27,9 @@ from tensorflow_serving.apis import (
     prediction_service_pb2_grpc,
 )
 
-from serving.batching import BatchOptions
-from serving.config import parse_config_file
-from serving.server import ModelServer
+from tfrec.serving.batching import BatchOptions
+from tfrec.serving.config import parse_config_file
+from tfrec.serving.server import ModelServer
 from tfrec.export import layout
 from tfrec.export.retrieval import export_retrieval
 from tfrec.export.signatures import export_ranking

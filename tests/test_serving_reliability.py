@@ -21,9 +21,9 @@ import tfrec  # noqa: F401
 import tensorflow as tf
 from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
 
-from serving.batching import BatchOptions
-from serving.config import ModelConfig
-from serving.server import ModelServer
+from tfrec.serving.batching import BatchOptions
+from tfrec.serving.config import ModelConfig
+from tfrec.serving.server import ModelServer
 from tfrec.export import layout
 from tfrec.export.retrieval import export_retrieval
 from tfrec.export.testing import tiny_two_tower

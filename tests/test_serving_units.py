@@ -9,10 +9,10 @@ import pytest
 import tfrec  # noqa: F401
 import tensorflow as tf
 
-from serving.batching import Batcher, BatchOptions
-from serving.config import ModelConfigError, VersionPolicy, configs_from_base_path, parse_config_file, parse_policy
-from serving.errors import ServingError
-from serving.tensors import format_columnar, format_row, json_to_array, parse_columnar, parse_instances
+from tfrec.serving.batching import Batcher, BatchOptions
+from tfrec.serving.config import ModelConfigError, VersionPolicy, configs_from_base_path, parse_config_file, parse_policy
+from tfrec.serving.errors import ServingError
+from tfrec.serving.tensors import format_columnar, format_row, json_to_array, parse_columnar, parse_instances
 
 # -- batching --------------------------------------------------------------------------------------
 

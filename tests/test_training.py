@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import tfrec  # noqa: F401
-from training import DeviceError, RunDirError, Trainer, from_dict, load_run, make_placement
+from tfrec.training import DeviceError, RunDirError, Trainer, from_dict, load_run, make_placement
 
 
 def _tiny_config(ml100k_path, run_dir, **training):
@@ -111,7 +111,7 @@ def test_multi_worker_without_tf_config_is_a_clear_error(monkeypatch):
 def test_mixed_precision_on_cpu_warns_and_is_ignored():
     import tensorflow as tf
 
-    from training.strategy import set_mixed_precision
+    from tfrec.training.strategy import set_mixed_precision
 
     if tf.config.list_physical_devices("GPU"):
         pytest.skip("this machine has a GPU")

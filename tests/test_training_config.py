@@ -4,7 +4,7 @@ import textwrap
 
 import pytest
 
-from training.config import ConfigError, apply_overrides, from_dict, load_config, parse_scalar, valid_keys
+from tfrec.training.config import ConfigError, apply_overrides, from_dict, load_config, parse_scalar, valid_keys
 
 
 def _write(tmp_path, text, name="cfg.yaml"):

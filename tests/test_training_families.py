@@ -10,8 +10,8 @@ import tensorflow as tf
 
 from tfrec.cli.main import build_parser
 from tfrec.export import layout
-from training.config import from_dict, load_config
-from training.trainer import Trainer, load_run
+from tfrec.training.config import from_dict, load_config
+from tfrec.training.trainer import Trainer, load_run
 
 
 def test_example_configs_load():
@@ -55,7 +55,7 @@ def test_criteo_run_metrics(criteo_run):
 
 
 def test_criteo_split_is_the_benchmark_fixed_split(criteo_path):
-    from training.data import prepare_criteo
+    from tfrec.training.data import prepare_criteo
 
     cfg = from_dict({"data": {"path": str(criteo_path), "format": "criteo"}, "model": {"name": "dcn",
                      "params": {"task": "ctr"}}})
@@ -136,7 +136,7 @@ def test_gru4rec_validation_metric_matches_the_library_protocol(gru4rec_run, rsc
     import pandas as pd
 
     from tfrec.models.gru4rec import GRU4RecRecommender
-    from training.tasks import get_task
+    from tfrec.training.tasks import get_task
 
     result, run_dir = gru4rec_run
     run = get_task("gru4rec").prepare(load_run(run_dir).config)
@@ -190,7 +190,7 @@ def test_autorec_run(ml100k_path, tmp_path):
 
 
 def test_data_format_is_detected_from_the_folder(criteo_path, rsc15_path, ml100k_path):
-    from training.data import detect_format
+    from tfrec.training.data import detect_format
 
     for path, want in ((criteo_path, "criteo"), (rsc15_path, "sessions"), (ml100k_path, "movielens")):
         assert detect_format(from_dict({"data": {"path": str(path)}})) == want
@@ -199,7 +199,7 @@ def test_data_format_is_detected_from_the_folder(criteo_path, rsc15_path, ml100k
 def test_session_split_is_the_published_train_tr_valid(rsc15_path):
     """Validation = train_full sessions ending in its last day: the sample's train_tr / train_valid files."""
     from tfrec.data import load_sessions
-    from training.data import prepare_sessions
+    from tfrec.training.data import prepare_sessions
 
     run = prepare_sessions(from_dict({"data": {"path": str(rsc15_path), "format": "sessions"},
                                       "model": {"name": "gru4rec"}}))

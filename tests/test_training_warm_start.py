@@ -15,10 +15,10 @@ import tfrec  # noqa: F401
 import tensorflow as tf
 
 import tfrec.models.ctr as ctr
-from training.callbacks import RunRecorder, load_weights_file
-from training.config import ConfigError, from_dict
-from training.tasks import get_task
-from training.trainer import Trainer
+from tfrec.training.callbacks import RunRecorder, load_weights_file
+from tfrec.training.config import ConfigError, from_dict
+from tfrec.training.tasks import get_task
+from tfrec.training.trainer import Trainer
 
 
 def _config(criteo_path, run_dir, model="dcn", training=None, model_params=None):
@@ -205,7 +205,7 @@ def test_resumed_run_does_not_train_the_lr_again(criteo_path, tmp_path, captured
 
 def test_residual_config_has_the_benchmark_settings():
     from tfrec.config import load_yaml
-    from training.config import load_config
+    from tfrec.training.config import load_config
 
     bench = load_yaml("configs/dcn_criteo.yaml")  # what benchmarks/ctr_criteo10k.py trains as its DCN row
     cfg = load_config("configs/train_dcn_criteo_residual.yaml")

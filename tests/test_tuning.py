@@ -5,8 +5,8 @@ import json
 import pytest
 
 import tfrec  # noqa: F401
-from training import from_dict, load_config
-from training.tuner import build_hyperparameters, trial_overrides, tune
+from tfrec.training import from_dict, load_config
+from tfrec.training.tuner import build_hyperparameters, trial_overrides, tune
 
 
 def _tune_config(ml100k_path, directory, max_trials, algorithm="random"):
@@ -69,7 +69,7 @@ def test_rerun_continues_from_completed_trials(tmp_path, ml100k_path):
 
 
 def test_changed_search_space_is_refused(tmp_path, ml100k_path):
-    from training.config import ConfigError
+    from tfrec.training.config import ConfigError
 
     cfg = _tune_config(ml100k_path, tmp_path / "s", 1)
     tune(cfg, log=lambda m: None, quiet_trials=True)
@@ -80,7 +80,7 @@ def test_changed_search_space_is_refused(tmp_path, ml100k_path):
 
 
 def test_tune_without_search_space_is_an_error(tmp_path, ml100k_path):
-    from training.config import ConfigError
+    from tfrec.training.config import ConfigError
 
     cfg = _tune_config(ml100k_path, tmp_path, 1)
     cfg.search_space = {}

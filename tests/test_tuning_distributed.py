@@ -44,8 +44,8 @@ def test_chief_and_two_workers(tmp_path, ml100k_path, monkeypatch):
           model.params.embedding_dim: {{type: int, min: 2, max: 8, step: 2}}
         """))
     port = _free_port()
-    from training import load_config
-    from training.tuner import distributed_env, tune
+    from tfrec.training import load_config
+    from tfrec.training.tuner import distributed_env, tune
 
     monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "2")
     distributed_env("chief", "127.0.0.1", port)

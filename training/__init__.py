@@ -11,10 +11,14 @@ Public API:
 Importing this package does not import TensorFlow.
 """
 
-from training.config import Config, ConfigError, from_dict, load_config
-from training.strategy import DeviceError, make_placement
-from training.tasks import available as available_models
-from training.trainer import LoadedRun, RunDirError, RunResult, Trainer, load_run
+if __name__ != "tfrec.training":  # the source folder training/ is not a package of its own
+    raise ImportError(f"{__name__!r} is not importable: the training package is 'tfrec.training' (import tfrec.training).")
+
+
+from tfrec.training.config import Config, ConfigError, from_dict, load_config
+from tfrec.training.strategy import DeviceError, make_placement
+from tfrec.training.tasks import available as available_models
+from tfrec.training.trainer import LoadedRun, RunDirError, RunResult, Trainer, load_run
 
 __all__ = [
     "Config",

@@ -23,7 +23,7 @@ import pandas as pd
 from tfrec.evaluation.data import TrainingData
 from tfrec.evaluation.protocols import Protocol
 
-from training.config import Config
+from tfrec.training.config import Config
 
 REPO = Path(__file__).resolve().parents[1]
 

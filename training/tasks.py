@@ -87,7 +87,7 @@ class Task:
 
     # -- data -------------------------------------------------------------------------------------
     def prepare(self, config):
-        from training import data
+        from tfrec.training import data
 
         return data.prepare(config)
 
@@ -119,7 +119,7 @@ class Task:
 
     def write_vocab(self, run, folder) -> None:
         """Writes ``vocab/users.txt`` and ``vocab/items.txt`` (line i = model index i)."""
-        from training import data
+        from tfrec.training import data
 
         data.write_vocab(run.vocab, folder)
 
@@ -369,7 +369,7 @@ class TwoTowerTask(Task):
     mode = "min"
 
     def prepare(self, config):
-        from training import data
+        from tfrec.training import data
 
         threshold = config.data.min_rating
         rating = "user_rating"
@@ -539,7 +539,7 @@ class CTRTask(Task):
         return out
 
     def prepare(self, config):
-        from training import data
+        from tfrec.training import data
 
         if data.detect_format(config) == "criteo":
             if config.model.params.get("task", "rating") != "ctr":
@@ -550,7 +550,7 @@ class CTRTask(Task):
 
     @staticmethod
     def _is_table(run) -> bool:
-        from training.data import TableRunData
+        from tfrec.training.data import TableRunData
 
         return isinstance(run, TableRunData)
 
@@ -695,7 +695,7 @@ class CTRTask(Task):
         if not self._is_table(run):
             return None
         from tfrec import metrics as M
-        from training.data import make_dataset
+        from tfrec.training.data import make_dataset
 
         x, y = self.examples(run, run.test, "test")
         ds = make_dataset(x, None, 4096, cache=False)
@@ -763,7 +763,7 @@ class AutoRecTask(Task):
         return {"input": x, "target": y, "mask": y_mask}, None
 
     def build_model(self, params, run):
-        from training.autorec import AutoRecWithTargets
+        from tfrec.training.autorec import AutoRecWithTargets
 
         rows, inputs = ((run.vocab.n_items, run.vocab.n_users) if params["based_on"] == "item"
                         else (run.vocab.n_users, run.vocab.n_items))
@@ -844,7 +844,7 @@ class GRU4RecTask(Task):
         return out
 
     def prepare(self, config):
-        from training import data
+        from tfrec.training import data
 
         fmt = data.detect_format(config)
         if fmt != "sessions":
@@ -867,7 +867,7 @@ class GRU4RecTask(Task):
                 "reset": b.reset.reshape(-1), "valid": b.valid.reshape(-1)}, None
 
     def build_model(self, params, run):
-        from training.session import SessionParallelGRU4Rec
+        from tfrec.training.session import SessionParallelGRU4Rec
 
         p = dict(params)
         n_items = len(run.item_ids)

@@ -50,10 +50,10 @@ from typing import Any, Callable, Dict, Optional, Union
 import numpy as np
 
 import tfrec  # noqa: F401  (selects tf_keras before TensorFlow loads)
-from training import data as data_lib
-from training.config import Config, ConfigError, from_dict, load_config, parse_yaml
-from training.strategy import Placement, make_placement, serve_forever, set_mixed_precision
-from training.tasks import get_task
+from tfrec.training import data as data_lib
+from tfrec.training.config import Config, ConfigError, from_dict, load_config, parse_yaml
+from tfrec.training.strategy import Placement, make_placement, serve_forever, set_mixed_precision
+from tfrec.training.tasks import get_task
 
 logger = logging.getLogger("tfrec.training")
 
@@ -139,7 +139,7 @@ class Trainer:
 
     Example:
 
-    >>> from training import Trainer, load_config
+    >>> from tfrec.training import Trainer, load_config
     >>> cfg = load_config("configs/train_mf_ml100k.yaml", ["training.epochs=2"])   # doctest: +SKIP
     >>> result = Trainer(cfg, run_dir="/tmp/mf").fit()                              # doctest: +SKIP
     >>> result.final["rmse"]                                                        # doctest: +SKIP
@@ -171,7 +171,7 @@ class Trainer:
         out = self.run_dir if placement.is_chief else self.run_dir / "workers" / placement.worker_name
         self._check_run_dir(out)
         out.mkdir(parents=True, exist_ok=True)
-        from training.callbacks import atomic_write_text
+        from tfrec.training.callbacks import atomic_write_text
 
         atomic_write_text(out / "config.yaml", cfg.to_yaml(tuning=False))
         tf.keras.utils.set_random_seed(cfg.training.seed)
@@ -230,10 +230,10 @@ class Trainer:
         self.timing["build_seconds"] = time.perf_counter() - t0
 
         # -- callbacks --------------------------------------------------------------------------
-        from training.callbacks import RunRecorder, TimedCallback, load_weights_file, resolve_mode
+        from tfrec.training.callbacks import RunRecorder, TimedCallback, load_weights_file, resolve_mode
 
         es = cfg.training.early_stopping
-        from training.tasks import monitor_of
+        from tfrec.training.tasks import monitor_of
 
         default_monitor, default_mode = monitor_of(task.name, cfg.model.params)
         monitor = es.monitor or default_monitor
@@ -270,7 +270,7 @@ class Trainer:
                  f"jit_compile={cfg.training.jit_compile}, run folder {out}")
 
         # -- fit --------------------------------------------------------------------------------
-        from training.callbacks import read_jsonl
+        from tfrec.training.callbacks import read_jsonl
 
         t0, cpu0 = time.perf_counter(), time.process_time()
         if finished:
@@ -356,7 +356,7 @@ class Trainer:
         """
         import tensorflow as tf
 
-        from training.callbacks import load_weights_file, save_weights_file
+        from tfrec.training.callbacks import load_weights_file, save_weights_file
 
         cfg = self.config
         folder = out / "warm_start"
@@ -415,7 +415,7 @@ class Trainer:
                 )
 
     def _export(self, model, sample: Dict[str, np.ndarray], out: Path) -> list:
-        from training.callbacks import atomic_write_text
+        from tfrec.training.callbacks import atomic_write_text
 
         notes = []
         folder = out / "model"
@@ -443,7 +443,7 @@ class Trainer:
         cfg = self.config
         own = self.task.evaluate(model, run, cfg)
         if own is not None:
-            self.final_source = f"training.tasks.{type(self.task).__name__}.evaluate"
+            self.final_source = f"tfrec.training.tasks.{type(self.task).__name__}.evaluate"
             return own, None
         algo = self.task.algorithm(model, run)
         try:

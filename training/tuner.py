@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import tfrec  # noqa: F401  (selects tf_keras before TensorFlow loads)
-from training.config import Config, ConfigError, SearchParam, dump_yaml, parse_yaml
+from tfrec.training.config import Config, ConfigError, SearchParam, dump_yaml, parse_yaml
 
 _ENCODED = "yaml:"  # prefix of choice values that are lists/mappings, encoded as YAML strings
 
@@ -67,9 +67,9 @@ def distributed_env(role: Optional[str], ip: str = "127.0.0.1", port: int = 8000
 
 def objective_of(config: Config) -> Tuple[str, str]:
     """(metric name, "min"|"max") the search optimises."""
-    from training.callbacks import resolve_mode
+    from tfrec.training.callbacks import resolve_mode
 
-    from training.tasks import monitor_of
+    from tfrec.training.tasks import monitor_of
 
     default, default_mode = monitor_of(config.model.name, config.model.params)
     name = config.tuner.objective or config.training.early_stopping.monitor or default
@@ -131,7 +131,7 @@ class _TrainerRunMixin:
         self.trials_run = 0
 
     def run_trial(self, trial, *args, **kwargs):
-        from training.trainer import RunDirError, Trainer
+        from tfrec.training.trainer import RunDirError, Trainer
 
         values = trial.hyperparameters.values
         overrides = trial_overrides(values)
@@ -311,7 +311,7 @@ def best_config(tuner, config: Config) -> Config:
 
 def write_results(tuner, config: Config, rows: List[Dict[str, Any]], log: Callable[[str], None] = print) -> Dict[str, Path]:
     """Writes results.json, results.csv and best_config.yaml into the project folder; returns their paths."""
-    from training.callbacks import atomic_write_text
+    from tfrec.training.callbacks import atomic_write_text
 
     project = Path(tuner.project_dir)
     metric, direction = objective_of(config)

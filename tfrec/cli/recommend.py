@@ -35,10 +35,10 @@ def register(subparsers) -> None:
 def make_client(server: str, timeout: float = 30.0):
     """``RestClient`` for ``http(s)://...``, ``GrpcClient`` for ``host:port`` or ``grpc://host:port``."""
     if server.startswith(("http://", "https://")):
-        from serving.client import RestClient
+        from tfrec.serving.client import RestClient
 
         return RestClient(server, timeout=timeout)
-    from serving.client import GrpcClient
+    from tfrec.serving.client import GrpcClient
 
     return GrpcClient(server[len("grpc://"):] if server.startswith("grpc://") else server, timeout=timeout)
 
@@ -68,7 +68,7 @@ def format_table(item_ids: List[str], scores: List[float], titles: Optional[Dict
 
 
 def run(args) -> int:
-    from serving.client import ServingClientError
+    from tfrec.serving.client import ServingClientError
 
     if args.k < 1:
         print(f"tfrec recommend: error: -k must be a positive integer, got {args.k}", file=sys.stderr)

@@ -57,7 +57,7 @@ def register(subparsers) -> None:
 
 
 def _configs(args):
-    from serving.config import ModelConfigError, configs_from_base_path, parse_config_file, parse_policy
+    from tfrec.serving.config import ModelConfigError, configs_from_base_path, parse_config_file, parse_policy
 
     policy = parse_policy(args.version_policy)
     if args.model_config and args.model_base_path:
@@ -67,7 +67,7 @@ def _configs(args):
         if args.version_policy != "latest":
             import dataclasses
 
-            from serving.config import VersionPolicy
+            from tfrec.serving.config import VersionPolicy
 
             configs = [dataclasses.replace(c, policy=policy) if c.policy == VersionPolicy() else c for c in configs]
         return configs, Path(args.model_config)
@@ -78,13 +78,13 @@ def _configs(args):
 
 
 def _exec_tfserving(binary: str, args) -> int:
-    from serving.batching import BatchOptions
-    from serving.server import tfserving_command
+    from tfrec.serving.batching import BatchOptions
+    from tfrec.serving.server import tfserving_command
     from tfrec.export.layout import TFSERVING_CONFIG_FILE, is_scann_model
 
     config = Path(args.model_config) if args.model_config else None
     if config is not None:
-        from serving.config import parse_config_file
+        from tfrec.serving.config import parse_config_file
 
         scann = [c.name for c in parse_config_file(config) if is_scann_model(c.base_path)]
         if scann:
@@ -101,7 +101,7 @@ def _exec_tfserving(binary: str, args) -> int:
     base = Path(args.model_base_path) if args.model_base_path else None
     name = args.model_name
     if config is None and base is not None:
-        from serving.config import configs_from_base_path
+        from tfrec.serving.config import configs_from_base_path
 
         cfgs = configs_from_base_path(base, name)
         if len(cfgs) != 1:
@@ -118,7 +118,7 @@ def _exec_tfserving(binary: str, args) -> int:
 
 
 def run(args) -> int:
-    from serving.config import ModelConfigError
+    from tfrec.serving.config import ModelConfigError
 
     try:
         configs, config_file = _configs(args)
@@ -126,7 +126,7 @@ def run(args) -> int:
         print(f"tfrec serve: error: {e}", file=sys.stderr)
         return 2
     if args.engine in ("auto", "tfserving"):
-        from serving.server import find_tensorflow_model_server
+        from tfrec.serving.server import find_tensorflow_model_server
 
         binary = find_tensorflow_model_server()
         if binary:
@@ -137,8 +137,8 @@ def run(args) -> int:
                   "run the Docker image tensorflow/serving; or use --engine builtin.", file=sys.stderr)
             return 2
     import tfrec  # noqa: F401  (tf_keras before TensorFlow)
-    from serving.batching import BatchOptions
-    from serving.server import ModelServer
+    from tfrec.serving.batching import BatchOptions
+    from tfrec.serving.server import ModelServer
 
     logging.getLogger("tfrec.serving").setLevel(logging.INFO)
     server = ModelServer(

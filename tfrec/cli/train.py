@@ -42,7 +42,7 @@ def run(args) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")  # keep TensorFlow's C++ info lines off the console
     for name in ("absl", "tensorflow"):  # checkpoint/SavedModel info chatter
         logging.getLogger(name).setLevel(logging.WARNING)
-    from training import tasks
+    from tfrec.training import tasks
 
     if args.list_models:
         for name in tasks.available():
@@ -50,7 +50,7 @@ def run(args) -> int:
             params = ", ".join(f"{k}={v!r}" for k, v in task.defaults.items())
             print(f"{name:12s} {task.kind:9s} monitor {task.monitor:10s} params: {params}")
         return 0
-    from training.config import load_config
+    from tfrec.training.config import load_config
 
     overrides = list(args.overrides)
     if args.data:
@@ -61,8 +61,8 @@ def run(args) -> int:
     if args.print_config:
         print(config.to_yaml(tuning=False), end="")
         return 0
-    from training.strategy import DeviceError
-    from training.trainer import RunDirError, Trainer
+    from tfrec.training.strategy import DeviceError
+    from tfrec.training.trainer import RunDirError, Trainer
 
     try:
         Trainer(config, overwrite=args.overwrite).fit()

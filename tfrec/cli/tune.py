@@ -45,7 +45,7 @@ def run(args) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
     for name in ("absl", "tensorflow"):
         logging.getLogger(name).setLevel(logging.WARNING)
-    from training.config import load_config
+    from tfrec.training.config import load_config
 
     overrides = list(args.overrides)
     if args.data:
@@ -55,7 +55,7 @@ def run(args) -> int:
     if args.overwrite:
         overrides.append("tuner.overwrite=true")
     config = load_config(args.config, overrides)
-    from training import tuner
+    from tfrec.training import tuner
 
     if args.distributed:
         tuner.distributed_env(args.distributed, args.oracle_ip, args.oracle_port, args.tuner_id)

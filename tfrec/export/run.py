@@ -108,7 +108,7 @@ def export_run(run_dir, base_path, *, name: Optional[str] = None, version: Optio
       FileNotFoundError: ``run_dir`` is not a finished run folder.
       ValueError: the run's model has no export recipe.
     """
-    from training.trainer import load_run
+    from tfrec.training.trainer import load_run
 
     say = log or (lambda _s: None)
     run = load_run(run_dir)
@@ -166,7 +166,7 @@ def _scores_pairs(model) -> bool:
 
 def _run_data(run):
     """The run's data, prepared as the trainer did (the family's own loader and split)."""
-    from training.tasks import get_task
+    from tfrec.training.tasks import get_task
 
     return get_task(run.config.model.name).prepare(run.config)
 
