@@ -1,0 +1,1 @@
+"""Keras layers shared by the models: feature preprocessing, MLP, feature interactions."""
