@@ -461,6 +461,16 @@ def test_validation_carve_is_seeded():
         assert a.equals(b) and not a.equals(c)
 
 
+def test_validation_carve_docstring_example_runs():
+    import doctest
+
+    finder = doctest.DocTestFinder()
+    runner = doctest.DocTestRunner()
+    for test in finder.find(splits.validation_carve, "validation_carve", globs={"validation_carve": splits.validation_carve}):
+        runner.run(test)
+    assert runner.tries > 0 and runner.failures == 0
+
+
 @pytest.mark.parametrize("fraction", [0, 1, 1.5, -0.1, True, "0.1"])
 def test_validation_carve_rejects_bad_fraction(fraction):
     with pytest.raises(ValueError, match="fraction must be a number strictly between 0 and 1"):

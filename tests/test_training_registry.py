@@ -134,6 +134,16 @@ def test_monitor_of(name, params, expected):
     assert monitor_of(name, params) == expected
 
 
+def test_docstring_examples_run():
+    import doctest
+
+    from tfrec.training.families import params, registry
+
+    for module in (params, registry):
+        result = doctest.testmod(module)
+        assert result.attempted > 0 and result.failed == 0, module.__name__
+
+
 def test_unknown_model_name():
     with pytest.raises(ValueError, match=r"Unknown model 'nfc'. Did you mean 'ncf'\?"):
         get_task("nfc")

@@ -27,7 +27,6 @@ import difflib
 import typing
 from typing import Any, Callable, Dict, List, Optional, Type, Union
 
-import annotated_types
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 Fail = Callable[[str, str], None]
@@ -72,7 +71,7 @@ def describe_type(annotation: Any, plural: bool = False) -> str:
     if origin is typing.Annotated:
         base = describe_type(args[0], plural)
         for meta in args[1:]:
-            if isinstance(meta, annotated_types.Gt) and meta.gt == 0:
+            if getattr(meta, "gt", None) == 0:  # annotated_types.Gt(0), as in pydantic.PositiveInt
                 return f"positive {base}" if plural else f"a positive {base.split(' ', 1)[1]}"
         return base
     if origin is typing.Union:
