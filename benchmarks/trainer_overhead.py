@@ -37,7 +37,7 @@ def measure(path, batch_size: int, epochs: int, repeats: int) -> dict:
 
     from tfrec.training import Trainer, load_config
     from tfrec.training import data as data_lib
-    from tfrec.training.tasks import get_task
+    from tfrec.training.families.registry import get_task
     from tfrec.training.trainer import make_optimizer
 
     overrides = [f"data.path={path}", f"training.epochs={epochs}", f"training.batch_size={batch_size}",

@@ -419,3 +419,59 @@ def test_session_split_datetime_and_errors():
         splits.session_time_split(df, min_item_support=5)
     with pytest.raises(ValueError, match="test_days"):
         splits.session_time_split(df, test_days=0)
+
+
+# ----------------------------------------------------------------------------------------------
+# validation_carve
+
+
+def test_validation_carve_global_is_the_seeded_permutation_tail():
+    df = _random_frame(n_rows=103)
+    fit, val = splits.validation_carve(df, 0.1, seed=7)
+    _assert_partition(df, fit, val)
+    perm = np.random.default_rng(7).permutation(103)
+    n_fit = round(0.9 * 103)  # 92.7 -> 93 fit rows, the last 10 of the permutation validate
+    assert np.array_equal(fit.index.to_numpy(), perm[:n_fit]) and np.array_equal(val.index.to_numpy(), perm[n_fit:])
+
+
+def test_validation_carve_global_is_what_the_trainer_carved_before():
+    df = _random_frame(n_rows=250)
+    fit, val = splits.validation_carve(df, 0.2, seed=3)
+    old_fit, old_val = splits.random_split(df, 1.0 - 0.2, seed=3)  # training.data.prepare's former carve
+    pd.testing.assert_frame_equal(fit, old_fit)
+    pd.testing.assert_frame_equal(val, old_val)
+
+
+def test_validation_carve_per_user_takes_a_share_of_every_user():
+    df = _random_frame(n_rows=300, n_users=12)
+    fit, val = splits.validation_carve(df, 0.25, seed=5, per_user=True)
+    _assert_partition(df, fit, val)
+    counts = df["user_id"].value_counts()
+    fit_counts = fit["user_id"].value_counts().reindex(counts.index, fill_value=0)
+    expected = counts.map(lambda c: round(0.75 * c))  # stratified_split's cut, per user
+    assert fit_counts.equals(expected.astype(fit_counts.dtype))
+
+
+def test_validation_carve_is_seeded():
+    df = _random_frame()
+    for per_user in (False, True):
+        a = splits.validation_carve(df, 0.3, seed=11, per_user=per_user)[1].index
+        b = splits.validation_carve(df, 0.3, seed=11, per_user=per_user)[1].index
+        c = splits.validation_carve(df, 0.3, seed=12, per_user=per_user)[1].index
+        assert a.equals(b) and not a.equals(c)
+
+
+def test_validation_carve_docstring_example_runs():
+    import doctest
+
+    finder = doctest.DocTestFinder()
+    runner = doctest.DocTestRunner()
+    for test in finder.find(splits.validation_carve, "validation_carve", globs={"validation_carve": splits.validation_carve}):
+        runner.run(test)
+    assert runner.tries > 0 and runner.failures == 0
+
+
+@pytest.mark.parametrize("fraction", [0, 1, 1.5, -0.1, True, "0.1"])
+def test_validation_carve_rejects_bad_fraction(fraction):
+    with pytest.raises(ValueError, match="fraction must be a number strictly between 0 and 1"):
+        splits.validation_carve(_random_frame(), fraction)

@@ -136,7 +136,7 @@ def test_gru4rec_validation_metric_matches_the_library_protocol(gru4rec_run, rsc
     import pandas as pd
 
     from tfrec.models.gru4rec import GRU4RecRecommender
-    from tfrec.training.tasks import get_task
+    from tfrec.training.families.registry import get_task
 
     result, run_dir = gru4rec_run
     run = get_task("gru4rec").prepare(load_run(run_dir).config)

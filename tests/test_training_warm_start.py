@@ -17,7 +17,7 @@ import tensorflow as tf
 import tfrec.models.ctr as ctr
 from tfrec.training.callbacks import RunRecorder, load_weights_file
 from tfrec.training.config import ConfigError, from_dict
-from tfrec.training.tasks import get_task
+from tfrec.training.families.registry import get_task
 from tfrec.training.trainer import Trainer
 
 

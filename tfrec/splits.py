@@ -26,7 +26,7 @@ import dataclasses
 import math
 import numbers
 from pathlib import Path
-from typing import List, Optional, Sequence, Union
+from typing import List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import pandas as pd
@@ -43,6 +43,7 @@ __all__ = [
     "kfold_split",
     "canonical_ml100k",
     "session_time_split",
+    "validation_carve",
     "ML100K_SPLITS",
 ]
 
@@ -510,3 +511,54 @@ def session_time_split(df: pd.DataFrame, session_col: str = "SessionId", item_co
     test = test[test[item_col].isin(train[item_col].unique()).to_numpy()]
     test = _filter_min_count(test, session_col, min_session_length)
     return Split(train, test)
+
+
+# ----------------------------------------------------------------------------------------------
+# validation carve (from the training rows of a split; the test rows are never passed in)
+
+
+def validation_carve(train: pd.DataFrame, fraction: float, seed: int = 42, *, per_user: bool = False,
+                     user_col: str = USER_COL, item_col: str = ITEM_COL) -> Tuple[pd.DataFrame, pd.DataFrame]:
+    """Carves a seeded validation part out of training rows: the one carve for early stopping and tuning.
+
+    Two protocols:
+
+    * ``per_user=False`` (global; what ``tfrec train`` uses, ``data.validation_ratio`` /
+      ``data.seed``): :func:`random_split` of all rows with train ratio ``1 - fraction``: the first
+      ``round((1 - fraction) * n)`` rows of a seeded permutation are fit rows, the others validation.
+      A user may end up with no validation row (or no fit row).
+    * ``per_user=True``: :func:`stratified_split` with train ratio ``1 - fraction``: each user's
+      rows are shuffled (the same seed for every user) and ``round((1 - fraction) * count)`` of them
+      kept for fitting, so every user keeps about ``1 - fraction`` of their rows for fitting.
+
+    Args:
+      train: the training rows of a split (one interaction per row); never the test rows.
+      fraction: float in (0, 1), the share of rows (of each user's rows with ``per_user``) that
+        goes to validation.
+      seed: int seed of the permutation. Default 42.
+      per_user: carve within each user instead of over all rows. Default False.
+      user_col, item_col: column names (checked to exist and have no missing values).
+
+    Returns:
+      (fit, validation) frames; their index labels are those of ``train``. Global: both in permuted
+      order; per user: grouped by user.
+
+    Example:
+      >>> import pandas as pd
+      >>> df = pd.DataFrame({"user_id": ["1"] * 6 + ["2"] * 4, "movie_id": list("abcdefabcd")})
+      >>> fit, val = validation_carve(df, 0.2, seed=0)
+      >>> len(fit), len(val)
+      (8, 2)
+      >>> fit, val = validation_carve(df, 0.5, seed=0, per_user=True)
+      >>> val["user_id"].value_counts().sort_index().tolist()
+      [3, 2]
+    """
+    if isinstance(fraction, bool) or not isinstance(fraction, numbers.Real) or not 0.0 < float(fraction) < 1.0:
+        raise ValueError(f"fraction must be a number strictly between 0 and 1 (the validation share). "
+                         f"Received: fraction={fraction!r}")
+    keys = {"user_col": user_col, "item_col": item_col}
+    if per_user:
+        fit, val = stratified_split(train, 1.0 - float(fraction), seed=seed, **keys)
+    else:
+        fit, val = random_split(train, 1.0 - float(fraction), seed=seed, **keys)
+    return fit, val

@@ -6,7 +6,7 @@ Public API:
 * :class:`Trainer` -- ``Trainer(config).fit()`` trains, evaluates and writes the run folder
   (layout in ``training.trainer``); :func:`load_run` reads a run folder back.
 * :func:`make_placement`, :class:`DeviceError` -- strategies (``training.strategy``).
-* ``training.tasks`` -- the model-family registry; ``training.tuner`` -- hyperparameter search.
+* ``training.families`` -- the model families and their registry; ``training.tuner`` -- hyperparameter search.
 
 Importing this package does not import TensorFlow.
 """
@@ -17,7 +17,7 @@ if __name__ != "tfrec.training":  # the source folder training/ is not a package
 
 from tfrec.training.config import Config, ConfigError, from_dict, load_config
 from tfrec.training.strategy import DeviceError, make_placement
-from tfrec.training.tasks import available as available_models
+from tfrec.training.families.registry import available as available_models
 from tfrec.training.trainer import LoadedRun, RunDirError, RunResult, Trainer, load_run
 
 __all__ = [

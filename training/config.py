@@ -706,10 +706,10 @@ def _check_values(config: Config, checker: _Checker) -> None:
             checker.fail(f"evaluation.k[{i}]", f"config key 'evaluation.k' must hold positive integers, got {k}.")
     if config.tuner.factor < 2:
         checker.fail("tuner.factor", f"config key 'tuner.factor' must be >= 2, got {config.tuner.factor}.")
-    from tfrec.training import tasks  # light import: no TensorFlow
+    from tfrec.training.families import registry  # light import: no TensorFlow
 
     try:
-        task = tasks.get_task(config.model.name)
+        task = registry.get_task(config.model.name)
     except ValueError as e:
         checker.fail("model.name", str(e))
     config.model.params = task.check_params(config.model.params, fail=lambda key, msg: checker.fail(key, msg))

@@ -4,8 +4,9 @@ The split is leakage-free by construction:
 
 1. the protocol of ``data.protocol`` (``tfrec.evaluation.protocols``) splits the interactions into
    train and test; the test rows are only used by the final evaluation;
-2. ``data.validation_ratio`` of the *training* rows are carved out (seeded) for early stopping and
-   tuning; the model fits on the rest;
+2. ``data.validation_ratio`` of the *training* rows are carved out (seeded with ``data.seed``) for
+   early stopping and tuning by ``tfrec.splits.validation_carve`` (global protocol: a random share of
+   all training rows, not per user); the model fits on the rest;
 3. the user and item vocabularies (``TrainingData``) come from the training rows (fit + validation),
    so their indices are the ones ``tfrec.evaluation.Evaluator`` gives the same training frame.
 """
@@ -135,7 +136,7 @@ def prepare(config: Config, loader: Callable[[Path], Tuple[pd.DataFrame, Any, An
                          "Check data.max_rows / data.min_rating.")
     # positional index: fit.index / val.index are row positions in train (and in vocab.frame)
     train = train.reset_index(drop=True)
-    fit, val = splits.random_split(train, 1.0 - config.data.validation_ratio, seed=config.data.seed)
+    fit, val = splits.validation_carve(train, config.data.validation_ratio, seed=config.data.seed)
     if len(val) == 0 or len(fit) == 0:
         raise ValueError(f"data.validation_ratio={config.data.validation_ratio} leaves an empty fit or validation "
                          f"set from {len(train)} training rows; use a ratio between 0.05 and 0.5.")

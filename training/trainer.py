@@ -53,7 +53,7 @@ import tfrec  # noqa: F401  (selects tf_keras before TensorFlow loads)
 from tfrec.training import data as data_lib
 from tfrec.training.config import Config, ConfigError, from_dict, load_config, parse_yaml
 from tfrec.training.strategy import Placement, make_placement, serve_forever, set_mixed_precision
-from tfrec.training.tasks import get_task
+from tfrec.training.families.registry import get_task, monitor_of
 
 logger = logging.getLogger("tfrec.training")
 
@@ -233,8 +233,6 @@ class Trainer:
         from tfrec.training.callbacks import RunRecorder, TimedCallback, load_weights_file, resolve_mode
 
         es = cfg.training.early_stopping
-        from tfrec.training.tasks import monitor_of
-
         default_monitor, default_mode = monitor_of(task.name, cfg.model.params)
         monitor = es.monitor or default_monitor
         mode = resolve_mode(monitor, es.mode) if es.monitor else (default_mode if es.mode == "auto" else es.mode)
@@ -443,7 +441,7 @@ class Trainer:
         cfg = self.config
         own = self.task.evaluate(model, run, cfg)
         if own is not None:
-            self.final_source = f"tfrec.training.tasks.{type(self.task).__name__}.evaluate"
+            self.final_source = f"{type(self.task).__module__}.{type(self.task).__qualname__}.evaluate"
             return own, None
         algo = self.task.algorithm(model, run)
         try:

@@ -69,7 +69,7 @@ def objective_of(config: Config) -> Tuple[str, str]:
     """(metric name, "min"|"max") the search optimises."""
     from tfrec.training.callbacks import resolve_mode
 
-    from tfrec.training.tasks import monitor_of
+    from tfrec.training.families.registry import monitor_of
 
     default, default_mode = monitor_of(config.model.name, config.model.params)
     name = config.tuner.objective or config.training.early_stopping.monitor or default

@@ -42,11 +42,11 @@ def run(args) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")  # keep TensorFlow's C++ info lines off the console
     for name in ("absl", "tensorflow"):  # checkpoint/SavedModel info chatter
         logging.getLogger(name).setLevel(logging.WARNING)
-    from tfrec.training import tasks
+    from tfrec.training.families import registry
 
     if args.list_models:
-        for name in tasks.available():
-            task = tasks.get_task(name)
+        for name in registry.available():
+            task = registry.get_task(name)
             params = ", ".join(f"{k}={v!r}" for k, v in task.defaults.items())
             print(f"{name:12s} {task.kind:9s} monitor {task.monitor:10s} params: {params}")
         return 0

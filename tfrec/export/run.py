@@ -166,7 +166,7 @@ def _scores_pairs(model) -> bool:
 
 def _run_data(run):
     """The run's data, prepared as the trainer did (the family's own loader and split)."""
-    from tfrec.training.tasks import get_task
+    from tfrec.training.families.registry import get_task
 
     return get_task(run.config.model.name).prepare(run.config)
 

@@ -1,0 +1,196 @@
+"""The model-family registry of ``tfrec train``: typed parameter schemas, their errors, one step of every family."""
+
+import math
+
+import numpy as np
+import pytest
+
+import tfrec  # noqa: F401
+from tfrec.training.config import ConfigError, from_dict
+from tfrec.training.families import FamilyParams, available, get_task, monitor_of, validate_params
+
+
+def _raise(key, message):
+    raise ConfigError(message, key=key)
+
+
+# ------------------------------------------------------------------------------------------------
+# schemas
+
+
+def test_every_family_is_registered():
+    assert available() == ["autorec", "dcn", "deepfm", "fm", "gru4rec", "logreg", "mf", "ncf", "ranking",
+                           "two_tower"]
+
+
+@pytest.mark.parametrize("name", available())
+def test_schema_round_trips_its_defaults(name):
+    task = get_task(name)
+    defaults = task.defaults
+    assert issubclass(task.params_schema, FamilyParams)
+    assert list(defaults) == list(task.params_schema.model_fields)
+    assert task.params_schema.model_validate(defaults).model_dump() == defaults
+    assert task.check_params({}, _raise) == defaults
+    assert task.check_params(defaults, _raise) == defaults
+
+
+def test_defaults_are_a_fresh_copy():
+    task = get_task("ncf")
+    task.defaults["hidden_units"].append(4)
+    assert task.defaults["hidden_units"] == [32, 16, 8]
+
+
+def test_unknown_key_names_the_closest_and_the_valid_ones():
+    with pytest.raises(ConfigError) as e:
+        get_task("mf").check_params({"embeding_dim": 8}, _raise)
+    assert e.value.key == "model.params.embeding_dim"
+    assert str(e.value) == ("unknown config key 'model.params.embeding_dim' for model 'mf'. Did you mean "
+                            "'model.params.embedding_dim'? Valid parameters: embedding_dim, init_stddev, l2, use_bias.")
+
+
+def test_unknown_key_without_a_close_one_has_no_hint():
+    with pytest.raises(ConfigError, match=r"for model 'autorec'\. Valid parameters: based_on, hidden_units, l2\.$"):
+        get_task("autorec").check_params({"zzz": 1}, _raise)
+
+
+def test_typo_in_a_config_file_names_the_file(tmp_path):
+    path = tmp_path / "mf.yaml"
+    path.write_text("model:\n  name: mf\n  params:\n    init_stdev: 0.1\n")
+    from tfrec.training.config import load_config
+
+    with pytest.raises(ConfigError, match=r"Did you mean 'model.params.init_stddev'\?") as e:
+        load_config(path)
+    assert str(path) in str(e.value)
+
+
+@pytest.mark.parametrize("name, params, expected", [
+    ("mf", {"embedding_dim": 8.5}, "'model.params.embedding_dim' expects an integer, got float 8.5."),
+    ("mf", {"embedding_dim": True}, "'model.params.embedding_dim' expects an integer, got bool True."),
+    ("mf", {"use_bias": 1}, "'model.params.use_bias' expects a boolean, got int 1."),
+    ("mf", {"l2": "0.1"}, "'model.params.l2' expects a number (float), got str '0.1'."),
+    ("ncf", {"hidden_units": [8, "a"]}, "'model.params.hidden_units' expects a list of integers, got [8, 'a']."),
+    ("two_tower", {"temperature": "hot"}, "'model.params.temperature' expects a number (float) or null, got str 'hot'."),
+    ("dcn", {"model_params": [1]}, "'model.params.model_params' expects a mapping, got list [1]."),
+])
+def test_wrong_type_names_key_expected_type_and_value(name, params, expected):
+    with pytest.raises(ConfigError) as e:
+        get_task(name).check_params(params, _raise)
+    assert str(e.value) == f"config key {expected}"
+    assert e.value.key == f"model.params.{next(iter(params))}"
+
+
+@pytest.mark.parametrize("name, params, expected", [
+    ("ncf", {"variant": "nmf"}, "'model.params.variant' expects one of 'neumf', 'gmf', 'mlp', got 'nmf'."),
+    ("ncf", {"num_negatives": 0}, "'model.params.num_negatives' must be >= 1, got 0."),
+    ("autorec", {"based_on": "both"}, "'model.params.based_on' expects 'item' or 'user', got 'both'."),
+    ("gru4rec", {"layers": [0]}, "'model.params.layers' expects a list of positive integers, got [0]."),
+    ("gru4rec", {"layers": []}, "'model.params.layers' expects a list of positive integers, got []."),
+    ("dcn", {"task": "click"}, "'model.params.task' expects 'rating' or 'ctr', got 'click'."),
+])
+def test_value_not_allowed(name, params, expected):
+    with pytest.raises(ConfigError) as e:
+        get_task(name).check_params(params, _raise)
+    assert str(e.value) == f"config key {expected}"
+
+
+def test_criteo_features_unknown_argument():
+    with pytest.raises(ConfigError, match=r"'model.params.criteo_features' has unknown key\(s\) \['nmeric'\]; "
+                                          r"valid: numeric, "):
+        get_task("dcn").check_params({"criteo_features": {"nmeric": "log"}}, _raise)
+
+
+def test_ints_widen_to_floats_and_tuples_read_as_lists():
+    out = get_task("mf").check_params({"l2": 1, "init_stddev": 0}, _raise)
+    assert out["l2"] == 1.0 and isinstance(out["l2"], float) and isinstance(out["init_stddev"], float)
+    out = get_task("ncf").check_params({"hidden_units": (8, 4)}, _raise)
+    assert out["hidden_units"] == [8, 4]
+
+
+def test_first_problem_in_params_order_is_reported():
+    with pytest.raises(ConfigError, match="use_bias"):
+        get_task("mf").check_params({"use_bias": "yes", "embedding_dim": "big"}, _raise)
+
+
+def test_fail_that_returns_gets_every_key_once():
+    seen = []
+    out = validate_params(get_task("two_tower").params_schema, "two_tower",
+                          {"query_features": 3, "dropout": "x"}, lambda k, m: seen.append(k))
+    assert seen == ["model.params.query_features", "model.params.dropout"]
+    assert out["query_features"] == 3 and out["embedding_dim"] == 32
+
+
+def test_config_loader_uses_the_schema():
+    cfg = from_dict({"model": {"name": "ncf", "params": {"l2": 0}}})
+    assert cfg.model.params["l2"] == 0.0 and isinstance(cfg.model.params["l2"], float)
+    assert cfg.model.params["num_negatives"] == 4
+
+
+@pytest.mark.parametrize("name, params, expected", [
+    ("mf", {}, ("val_rmse", "min")), ("ncf", {}, ("val_auc", "max")), ("dcn", {"task": "ctr"}, ("val_auc", "max")),
+    ("deepfm", {"task": "rating"}, ("val_rmse", "min")), ("gru4rec", {"k": 10}, ("val_mrr_at_10", "max")),
+    ("two_tower", {}, ("val_loss", "min")),
+])
+def test_monitor_of(name, params, expected):
+    assert monitor_of(name, params) == expected
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    from tfrec.training.families import params, registry
+
+    for module in (params, registry):
+        result = doctest.testmod(module)
+        assert result.attempted > 0 and result.failed == 0, module.__name__
+
+
+def test_unknown_model_name():
+    with pytest.raises(ValueError, match=r"Unknown model 'nfc'. Did you mean 'ncf'\?"):
+        get_task("nfc")
+
+
+# ------------------------------------------------------------------------------------------------
+# every family builds and trains one step on a tiny real slice
+
+_IDS = [{"name": "user_id", "kind": "categorical"}, {"name": "movie_id", "kind": "categorical"}]
+_SMALL = {
+    "mf": {"embedding_dim": 4},
+    "ncf": {"mf_dim": 4, "mlp_embedding_dim": 4, "hidden_units": [4], "num_negatives": 1},
+    "two_tower": {"embedding_dim": 4},
+    "ranking": {"embedding_dim": 4, "hidden_units": [4]},
+    "dcn": {"features": _IDS, "embedding_dim": 4, "model_params": {"cross_layers": 1, "deep_layers": [4]}},
+    "deepfm": {"features": _IDS, "embedding_dim": 4, "model_params": {"deep_layers": [4]}},
+    "fm": {"features": _IDS, "embedding_dim": 4},
+    "logreg": {"features": _IDS, "task": "ctr"},
+    "autorec": {"hidden_units": 8, "l2": 1.0},
+    "gru4rec": {"layers": [8], "n_sample": 16},
+}
+
+
+@pytest.mark.parametrize("name", available())
+def test_family_builds_and_trains_one_step(name, ml100k_path, rsc15_path):
+    import tensorflow as tf
+
+    from tfrec.training.data import make_dataset
+    from tfrec.training.trainer import make_optimizer
+
+    if name == "gru4rec":
+        data = {"path": str(rsc15_path), "format": "sessions", "max_rows": 3000}
+    else:
+        data = {"path": str(ml100k_path), "max_rows": 400, "validation_ratio": 0.2}
+    cfg = from_dict({"data": data, "model": {"name": name, "params": _SMALL[name]},
+                     "training": {"batch_size": 32, "learning_rate": 0.05, "verbose": 0}})
+    tf.keras.utils.set_random_seed(0)
+    task = get_task(name)
+    run = task.prepare(cfg)
+    params = dict(cfg.model.params)
+    task.setup(params, run)
+    model = task.build_model(params, run)
+    x, y = task.examples(run, run.fit, "fit")
+    model({k: v[:2] for k, v in x.items()}, training=False)
+    task.compile(model, make_optimizer(cfg, 1), cfg)
+    before = [w.numpy().copy() for w in model.trainable_weights]
+    history = model.fit(make_dataset(x, y, cfg.training.batch_size, cache=False).take(1), epochs=1, verbose=0)
+    assert math.isfinite(history.history["loss"][0])
+    after = [w.numpy() for w in model.trainable_weights]
+    assert any(not np.array_equal(a, b) for a, b in zip(before, after)), f"{name}: one step changed no weight"

@@ -1,0 +1,51 @@
+"""The model families of ``tfrec train``: one file per family, a typed parameter schema each, one registry.
+
+Public API:
+
+* :class:`Task` (``base``) -- what a family says: data, examples, model, loss, final evaluation.
+* :class:`FamilyParams`, :func:`validate_params` (``params``) -- typed ``model.params`` schemas.
+* :func:`get_task`, :func:`available`, :func:`monitor_of`, ``TASKS`` (``registry``).
+* :class:`KerasPairAlgorithm` (``pair_algorithm``) -- a trained (user, item) scorer as an evaluation algorithm.
+* The families: :class:`MFTask` (mf), :class:`NCFTask` (ncf), :class:`TwoTowerTask` (two_tower),
+  :class:`RankingTask` (ranking), :class:`CTRTask` (dcn, deepfm, fm, logreg), :class:`AutoRecTask`
+  (autorec), :class:`GRU4RecTask` (gru4rec), each with its ``*Params`` schema.
+
+Importing this package does not import TensorFlow.
+"""
+
+from tfrec.training.families.autorec import AutoRecParams, AutoRecTask
+from tfrec.training.families.base import Task
+from tfrec.training.families.ctr import CTRParams, CTRTask
+from tfrec.training.families.gru4rec import GRU4RecParams, GRU4RecTask
+from tfrec.training.families.mf import MFParams, MFTask
+from tfrec.training.families.ncf import NCFParams, NCFTask
+from tfrec.training.families.pair_algorithm import KerasPairAlgorithm
+from tfrec.training.families.params import FamilyParams, validate_params
+from tfrec.training.families.ranking import RankingParams, RankingTask
+from tfrec.training.families.registry import TASKS, available, get_task, monitor_of
+from tfrec.training.families.two_tower import TwoTowerParams, TwoTowerTask
+
+__all__ = [
+    "AutoRecParams",
+    "AutoRecTask",
+    "CTRParams",
+    "CTRTask",
+    "FamilyParams",
+    "GRU4RecParams",
+    "GRU4RecTask",
+    "KerasPairAlgorithm",
+    "MFParams",
+    "MFTask",
+    "NCFParams",
+    "NCFTask",
+    "RankingParams",
+    "RankingTask",
+    "TASKS",
+    "Task",
+    "TwoTowerParams",
+    "TwoTowerTask",
+    "available",
+    "get_task",
+    "monitor_of",
+    "validate_params",
+]
