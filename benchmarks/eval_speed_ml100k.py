@@ -17,7 +17,7 @@ import _common
 from tfrec import metrics as M
 from tfrec.data import load_movielens
 from tfrec.evaluation import EvaluationData, Protocol
-from tfrec.evaluation.data import Columns
+from tfrec.data.training_data import Columns
 from tfrec.baselines import MatrixFactorizationRecommender
 
 

@@ -227,7 +227,7 @@ def dcn_params(base: dict, variant: dict) -> dict:
 
 def run_algorithm(algo, train: pd.DataFrame, test: pd.DataFrame):
     from tfrec import metrics as M
-    from tfrec.evaluation.data import TrainingData
+    from tfrec.data.training_data import TrainingData
 
     data = TrainingData(train)
     start = time.perf_counter()

@@ -181,7 +181,7 @@ def save_query_only(query_model, query_features, takes_dict: bool, path: Path) -
 def movielens_catalog(seed: int = 42):
     """(item embeddings, tuning queries, held-out queries, query tower, user ids split) of a trained two-tower."""
     from tfrec.data import load_movielens
-    from tfrec.evaluation.data import TrainingData
+    from tfrec.data.training_data import TrainingData
     from tfrec.models.retrieval import TwoTowerRecommender
     from tfrec.splits import random_split
 

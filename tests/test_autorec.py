@@ -10,7 +10,7 @@ import pytest
 import tfrec  # noqa: F401
 import tensorflow as tf
 
-from tfrec.evaluation.data import TrainingData
+from tfrec.data.training_data import TrainingData
 from tfrec.models import autorec
 from tfrec.models.autorec import AutoRec, AutoRecRecommender, masked_squared_error
 

@@ -187,7 +187,7 @@ def test_missing_embedding_layer_says_how_to_fix():
 
 
 def test_recommender_is_registered_for_ratings():
-    from tfrec.evaluation import registry
+    from tfrec.recommenders import registry
 
     algo = registry.create("dcn", epochs=1)
     assert isinstance(algo, dcn_module.DCNRecommender)

@@ -6,7 +6,7 @@ import pytest
 
 from tfrec.evaluation import (OOV_INDEX, Algorithm, Columns, EvaluationData, Evaluator, Protocol,
                               TrainingData, top_k)
-from tfrec.evaluation.registry import create
+from tfrec.recommenders.registry import create
 
 
 def frame(rows):

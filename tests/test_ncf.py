@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 import tfrec  # noqa: F401
 import tensorflow as tf
 
-from tfrec.evaluation.data import TrainingData
+from tfrec.data.training_data import TrainingData
 from tfrec.models import ncf, sampling
 from tfrec.models.ncf import BPRMF, GMF, MLP, NCFRecommender, NeuMF
 from tfrec.models.sampling import NegativeSampler

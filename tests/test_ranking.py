@@ -7,7 +7,7 @@ import pytest
 import tfrec  # noqa: F401
 import tensorflow as tf
 
-from tfrec.evaluation.data import TrainingData
+from tfrec.data.training_data import TrainingData
 from tfrec.layers.features import FeatureLayer, frame_to_dataset
 from tfrec.models.ranking import RankingModel, RankingRecommender, TwoStageRecommender
 

@@ -8,7 +8,7 @@ import pytest
 import tfrec  # noqa: F401
 import tensorflow as tf
 
-from tfrec.evaluation.data import OOV_INDEX, TrainingData
+from tfrec.data.training_data import OOV_INDEX, TrainingData
 from tfrec.models.rbm import RBM, RBMRecommender
 
 
@@ -329,7 +329,7 @@ def test_recommender_rejects_off_grid_ratings():
 
 
 def test_registry_builds_rbm():
-    from tfrec.evaluation import registry
+    from tfrec.recommenders import registry
 
     algo = registry.create("rbm", n_hidden=5, epochs=1)
     assert isinstance(algo, RBMRecommender) and algo.name == "rbm" and algo.predicts_ratings

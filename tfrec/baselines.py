@@ -1,6 +1,6 @@
 """Baselines every comparison needs: random, popularity, global/item mean, biased MF, item-kNN.
 
-All implement :class:`tfrec.evaluation.Algorithm`: ``fit`` on :class:`TrainingData` (the training
+All implement :class:`tfrec.recommenders.Algorithm`: ``fit`` on :class:`TrainingData` (the training
 split only), ``score`` over the full catalog, and ``predict`` for user-item pairs.
 """
 
@@ -13,8 +13,8 @@ from typing import Optional
 import numpy as np
 
 import tfrec  # noqa: F401  (selects tf_keras)
-from tfrec.evaluation.algorithm import Algorithm
-from tfrec.evaluation.data import OOV_INDEX, TrainingData
+from tfrec.recommenders.base import Algorithm
+from tfrec.data.training_data import OOV_INDEX, TrainingData
 
 logger = logging.getLogger(__name__)
 

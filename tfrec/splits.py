@@ -31,7 +31,7 @@ from typing import List, Optional, Sequence, Union
 import numpy as np
 import pandas as pd
 
-from tfrec.evaluation.data import ITEM_COL, RATING_COL, TIME_COL, USER_COL
+from tfrec.data.training_data import ITEM_COL, RATING_COL, TIME_COL, USER_COL
 
 __all__ = [
     "Split",

@@ -24,8 +24,8 @@ import numpy as np
 import tfrec  # noqa: F401  (selects tf_keras before TensorFlow loads)
 import tensorflow as tf
 
-from tfrec.evaluation.algorithm import Algorithm
-from tfrec.evaluation.data import OOV_INDEX, TrainingData
+from tfrec.recommenders.base import Algorithm
+from tfrec.data.training_data import OOV_INDEX, TrainingData
 
 __all__ = ["AutoRec", "AutoRecRecommender", "i_autorec", "u_autorec", "masked_squared_error"]
 

@@ -25,7 +25,7 @@ import tfrec  # noqa: F401  (selects tf_keras before TensorFlow loads)
 import tensorflow as tf
 import tensorflow_recommenders as tfrs
 
-from tfrec.evaluation.algorithm import Algorithm
+from tfrec.recommenders.base import Algorithm
 from tfrec.layers.interaction import FMInteraction
 from tfrec.layers.mlp import MLP
 from tfrec.models.base import Model as MeanLossModel
@@ -749,10 +749,10 @@ MOVIELENS_SIDE_FEATURES = (
 
 
 class CTRRecommender(Algorithm):
-    """DCN / DeepFM / FM / logistic regression as an evaluator :class:`~tfrec.evaluation.Algorithm`.
+    """DCN / DeepFM / FM / logistic regression as an evaluator :class:`~tfrec.recommenders.Algorithm`.
 
     ``fit`` joins the training frame with the user / item metadata of the
-    :class:`~tfrec.evaluation.data.TrainingData`, adapts the feature layers on the training rows,
+    :class:`~tfrec.data.training_data.TrainingData`, adapts the feature layers on the training rows,
     holds out ``validation_fraction`` of them for early stopping, and trains. ``predict`` /
     ``score`` build the user and item features of each pair from the training data (unknown ids go
     to the OOV buckets); a feature that is neither a user nor an item attribute (a context feature

@@ -234,7 +234,7 @@ def top1_max_loss(logits, row_valid, col_valid, elu_param=0.0):
 class GRU4RecRecommender(SessionRecommender):
     """Trains and applies :class:`GRU4Rec` on click sessions.
 
-    Not an :class:`~tfrec.evaluation.Algorithm` (there are no users): ``fit(sessions)``,
+    Not an :class:`~tfrec.recommenders.Algorithm` (there are no users): ``fit(sessions)``,
     ``predict_next(item_sequence, k)``, ``evaluate_sessions(test, k=20)`` (see
     :mod:`tfrec.models.session_baselines` for the protocol).
 

@@ -18,7 +18,7 @@ import tfrec  # noqa: F401  (selects tf_keras before TensorFlow loads)
 import tensorflow as tf
 import tensorflow_recommenders as tfrs
 
-from tfrec.evaluation.data import OOV_INDEX, TrainingData
+from tfrec.data.training_data import OOV_INDEX, TrainingData
 from tfrec.layers.features import ENCODED_SUFFIX, frame_to_dataset
 from tfrec.layers.mlp import MLP
 from tfrec.models.retrieval import (

@@ -13,7 +13,7 @@ NeuMF reuses exactly what GMF and MLP train. ``call`` returns logits; the loss (
 ``BinaryCrossentropy(from_logits=True)``) is set at ``compile`` time. Negative examples come from
 :class:`tfrec.models.sampling.NegativeSampler`; :class:`NCFRecommender` runs the whole procedure
 (``num_negatives`` fresh negatives per positive every epoch) as an
-:class:`~tfrec.evaluation.Algorithm` (registry names ``gmf``, ``mlp``, ``neumf``).
+:class:`~tfrec.recommenders.Algorithm` (registry names ``gmf``, ``mlp``, ``neumf``).
 
 Inputs of every model: a dict with ``"user_idx"`` and ``"item_idx"``, each a [batch] integer
 tensor. An index outside ``[0, num_users)`` / ``[0, num_items)`` (e.g. the unknown index -1) reads
@@ -30,8 +30,8 @@ import numpy as np
 import tfrec  # noqa: F401  (selects tf_keras before TensorFlow loads)
 import tensorflow as tf
 
-from tfrec.evaluation.algorithm import Algorithm
-from tfrec.evaluation.data import OOV_INDEX, TrainingData
+from tfrec.recommenders.base import Algorithm
+from tfrec.data.training_data import OOV_INDEX, TrainingData
 from tfrec.models.sampling import NegativeSampler
 
 __all__ = [

@@ -19,8 +19,8 @@ import tfrec  # noqa: F401  (selects tf_keras before TensorFlow loads)
 import tensorflow as tf
 import tensorflow_recommenders as tfrs
 
-from tfrec.evaluation.algorithm import Algorithm, top_k
-from tfrec.evaluation.data import OOV_INDEX, TrainingData
+from tfrec.recommenders.base import Algorithm, top_k
+from tfrec.data.training_data import OOV_INDEX, TrainingData
 from tfrec.layers.features import ENCODED_SUFFIX, FeatureLayer, FeatureSpec, frame_to_dataset
 from tfrec.layers.mlp import MLP
 from tfrec.models.base import Model as MeanLossModel

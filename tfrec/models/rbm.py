@@ -24,8 +24,8 @@ import numpy as np
 import tfrec  # noqa: F401  (selects tf_keras)
 import tensorflow as tf
 
-from tfrec.evaluation.algorithm import Algorithm
-from tfrec.evaluation.data import OOV_INDEX, TrainingData
+from tfrec.recommenders.base import Algorithm
+from tfrec.data.training_data import OOV_INDEX, TrainingData
 
 
 def _check_schedule(cd_k_schedule) -> list:
@@ -332,7 +332,7 @@ class RBM(tf.keras.Model):
 
 
 class RBMRecommender(Algorithm):
-    """The CF RBM as an :class:`~tfrec.evaluation.Algorithm` (rating predictor; registry name ``rbm``).
+    """The CF RBM as an :class:`~tfrec.recommenders.Algorithm` (rating predictor; registry name ``rbm``).
 
     Ratings are mapped to ``K`` classes ``round((r - min_rating) / rating_step) + 1``.
 

@@ -3,8 +3,8 @@
 :class:`Tower` = :class:`~tfrec.layers.features.FeatureLayer` (concatenated) + optional :class:`MLP`.
 :class:`TwoTowerRetrieval` is a ``tfrs.Model`` with a query tower, a candidate tower and a
 ``tfrs.tasks.Retrieval`` task (temperature, log-Q correction, hard negatives, accidental hits).
-:class:`TwoTowerRecommender` wraps it as an evaluator :class:`~tfrec.evaluation.Algorithm`
-(registered as ``two_tower``): it fits on :class:`~tfrec.evaluation.TrainingData`, precomputes the
+:class:`TwoTowerRecommender` wraps it as an evaluator :class:`~tfrec.recommenders.Algorithm`
+(registered as ``two_tower``): it fits on :class:`~tfrec.data.training_data.TrainingData`, precomputes the
 candidate embeddings once and scores the whole catalog with ``query @ candidates.T``.
 
 Side features make cold start possible: an unseen user's id falls into the OOV bucket, and the
@@ -25,8 +25,8 @@ import tfrec  # noqa: F401  (selects tf_keras before TensorFlow loads)
 import tensorflow as tf
 import tensorflow_recommenders as tfrs
 
-from tfrec.evaluation.algorithm import Algorithm, top_k
-from tfrec.evaluation.data import OOV_INDEX, TrainingData
+from tfrec.recommenders.base import Algorithm, top_k
+from tfrec.data.training_data import OOV_INDEX, TrainingData
 from tfrec.layers.features import ENCODED_SUFFIX, FeatureLayer, FeatureSpec, frame_to_dataset, frame_to_tensors
 from tfrec.layers.mlp import MLP
 from tfrec.models.base import Model as MeanLossModel

@@ -13,7 +13,7 @@ Shared by every session recommender (GRU4Rec in :mod:`tfrec.models.gru4rec` and 
   Recall@k / MRR@k are averaged over the queries. Test events whose item is not in the training data
   are dropped first, as the official code does.
 
-Session recommenders do not fit the user-item :class:`~tfrec.evaluation.Algorithm` interface (there is
+Session recommenders do not fit the user-item :class:`~tfrec.recommenders.Algorithm` interface (there is
 no user; the input is a click sequence). An evaluator calls them as::
 
     algo = GRU4RecRecommender(...).fit(load_sessions(train_path))

@@ -2,7 +2,7 @@
 
 Each entry maps a name to ``"module:factory"``; the module is imported only when the algorithm is
 used, so listing a model here costs nothing at start-up. A factory takes keyword parameters (from the
-config file) and returns an :class:`~tfrec.evaluation.Algorithm`.
+config file) and returns an :class:`~tfrec.recommenders.Algorithm`.
 To add an algorithm, add one line to ``ALGORITHMS``.
 """
 
