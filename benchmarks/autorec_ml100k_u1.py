@@ -89,7 +89,8 @@ def evaluate_all(ev: Evaluator, algos, dataset):
 
 def run(args):
     cfg = load_yaml(args.config)
-    from tfrec.baselines import ItemMeanRecommender, MatrixFactorizationRecommender
+    from tfrec.recommenders.mean import ItemMeanRecommender
+    from tfrec.recommenders.mf import MatrixFactorizationRecommender
 
     def baselines(dataset):
         base = [("mf", MatrixFactorizationRecommender(seed=args.seed)), ("item_mean", ItemMeanRecommender())]

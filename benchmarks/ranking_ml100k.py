@@ -238,7 +238,7 @@ def run_algorithm(algo, train: pd.DataFrame, test: pd.DataFrame):
 
 
 def _algorithm(name, seed, refit=False):
-    from tfrec.baselines import MatrixFactorizationRecommender
+    from tfrec.recommenders.mf import MatrixFactorizationRecommender
     from tfrec.models.ranking import RankingRecommender
 
     if name == "ranking_mlp":

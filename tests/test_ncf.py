@@ -224,7 +224,7 @@ def test_neumf_beats_popularity_on_real_slice(ml100k_path):
     """Three epochs of NeuMF on 200 ml-100k users rank the held-out item above popularity (NCF protocol).
 
     Measured with seeds 1-3: NeuMF 0.51-0.555 against popularity 0.355."""
-    from tfrec.baselines import PopularityRecommender
+    from tfrec.recommenders.popularity import PopularityRecommender
     from tfrec.evaluation import Evaluator
 
     raw = pd.read_csv(ml100k_path / "u.data", sep="\t", header=None,

@@ -2,7 +2,7 @@
 
 Each entry maps a name to ``"module:factory"``; the module is imported only when the algorithm is
 used, so listing a model here costs nothing at start-up. A factory takes keyword parameters (from the
-config file) and returns an :class:`~tfrec.recommenders.Algorithm`.
+config file) and returns an :class:`~tfrec.recommenders.base.Algorithm`.
 To add an algorithm, add one line to ``ALGORITHMS``.
 """
 
@@ -13,12 +13,12 @@ import importlib
 from typing import Any, Dict
 
 ALGORITHMS: Dict[str, str] = {
-    "random": "tfrec.baselines:RandomRecommender",
-    "popularity": "tfrec.baselines:PopularityRecommender",
-    "global_mean": "tfrec.baselines:GlobalMeanRecommender",
-    "item_mean": "tfrec.baselines:ItemMeanRecommender",
-    "mf": "tfrec.baselines:MatrixFactorizationRecommender",
-    "item_knn": "tfrec.baselines:ItemKNNRecommender",
+    "random": "tfrec.recommenders.random:RandomRecommender",
+    "popularity": "tfrec.recommenders.popularity:PopularityRecommender",
+    "global_mean": "tfrec.recommenders.mean:GlobalMeanRecommender",
+    "item_mean": "tfrec.recommenders.mean:ItemMeanRecommender",
+    "mf": "tfrec.recommenders.mf:MatrixFactorizationRecommender",
+    "item_knn": "tfrec.recommenders.item_knn:ItemKNNRecommender",
     "two_tower": "tfrec.models.retrieval:TwoTowerRecommender",
     "ranking_mlp": "tfrec.models.ranking:RankingRecommender",
     "two_stage": "tfrec.models.ranking:TwoStageRecommender",
