@@ -1,4 +1,4 @@
-"""Tests of the NCF models (GMF, MLP, NeuMF), NCFRecommender and the negative sampler."""
+"""Tests of the NCF models (GMF, MLP, NeuMF), NCFRecommender."""
 
 import doctest
 
@@ -13,74 +13,10 @@ import tfrec  # noqa: F401
 import tensorflow as tf
 
 from tfrec.data.training_data import TrainingData
-from tfrec.models import ncf, sampling
+from tfrec.models import ncf
 from tfrec.models.ncf import BPRMF, GMF, MLP, NCFRecommender, NeuMF
-from tfrec.models.sampling import NegativeSampler
 
 PAIRS = {"user_idx": tf.constant([0, 1, 2, 3, 4, 0]), "item_idx": tf.constant([0, 5, 6, 2, 1, 3])}
-
-
-# -- negative sampler --------------------------------------------------------------------------------
-@st.composite
-def positive_matrices(draw):
-    n_users = draw(st.integers(1, 6))
-    n_items = draw(st.integers(2, 10))
-    dense = np.array(draw(st.lists(st.lists(st.booleans(), min_size=n_items, max_size=n_items),
-                                   min_size=n_users, max_size=n_users)))
-    free = draw(st.lists(st.integers(0, n_items - 1), min_size=n_users, max_size=n_users))
-    dense[np.arange(n_users), free] = False  # every user keeps at least one negative
-    return dense
-
-
-@settings(max_examples=60, deadline=None)
-@given(dense=positive_matrices(), seed=st.integers(0, 2**31 - 1), k=st.integers(1, 6))
-def test_sampler_never_yields_a_positive(dense, seed, k):
-    sampler = NegativeSampler(sp.csr_matrix(dense.astype(np.float32)), seed=seed)
-    users = np.repeat(np.arange(dense.shape[0]), 50)
-    for _ in range(3):  # several epochs of draws from the same stream
-        neg = sampler.sample(users, k)
-        assert neg.shape == (len(users), k)
-        assert neg.min() >= 0 and neg.max() < dense.shape[1]
-        assert not dense[users[:, None], neg].any()
-    rows, cols = np.nonzero(dense)
-    u, i, j = sampler.pairwise_examples(rows, cols, k)
-    assert len(u) == len(rows) * k
-    assert dense[u, i].all() and not dense[u, j].any()
-
-
-def test_sampler_covers_every_negative_and_no_positive():
-    # user 0: positives {0, 1, 2}; a user with 9 positives of 10 exercises the exact fallback path
-    dense = np.zeros((2, 10), bool)
-    dense[0, :3] = True
-    dense[1, :9] = True
-    sampler = NegativeSampler(sp.csr_matrix(dense), seed=1, max_rounds=1)
-    neg = sampler.sample(np.array([0] * 2000 + [1] * 50), 2)
-    assert set(np.unique(neg[:2000])) == set(range(3, 10))  # uniform over the 7 negatives: all appear
-    assert (neg[2000:] == 9).all()
-
-
-def test_sampler_training_examples_labels_and_fresh_draws():
-    dense = np.zeros((3, 8), bool)
-    dense[0, [0, 1]] = dense[1, [2]] = dense[2, [3, 4, 5]] = True
-    sampler = NegativeSampler(sp.csr_matrix(dense), seed=0)
-    rows, cols = np.nonzero(dense)
-    u, i, y = sampler.training_examples(rows, cols, num_negatives=4)
-    assert len(y) == 6 * 5 and y.sum() == 6
-    assert dense[u[y == 1], i[y == 1]].all()
-    assert not dense[u[y == 0], i[y == 0]].any()
-    u2, i2, _ = sampler.training_examples(rows, cols, num_negatives=4, shuffle=False)
-    u3, i3, _ = sampler.training_examples(rows, cols, num_negatives=4, shuffle=False)
-    assert not np.array_equal(i2[6:], i3[6:])  # resampled: a new epoch gets new negatives
-
-
-def test_sampler_rejects_user_with_every_item():
-    with pytest.raises(ValueError, match="every one of the 3 items"):
-        NegativeSampler(sp.csr_matrix(np.ones((2, 3))), seed=0).sample(np.array([1]), 2)
-
-
-def test_sampler_rejects_out_of_range_user():
-    with pytest.raises(ValueError, match="Map unknown users"):
-        NegativeSampler(sp.csr_matrix(np.eye(3)), seed=0).sample(np.array([-1, 0]), 2)
 
 
 # -- models ------------------------------------------------------------------------------------------
@@ -161,8 +97,7 @@ def test_invalid_arguments_say_what_was_received():
 
 
 def test_docstring_examples_run():
-    for module in (ncf, sampling):
-        assert doctest.testmod(module).failed == 0
+    assert doctest.testmod(ncf).failed == 0
 
 
 # -- recommender -------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ Three Keras models score a (user, item) pair with one logit:
 The models are built from two layers, :class:`GMFInteraction` and :class:`MLPInteraction`, so that
 NeuMF reuses exactly what GMF and MLP train. ``call`` returns logits; the loss (pointwise log loss,
 ``BinaryCrossentropy(from_logits=True)``) is set at ``compile`` time. Negative examples come from
-:class:`tfrec.models.sampling.NegativeSampler`; :class:`NCFRecommender` runs the whole procedure
+:class:`tfrec.sampling.NegativeSampler`; :class:`NCFRecommender` runs the whole procedure
 (``num_negatives`` fresh negatives per positive every epoch) as an
 :class:`~tfrec.recommenders.Algorithm` (registry names ``gmf``, ``mlp``, ``neumf``).
 
@@ -32,7 +32,7 @@ import tensorflow as tf
 
 from tfrec.recommenders.base import Algorithm
 from tfrec.data.training_data import OOV_INDEX, TrainingData
-from tfrec.models.sampling import NegativeSampler
+from tfrec.sampling import NegativeSampler
 
 __all__ = [
     "GMFInteraction",
