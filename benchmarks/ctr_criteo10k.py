@@ -233,7 +233,7 @@ def _train(model, params, training, fit, val, test, lr):
     """
     import tensorflow as tf
 
-    from tfrec.layers.features import frame_to_dataset
+    from tfrec.features import frame_to_dataset
     from tfrec.models.ctr import _feature_layers, build_model, fit_model, initial_bias, predict_frame
     from tfrec.models.ctr import warm_start_from_lr
 

@@ -137,7 +137,7 @@ def _train_feature_model(model, params, training, fit, val, test, label, task, s
     """One training run of :func:`run_feature_model` (``val`` None: no early stopping, all epochs)."""
     import tensorflow as tf
 
-    from tfrec.layers.features import frame_to_dataset
+    from tfrec.features import frame_to_dataset
     from tfrec.models.ctr import _feature_layers, build_model, fit_model, initial_bias, predict_frame
 
     tf.keras.utils.set_random_seed(seed)

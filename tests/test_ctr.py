@@ -14,7 +14,7 @@ import tfrec  # noqa: F401
 import tensorflow as tf
 
 from tfrec.data.training_data import OOV_INDEX, TrainingData
-from tfrec.layers.features import FeatureLayer, frame_to_dataset, frame_to_tensors
+from tfrec.features import FeatureLayer, frame_to_dataset, frame_to_tensors
 from tfrec.models.ctr import (
     CTRRecommender,
     FactorizationMachine,

@@ -12,7 +12,7 @@ import tfrec  # noqa: F401
 
 import tensorflow as tf
 
-from tfrec.layers.features import FeatureLayer, frame_to_tensors
+from tfrec.features import FeatureLayer, frame_to_tensors
 from tfrec.layers.interaction import CrossNetwork
 from tfrec.models import dcn as dcn_module
 from tfrec.layers.mlp import MLP

@@ -8,7 +8,7 @@ import tfrec  # noqa: F401
 
 import tensorflow as tf
 
-from tfrec.layers.features import FeatureLayer, frame_to_tensors
+from tfrec.features import FeatureLayer, frame_to_tensors
 from tfrec.models.base import batch_size_of
 from tfrec.models.ctr import LogisticRegression
 

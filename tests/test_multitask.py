@@ -8,7 +8,7 @@ import tfrec  # noqa: F401
 import tensorflow as tf
 
 from tfrec.data.training_data import OOV_INDEX, TrainingData
-from tfrec.layers.features import frame_to_dataset
+from tfrec.features import frame_to_dataset
 from tfrec.models.multitask import MultiTaskModel, MultiTaskRecommender
 from tfrec.models.retrieval import make_tower
 

@@ -8,7 +8,7 @@ import tfrec  # noqa: F401
 import tensorflow as tf
 
 from tfrec.data.training_data import TrainingData
-from tfrec.layers.features import FeatureLayer, frame_to_dataset
+from tfrec.features import FeatureLayer, frame_to_dataset
 from tfrec.models.ranking import RankingModel, RankingRecommender, TwoStageRecommender
 
 SPEC = [{"name": "user_id", "kind": "categorical"}, {"name": "movie_id", "kind": "categorical"},

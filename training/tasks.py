@@ -446,7 +446,7 @@ class RankingTask(Task):
     mode = "min"
 
     def build_model(self, params, run):
-        from tfrec.layers.features import FeatureLayer, FeatureSpec
+        from tfrec.features import FeatureLayer, FeatureSpec
         from tfrec.models.ranking import RankingModel, RankingRecommender, _PairScorer
         from tfrec.models.retrieval import entity_frame, resolve_features, training_frame
 
@@ -557,7 +557,7 @@ class CTRTask(Task):
     def build_model(self, params, run):
         if self._is_table(run):
             return self._build_table_model(params, run)
-        from tfrec.layers.features import FeatureSpec
+        from tfrec.features import FeatureSpec
         from tfrec.models.ctr import CTRRecommender, _feature_layers, build_model, initial_bias
 
         vocab = run.vocab
@@ -636,7 +636,7 @@ class CTRTask(Task):
         """
         import tensorflow as tf
 
-        from tfrec.layers.features import frame_to_dataset
+        from tfrec.features import frame_to_dataset
         from tfrec.models.ctr import _feature_layers, build_model, fit_model, initial_bias, warm_start_from_lr
 
         ws = config.training.warm_start_lr

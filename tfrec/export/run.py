@@ -76,7 +76,7 @@ def feature_input_specs(layers) -> Dict[str, object]:
 
 
 def _raw_inputs(frame, layers) -> Dict[str, np.ndarray]:
-    from tfrec.layers.features import frame_to_tensors
+    from tfrec.features import frame_to_tensors
 
     out: Dict[str, np.ndarray] = {}
     for layer in layers:
@@ -144,7 +144,7 @@ def export_run(run_dir, base_path, *, name: Optional[str] = None, version: Optio
 
 
 def _feature_layers(model) -> list:
-    from tfrec.layers.features import FeatureLayer
+    from tfrec.features import FeatureLayer
 
     found = []
     for attr in ("feature_layer", "embedding_layer", "linear_layer"):

@@ -10,7 +10,7 @@ an optional L2 penalty on the looked-up embeddings, and the ``call`` / ``compute
 + the FM pairwise term, Rendle 2010) are the classic CTR baselines.
 
 Inputs of every model are a dict of feature tensors (as produced by
-``tfrec.layers.features.frame_to_dataset``); for training, the label is either in the dict under
+``tfrec.features.frame_to_dataset``); for training, the label is either in the dict under
 ``label_key`` or the dataset yields ``(features, label)`` pairs.
 """
 
@@ -438,7 +438,7 @@ def build_model(model: str, spec, train_frame=None, task: str = "ctr", embedding
 
     Args:
       model: ``"dcn"``, ``"deepfm"``, ``"fm"`` or ``"logreg"``.
-      spec: ``FeatureSpec`` or list of feature dicts (see :mod:`tfrec.layers.features`).
+      spec: ``FeatureSpec`` or list of feature dicts (see :mod:`tfrec.features`).
       train_frame: optional training ``pd.DataFrame``; when given, the feature layers are adapted
         on it (vocabularies and statistics from the training rows only).
       task: ``"rating"`` or ``"ctr"``.
@@ -476,7 +476,7 @@ def build_model(model: str, spec, train_frame=None, task: str = "ctr", embedding
     model = build_model("deepfm", spec, frame, task="ctr", embedding_dim=4, deep_layers=[8])
     ```
     """
-    from tfrec.layers.features import FeatureLayer
+    from tfrec.features import FeatureLayer
     from tfrec.layers.interaction import CrossNetwork
 
     if model not in MODELS:
@@ -548,7 +548,7 @@ def warm_start_from_lr(model: FeatureInteractionModel, lr: "LogisticRegression",
       lr: the trained :class:`LogisticRegression`.
       sample: optional feature dict; when given, both models are called on it first (builds them).
     """
-    from tfrec.layers.features import FeatureLayer
+    from tfrec.features import FeatureLayer
 
     if not isinstance(lr, LogisticRegression):
         raise TypeError(f"warm_start_from_lr needs a trained LogisticRegression. Received: {type(lr).__name__}")
@@ -677,7 +677,7 @@ def predict_frame(model: FeatureInteractionModel, frame, batch_size: int = 8192)
     """
     import numpy as np
 
-    from tfrec.layers.features import frame_to_dataset
+    from tfrec.features import frame_to_dataset
 
     ds = frame_to_dataset(frame, _feature_layers(model), batch_size=batch_size, cache=False)
     if len(frame) == 0:
@@ -686,7 +686,7 @@ def predict_frame(model: FeatureInteractionModel, frame, batch_size: int = 8192)
 
 
 def _feature_layers(model) -> list:
-    from tfrec.layers.features import FeatureLayer
+    from tfrec.features import FeatureLayer
 
     return [layer for layer in (getattr(model, n, None) for n in ("embedding_layer", "linear_layer"))
             if isinstance(layer, FeatureLayer)]
@@ -845,7 +845,7 @@ class CTRRecommender(Algorithm):
     def fit(self, data):
         import numpy as np
 
-        from tfrec.layers.features import FeatureSpec, frame_to_dataset
+        from tfrec.features import FeatureSpec, frame_to_dataset
 
         tf.keras.utils.set_random_seed(self.seed)
         self.data = data

@@ -19,7 +19,7 @@ import tensorflow as tf
 import tensorflow_recommenders as tfrs
 
 from tfrec.data.training_data import OOV_INDEX, TrainingData
-from tfrec.layers.features import ENCODED_SUFFIX, frame_to_dataset
+from tfrec.features import ENCODED_SUFFIX, frame_to_dataset
 from tfrec.layers.mlp import MLP
 from tfrec.models.retrieval import (
     TwoTowerRecommender,

@@ -1,6 +1,6 @@
 """Rating prediction (ranking) with features -> MLP, and a two-stage retrieval + ranking recommender.
 
-:class:`RankingModel` is a ``tfrs.Model``: a :class:`~tfrec.layers.features.FeatureLayer` (user,
+:class:`RankingModel` is a ``tfrs.Model``: a :class:`~tfrec.features.FeatureLayer` (user,
 item and side features, concatenated) feeds an :class:`~tfrec.layers.mlp.MLP` that outputs a rating;
 ``tfrs.tasks.Ranking`` with the squared error and an RMSE metric (the TFRS ranking tutorial).
 :class:`RankingRecommender` (``ranking_mlp``) wraps it for the evaluator; :class:`TwoStageRecommender`
@@ -21,7 +21,7 @@ import tensorflow_recommenders as tfrs
 
 from tfrec.recommenders.base import Algorithm, top_k
 from tfrec.data.training_data import OOV_INDEX, TrainingData
-from tfrec.layers.features import ENCODED_SUFFIX, FeatureLayer, FeatureSpec, frame_to_dataset
+from tfrec.features import ENCODED_SUFFIX, FeatureLayer, FeatureSpec, frame_to_dataset
 from tfrec.layers.mlp import MLP
 from tfrec.models.base import Model as MeanLossModel
 from tfrec.models.retrieval import (

@@ -1,6 +1,6 @@
 """Two-tower retrieval: query and candidate towers trained with an in-batch softmax (TFRS).
 
-:class:`Tower` = :class:`~tfrec.layers.features.FeatureLayer` (concatenated) + optional :class:`MLP`.
+:class:`Tower` = :class:`~tfrec.features.FeatureLayer` (concatenated) + optional :class:`MLP`.
 :class:`TwoTowerRetrieval` is a ``tfrs.Model`` with a query tower, a candidate tower and a
 ``tfrs.tasks.Retrieval`` task (temperature, log-Q correction, hard negatives, accidental hits).
 :class:`TwoTowerRecommender` wraps it as an evaluator :class:`~tfrec.recommenders.Algorithm`
@@ -27,7 +27,7 @@ import tensorflow_recommenders as tfrs
 
 from tfrec.recommenders.base import Algorithm, top_k
 from tfrec.data.training_data import OOV_INDEX, TrainingData
-from tfrec.layers.features import ENCODED_SUFFIX, FeatureLayer, FeatureSpec, frame_to_dataset, frame_to_tensors
+from tfrec.features import ENCODED_SUFFIX, FeatureLayer, FeatureSpec, frame_to_dataset, frame_to_tensors
 from tfrec.layers.mlp import MLP
 from tfrec.models.base import Model as MeanLossModel
 
