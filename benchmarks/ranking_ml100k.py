@@ -138,14 +138,16 @@ def _train_feature_model(model, params, training, fit, val, test, label, task, s
     import tensorflow as tf
 
     from tfrec.features import frame_to_dataset
-    from tfrec.models.ctr import _feature_layers, build_model, fit_model, initial_bias, predict_frame
+    from tfrec.models.ctr_builder import build_model, feature_layers
+    from tfrec.models.feature_interaction import initial_bias
+    from tfrec.recommenders.ctr_fit import fit_model, predict_frame
 
     tf.keras.utils.set_random_seed(seed)
     params, (fit, val, test) = _with_history(params, fit, val, test)
     fit = fit.assign(__label__=_labels(fit, label, task, positive_threshold))
     m = build_model(model, params["features"], fit, task=task, embedding_dim=params["embedding_dim"],
                     initial_bias=initial_bias(fit["__label__"], task), **params.get("model_params", {}))
-    layers = _feature_layers(m)
+    layers = feature_layers(m)
     ds = frame_to_dataset(fit, layers, label="__label__", batch_size=training.get("batch_size", 1024),
                           shuffle=True, seed=seed, encoder=layers[0])
     val_ds = None

@@ -10,7 +10,7 @@ import tensorflow as tf
 
 from tfrec.features import FeatureLayer, frame_to_tensors
 from tfrec.models.base import batch_size_of
-from tfrec.models.ctr import LogisticRegression
+from tfrec.models.logreg import LogisticRegression
 
 SPEC = [{"name": "user", "kind": "categorical"}, {"name": "item", "kind": "categorical"}]
 

@@ -558,7 +558,9 @@ class CTRTask(Task):
         if self._is_table(run):
             return self._build_table_model(params, run)
         from tfrec.features import FeatureSpec
-        from tfrec.models.ctr import CTRRecommender, _feature_layers, build_model, initial_bias
+        from tfrec.models.ctr_builder import build_model, feature_layers as _feature_layers
+        from tfrec.models.feature_interaction import initial_bias
+        from tfrec.recommenders.ctr import CTRRecommender
 
         vocab = run.vocab
 
@@ -583,7 +585,8 @@ class CTRTask(Task):
         return model
 
     def _build_table_model(self, params, run):
-        from tfrec.models.ctr import _feature_layers, build_model, criteo_features, initial_bias
+        from tfrec.models.ctr_builder import build_model, criteo_features, feature_layers as _feature_layers
+        from tfrec.models.feature_interaction import initial_bias
 
         spec = params["features"] or criteo_features(**params["criteo_features"])
         # the feature layers adapt on the fit rows only (vocabularies, min_count, quantiles, mean/std)
@@ -637,7 +640,9 @@ class CTRTask(Task):
         import tensorflow as tf
 
         from tfrec.features import frame_to_dataset
-        from tfrec.models.ctr import _feature_layers, build_model, fit_model, initial_bias, warm_start_from_lr
+        from tfrec.models.ctr_builder import build_model, feature_layers as _feature_layers, warm_start_from_lr
+        from tfrec.models.feature_interaction import initial_bias
+        from tfrec.recommenders.ctr_fit import fit_model
 
         ws = config.training.warm_start_lr
         spec, adapt, fit, val, label = self._warm_frames(run)

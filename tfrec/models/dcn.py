@@ -22,8 +22,7 @@ import tensorflow as tf
 
 from tfrec.layers.mlp import MLP
 from tfrec.layers.interaction import CrossNetwork
-from tfrec.models.ctr import (
-    CTRRecommender,
+from tfrec.models.feature_interaction import (
     FeatureInteractionModel,
     _apply,
     _serialize,
@@ -50,7 +49,7 @@ class DCN(FeatureInteractionModel):
       top_layer: layer mapping the last hidden layer to one logit; default ``Dense(1)``.
       structure: ``"stacked"`` (default) or ``"parallel"``.
       task: ``"rating"`` or ``"ctr"`` (default); see
-        :class:`~tfrec.models.ctr.FeatureInteractionModel`.
+        :class:`~tfrec.models.feature_interaction.FeatureInteractionModel`.
       label_key: label name in the feature dict; default ``"label"``.
       initial_bias: start value of the global bias (mean rating, or the click log-odds); default 0.
       embedding_l2: L2 penalty on the batch's embeddings (and first-order weights); default 0.
@@ -150,17 +149,4 @@ class DCN(FeatureInteractionModel):
         return config
 
 
-class DCNRecommender(CTRRecommender):
-    """DCN-V2 as an evaluator Algorithm (registry name ``dcn``): ``CTRRecommender(model="dcn")``.
-
-    Args:
-      task: ``"rating"`` (default; ``predicts_ratings=True``) or ``"ctr"``.
-      **kwargs: see :class:`~tfrec.models.ctr.CTRRecommender`; DCN options go in ``model_params``
-        (``cross_layers``, ``projection_dim``, ``structure``, ``deep_layers``, ...).
-    """
-
-    def __init__(self, task: str = "rating", **kwargs):
-        super().__init__(model="dcn", task=task, **kwargs)
-
-
-__all__ = ["DCN", "DCNRecommender", "STRUCTURES"]
+__all__ = ["DCN", "STRUCTURES"]

@@ -4,7 +4,7 @@
 term, the FM pairwise term and an MLP all read the **same** field embeddings ``v``. With
 ``fm_gate=True`` the FM term is multiplied by a trainable scalar that starts at 0; with a zero
 ``top_layer`` as well, the model then starts exactly as its first-order part (a logistic regression),
-which is what a warm start from a trained LR needs (:func:`tfrec.models.ctr.warm_start_from_lr`).
+which is what a warm start from a trained LR needs (:func:`tfrec.models.ctr_builder.warm_start_from_lr`).
 """
 
 from __future__ import annotations
@@ -17,8 +17,7 @@ import tensorflow as tf
 
 from tfrec.layers.mlp import MLP
 from tfrec.layers.interaction import FMInteraction
-from tfrec.models.ctr import (
-    CTRRecommender,
+from tfrec.models.feature_interaction import (
     FeatureInteractionModel,
     _apply,
     _serialize,
@@ -136,17 +135,4 @@ class DeepFM(FeatureInteractionModel):
         return config
 
 
-class DeepFMRecommender(CTRRecommender):
-    """DeepFM as an evaluator Algorithm (registry name ``deepfm``): ``CTRRecommender(model="deepfm")``.
-
-    Args:
-      task: ``"rating"`` (default; ``predicts_ratings=True``) or ``"ctr"``.
-      **kwargs: see :class:`~tfrec.models.ctr.CTRRecommender`; DeepFM options go in ``model_params``
-        (``deep_layers``, ``dropout``, ``embedding_l2``, ...).
-    """
-
-    def __init__(self, task: str = "rating", **kwargs):
-        super().__init__(model="deepfm", task=task, **kwargs)
-
-
-__all__ = ["DeepFM", "DeepFMRecommender"]
+__all__ = ["DeepFM"]

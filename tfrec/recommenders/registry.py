@@ -30,10 +30,10 @@ ALGORITHMS: Dict[str, str] = {
     "i_autorec": "tfrec.models.autorec:i_autorec",
     "u_autorec": "tfrec.models.autorec:u_autorec",
     "rbm": "tfrec.models.rbm:RBMRecommender",
-    "dcn": "tfrec.models.dcn:DCNRecommender",
-    "deepfm": "tfrec.models.deepfm:DeepFMRecommender",
-    "fm": "tfrec.models.ctr:FMRecommender",
-    "logreg": "tfrec.models.ctr:LogisticRegressionRecommender",
+    "dcn": "tfrec.recommenders.ctr:DCNRecommender",
+    "deepfm": "tfrec.recommenders.ctr:DeepFMRecommender",
+    "fm": "tfrec.recommenders.ctr:FMRecommender",
+    "logreg": "tfrec.recommenders.ctr:LogisticRegressionRecommender",
 }
 
 
