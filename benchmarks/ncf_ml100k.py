@@ -45,7 +45,7 @@ from tfrec.config import load_yaml  # noqa: E402
 from tfrec.data import load_movielens  # noqa: E402
 from tfrec.evaluation import Evaluator  # noqa: E402
 from tfrec.data.training_data import OOV_INDEX  # noqa: E402
-from tfrec.models.ncf import NCFRecommender  # noqa: E402
+from tfrec.recommenders.ncf import NCFRecommender  # noqa: E402
 
 K = 10
 ANCHORS = [

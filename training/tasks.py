@@ -317,7 +317,7 @@ class NCFTask(Task):
         return {"user_idx": users, "item_idx": items}, labels
 
     def build_model(self, params, run):
-        from tfrec.models import ncf
+        from tfrec.models import neumf as ncf  # holds GMF, MLP and NeuMF
 
         p = dict(params)
         p.pop("num_negatives")
