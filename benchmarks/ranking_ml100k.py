@@ -16,7 +16,7 @@ training rows only. Optional (``model.params.user_history``, tried in tuning rou
 an SVD++-style list of the movies the user rated in the fit rows (``tfrec.data.add_user_history``;
 never validation or test rows), mean-pooled as the multi_hot feature ``user_history``.
 
-Rows: ``ranking_mlp`` (``tfrec.models.ranking.RankingRecommender``, ids only, as the TFRS basic
+Rows: ``ranking_mlp`` (``tfrec.recommenders.ranking.RankingRecommender``, ids only, as the TFRS basic
 ranking tutorial; ``ranking_mlp_side`` with the MovieLens side-feature presets), DCN-V2 full /
 low-rank (rank = d/4) x stacked / parallel, DeepFM, FM, and biased MF (``mf``). Hyperparameters of
 DCN and DeepFM were chosen on the validation split with ``--tune`` (coordinate search in rounds;
@@ -241,7 +241,7 @@ def run_algorithm(algo, train: pd.DataFrame, test: pd.DataFrame):
 
 def _algorithm(name, seed, refit=False):
     from tfrec.recommenders.mf import MatrixFactorizationRecommender
-    from tfrec.models.ranking import RankingRecommender
+    from tfrec.recommenders.ranking import RankingRecommender
 
     if name == "ranking_mlp":
         return RankingRecommender(validation_fraction=0.1, seed=seed)

@@ -9,8 +9,9 @@ import tensorflow as tf
 
 from tfrec.data.training_data import OOV_INDEX, TrainingData
 from tfrec.features import frame_to_dataset
-from tfrec.models.multitask import MultiTaskModel, MultiTaskRecommender
-from tfrec.models.retrieval import make_tower
+from tfrec.models.multitask import MultiTaskModel
+from tfrec.models.tower import make_tower
+from tfrec.recommenders.multitask import MultiTaskRecommender
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,9 @@ import tensorflow as tf
 
 from tfrec.data.training_data import TrainingData
 from tfrec.features import FeatureLayer, frame_to_dataset
-from tfrec.models.ranking import RankingModel, RankingRecommender, TwoStageRecommender
+from tfrec.models.ranking import RankingModel
+from tfrec.recommenders.ranking import RankingRecommender
+from tfrec.recommenders.two_stage import TwoStageRecommender
 
 SPEC = [{"name": "user_id", "kind": "categorical"}, {"name": "movie_id", "kind": "categorical"},
         {"name": "age", "kind": "numeric", "transform": "log"}, {"name": "genres", "kind": "multi_hot"}]

@@ -377,7 +377,8 @@ class TwoTowerTask(Task):
         return data.prepare(config, row_filter=keep)
 
     def build_model(self, params, run):
-        from tfrec.models.retrieval import TwoTowerRecommender, training_frame
+        from tfrec.data.side_features import training_frame
+        from tfrec.recommenders.two_tower import TwoTowerRecommender
 
         class _Trained(TwoTowerRecommender):
             """The trainer's model as an evaluation Algorithm: ``fit`` only indexes the catalog."""
@@ -447,8 +448,10 @@ class RankingTask(Task):
 
     def build_model(self, params, run):
         from tfrec.features import FeatureLayer, FeatureSpec
-        from tfrec.models.ranking import RankingModel, RankingRecommender, _PairScorer
-        from tfrec.models.retrieval import entity_frame, resolve_features, training_frame
+        from tfrec.data.side_features import entity_frame, training_frame
+        from tfrec.features.presets import resolve_features
+        from tfrec.models.ranking import RankingModel
+        from tfrec.recommenders.ranking import PairScorer as _PairScorer, RankingRecommender
 
         vocab = run.vocab
         uspec = FeatureSpec(resolve_features(params["user_features"], vocab.columns.user))

@@ -114,8 +114,8 @@ def run(args) -> int:
     from tfrec.data.training_data import TrainingData
     from tfrec.export.retrieval import export_retrieval
     from tfrec.export.signatures import FeatureModelModule, export_signatures
-    from tfrec.models.ranking import RankingRecommender
-    from tfrec.models.retrieval import TwoTowerRecommender
+    from tfrec.recommenders.ranking import RankingRecommender
+    from tfrec.recommenders.two_tower import TwoTowerRecommender
     from tfrec.splits import random_split
 
     ratings = ml.ratings

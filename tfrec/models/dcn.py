@@ -25,10 +25,10 @@ from tfrec.layers.interaction import CrossNetwork
 from tfrec.models.feature_interaction import (
     FeatureInteractionModel,
     _apply,
-    _serialize,
     _tensors,
     flat_embeddings,
 )
+from tfrec.models.layer_config import serialize_layer
 
 #: Valid values of ``DCN(structure=...)``.
 STRUCTURES = ("stacked", "parallel")
@@ -138,12 +138,12 @@ class DCN(FeatureInteractionModel):
         config = super().get_config()
         config.update(
             {
-                "embedding_layer": _serialize(self.embedding_layer),
-                "cross_network": _serialize(self.cross_network),
-                "deep_network": _serialize(self.deep_network),
-                "top_layer": _serialize(self.top_layer),
+                "embedding_layer": serialize_layer(self.embedding_layer),
+                "cross_network": serialize_layer(self.cross_network),
+                "deep_network": serialize_layer(self.deep_network),
+                "top_layer": serialize_layer(self.top_layer),
                 "structure": self.structure,
-                "linear_layer": _serialize(self.linear_layer),
+                "linear_layer": serialize_layer(self.linear_layer),
             }
         )
         return config

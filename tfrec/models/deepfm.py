@@ -20,9 +20,9 @@ from tfrec.layers.interaction import FMInteraction
 from tfrec.models.feature_interaction import (
     FeatureInteractionModel,
     _apply,
-    _serialize,
     field_embeddings,
 )
+from tfrec.models.layer_config import serialize_layer
 
 
 @tf.keras.utils.register_keras_serializable(package="tfrec")
@@ -124,11 +124,11 @@ class DeepFM(FeatureInteractionModel):
         config = super().get_config()
         config.update(
             {
-                "embedding_layer": _serialize(self.embedding_layer),
-                "linear_layer": _serialize(self.linear_layer),
-                "deep_network": _serialize(self.deep_network),
-                "top_layer": _serialize(self.top_layer),
-                "fm_interaction": _serialize(self.fm_interaction),
+                "embedding_layer": serialize_layer(self.embedding_layer),
+                "linear_layer": serialize_layer(self.linear_layer),
+                "deep_network": serialize_layer(self.deep_network),
+                "top_layer": serialize_layer(self.top_layer),
+                "fm_interaction": serialize_layer(self.fm_interaction),
                 "fm_gate": self.fm_gate,
             }
         )

@@ -27,6 +27,7 @@ import tensorflow as tf
 import tensorflow_recommenders as tfrs
 
 from tfrec.models.base import Model as MeanLossModel
+from tfrec.models.layer_config import deserialize_layer
 
 
 #: Valid values of the ``task`` argument of every model here.
@@ -107,16 +108,6 @@ def linear_term(outputs: Any) -> tf.Tensor:
     """Sum of first-order (dim-1) field weights: [batch, n_fields, 1] or dict of [batch, 1] -> [batch, 1]."""
     flat = flat_embeddings(outputs)
     return tf.reduce_sum(flat, axis=-1, keepdims=True)
-
-
-def _serialize(layer: Optional[tf.keras.layers.Layer]):
-    return None if layer is None else tf.keras.layers.serialize(layer)
-
-
-def _deserialize(config):
-    if config is None or isinstance(config, tf.keras.layers.Layer):
-        return config
-    return tf.keras.layers.deserialize(config)
 
 
 class FeatureInteractionModel(MeanLossModel):
@@ -278,7 +269,7 @@ class FeatureInteractionModel(MeanLossModel):
     def from_config(cls, config, custom_objects=None):
         config = dict(config)
         for key in cls._layer_args:
-            config[key] = _deserialize(config.get(key))
+            config[key] = deserialize_layer(config.get(key))
         return cls(**config)
 
 

@@ -9,7 +9,8 @@ import tfrec  # noqa: F401  (selects tf_keras before TensorFlow loads)
 import tensorflow as tf
 
 from tfrec.layers.interaction import FMInteraction
-from tfrec.models.feature_interaction import FeatureInteractionModel, _apply, _serialize, field_embeddings
+from tfrec.models.feature_interaction import FeatureInteractionModel, _apply, field_embeddings
+from tfrec.models.layer_config import serialize_layer
 
 
 @tf.keras.utils.register_keras_serializable(package="tfrec")
@@ -65,9 +66,9 @@ class FactorizationMachine(FeatureInteractionModel):
         config = super().get_config()
         config.update(
             {
-                "embedding_layer": _serialize(self.embedding_layer),
-                "linear_layer": _serialize(self.linear_layer),
-                "fm_interaction": _serialize(self.fm_interaction),
+                "embedding_layer": serialize_layer(self.embedding_layer),
+                "linear_layer": serialize_layer(self.linear_layer),
+                "fm_interaction": serialize_layer(self.fm_interaction),
             }
         )
         return config

@@ -6,7 +6,8 @@ import tfrec  # noqa: F401  (selects tf_keras before TensorFlow loads)
 
 import tensorflow as tf
 
-from tfrec.models.feature_interaction import FeatureInteractionModel, _apply, _serialize, _tensors, linear_term
+from tfrec.models.feature_interaction import FeatureInteractionModel, _apply, _tensors, linear_term
+from tfrec.models.layer_config import serialize_layer
 
 
 @tf.keras.utils.register_keras_serializable(package="tfrec")
@@ -52,7 +53,7 @@ class LogisticRegression(FeatureInteractionModel):
 
     def get_config(self):
         config = super().get_config()
-        config["linear_layer"] = _serialize(self.linear_layer)
+        config["linear_layer"] = serialize_layer(self.linear_layer)
         return config
 
 
