@@ -39,7 +39,7 @@ from tfrec.data import load_movielens  # noqa: E402
 from tfrec.evaluation import Evaluator  # noqa: E402
 from tfrec.recommenders import registry  # noqa: E402
 from tfrec.data.training_data import TrainingData  # noqa: E402
-from tfrec.models.autorec import AutoRecRecommender  # noqa: E402
+from tfrec.recommenders.autorec import AutoRecRecommender  # noqa: E402
 
 ANCHORS_U1 = [
     {"algorithm": "GC-MC", "metrics": {"rmse": 0.905}, "dataset": "MovieLens 100K, u1.base/u1.test",

@@ -43,7 +43,7 @@ from tfrec.data import load_movielens  # noqa: E402
 from tfrec.evaluation import Evaluator  # noqa: E402
 from tfrec.recommenders import registry  # noqa: E402
 from tfrec.data.training_data import TrainingData  # noqa: E402
-from tfrec.models.rbm import RBMRecommender  # noqa: E402
+from tfrec.recommenders.rbm import RBMRecommender  # noqa: E402
 
 # The RBM paper reports Netflix figures only, so there is no MovieLens 100K number to put beside ours.
 CITATION = ("Salakhutdinov, Mnih & Hinton, Restricted Boltzmann Machines for Collaborative Filtering, ICML 2007 "

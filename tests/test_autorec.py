@@ -12,7 +12,8 @@ import tensorflow as tf
 
 from tfrec.data.training_data import TrainingData
 from tfrec.models import autorec
-from tfrec.models.autorec import AutoRec, AutoRecRecommender, masked_squared_error
+from tfrec.models.autorec import AutoRec, masked_squared_error
+from tfrec.recommenders.autorec import AutoRecRecommender
 
 RATINGS = np.array([[5.0, 0.0, 3.0], [0.0, 2.0, 0.0]], np.float32)
 MASK = np.array([[1.0, 0.0, 1.0], [0.0, 1.0, 0.0]], np.float32)

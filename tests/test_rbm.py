@@ -9,7 +9,8 @@ import tfrec  # noqa: F401
 import tensorflow as tf
 
 from tfrec.data.training_data import OOV_INDEX, TrainingData
-from tfrec.models.rbm import RBM, RBMRecommender
+from tfrec.models.rbm import RBM
+from tfrec.recommenders.rbm import RBMRecommender
 
 
 def _sigmoid(x):

@@ -782,7 +782,7 @@ class AutoRecTask(Task):
                       steps_per_execution=config.training.steps_per_execution)
 
     def algorithm(self, model, run):
-        from tfrec.models.autorec import AutoRecRecommender
+        from tfrec.recommenders.autorec import AutoRecRecommender
 
         vocab, based_on = run.vocab, run.extra["based_on"]
 
