@@ -340,6 +340,8 @@ def test_docstring_examples_run():
     import doctest
 
     from tfrec.models import rbm
+    from tfrec.recommenders import rbm as rbm_recommender
 
-    result = doctest.testmod(rbm, extraglobs={"tf": tf, "np": np, "TrainingData": TrainingData}, verbose=False)
-    assert result.attempted > 0 and result.failed == 0, result
+    for module in (rbm, rbm_recommender):
+        result = doctest.testmod(module, extraglobs={"tf": tf, "np": np, "TrainingData": TrainingData}, verbose=False)
+        assert result.attempted > 0 and result.failed == 0, (module.__name__, result)
