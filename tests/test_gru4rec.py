@@ -9,12 +9,11 @@ import pytest
 import tfrec  # noqa: F401
 import tensorflow as tf
 
-from tfrec.models.gru4rec import (
-    GRU4Rec, GRU4RecRecommender, bpr_max_loss, cross_entropy_loss, top1_max_loss,
-)
-from tfrec.models.session_baselines import (
-    SessionPopularity, SuccessorRule, ranks_against_all, session_parallel_batches, sort_sessions,
-)
+from tfrec.data.session_batches import session_parallel_batches, sort_sessions
+from tfrec.models.gru4rec import GRU4Rec, bpr_max_loss, cross_entropy_loss, top1_max_loss
+from tfrec.recommenders.gru4rec import GRU4RecRecommender
+from tfrec.recommenders.session import ranks_against_all
+from tfrec.recommenders.session_baselines import SessionPopularity, SuccessorRule
 
 
 # ----------------------------------------------------------------------------- batching
@@ -260,8 +259,11 @@ def test_short_training_beats_popularity_on_real_slice(rsc15_path):
 def test_docstring_examples_run():
     import doctest
 
-    from tfrec.models import gru4rec, session_baselines
+    from tfrec.data import session_batches
+    from tfrec.models import gru4rec
+    from tfrec.recommenders import gru4rec as gru4rec_recommender
+    from tfrec.recommenders import session_baselines
 
-    for module in (gru4rec, session_baselines):
+    for module in (session_batches, gru4rec, gru4rec_recommender, session_baselines):
         result = doctest.testmod(module, extraglobs={"tf": tf, "np": np, "pd": pd}, verbose=False)
         assert result.attempted > 0 and result.failed == 0, (module.__name__, result)
