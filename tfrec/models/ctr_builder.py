@@ -181,6 +181,7 @@ def warm_start_from_lr(model: FeatureInteractionModel, lr: "LogisticRegression",
 
 
 def feature_layers(model) -> list:
+    """The ``FeatureLayer`` s of a built model: its ``embedding_layer`` and ``linear_layer`` where it has them."""
     return [layer for layer in (getattr(model, n, None) for n in ("embedding_layer", "linear_layer"))
             if isinstance(layer, FeatureLayer)]
 
