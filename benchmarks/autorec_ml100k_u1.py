@@ -36,9 +36,9 @@ from tfrec import metrics as M  # noqa: E402
 from tfrec import splits  # noqa: E402
 from tfrec.config import load_yaml  # noqa: E402
 from tfrec.data import load_movielens  # noqa: E402
+from tfrec.data.training_data import TrainingData  # noqa: E402
 from tfrec.evaluation import Evaluator  # noqa: E402
 from tfrec.recommenders import registry  # noqa: E402
-from tfrec.data.training_data import TrainingData  # noqa: E402
 from tfrec.recommenders.autorec import AutoRecRecommender  # noqa: E402
 
 ANCHORS_U1 = [

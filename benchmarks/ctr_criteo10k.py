@@ -64,9 +64,9 @@ import _common  # noqa: E402  (imports tfrec first)
 import numpy as np  # noqa: E402
 
 from ranking_ml100k import _labels, _scores, model_config, run_feature_model  # noqa: E402
+from tfrec import metrics as _metrics  # noqa: E402
 from tfrec import splits  # noqa: E402
 from tfrec.data import load_criteo  # noqa: E402
-from tfrec import metrics as _metrics  # noqa: E402
 from tfrec.models.ctr_builder import criteo_features  # noqa: E402
 
 SEED = 42

@@ -16,8 +16,8 @@ import _common
 
 from tfrec import metrics as M
 from tfrec.data import load_movielens
-from tfrec.evaluation import EvaluationData, Protocol
 from tfrec.data.training_data import Columns
+from tfrec.evaluation import EvaluationData, Protocol
 from tfrec.recommenders.mf import MatrixFactorizationRecommender
 
 

@@ -39,13 +39,13 @@ import numpy as np  # noqa: E402
 
 from tfrec import metrics as M  # noqa: E402
 from tfrec import splits  # noqa: E402
-from tfrec.recommenders.mf import MatrixFactorizationRecommender  # noqa: E402
-from tfrec.recommenders.popularity import PopularityRecommender  # noqa: E402
 from tfrec.config import load_yaml  # noqa: E402
 from tfrec.data import load_movielens  # noqa: E402
-from tfrec.evaluation import Evaluator  # noqa: E402
 from tfrec.data.training_data import OOV_INDEX  # noqa: E402
+from tfrec.evaluation import Evaluator  # noqa: E402
+from tfrec.recommenders.mf import MatrixFactorizationRecommender  # noqa: E402
 from tfrec.recommenders.ncf import NCFRecommender  # noqa: E402
+from tfrec.recommenders.popularity import PopularityRecommender  # noqa: E402
 
 K = 10
 ANCHORS = [

@@ -20,8 +20,8 @@ import tfrec  # noqa: F401  (selects tf_keras before TensorFlow loads)
 
 import tensorflow as tf
 
-from tfrec.layers.mlp import MLP
 from tfrec.layers.interaction import CrossNetwork
+from tfrec.layers.mlp import MLP
 from tfrec.models.feature_interaction import (
     FeatureInteractionModel,
     _apply,
