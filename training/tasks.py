@@ -23,8 +23,8 @@ from typing import Any, Callable, Dict, Optional, Tuple
 import numpy as np
 import pandas as pd
 
-from tfrec.recommenders.base import Algorithm
 from tfrec.data.training_data import OOV_INDEX, TrainingData
+from tfrec.recommenders.base import Algorithm
 
 Fail = Callable[[str, str], None]
 
