@@ -1,4 +1,5 @@
-"""Helpers shared by the tests of the rating / CTR models (feature_interaction, logreg, fm, ctr_builder, ctr_fit, ctr)."""
+"""Helpers shared by the tests of the rating / CTR models (feature_interaction, logreg, fm,
+ctr_builder, ctr_fit, ctr)."""
 
 import re
 import textwrap

@@ -1,4 +1,5 @@
-"""AutoRecRecommender (I-/U-AutoRec): predictions are the reconstruction of the right vector, unknown ids, schedules, argument checks."""
+"""AutoRecRecommender (I-/U-AutoRec): predictions are the reconstruction of the right vector, unknown
+ids, schedules, argument checks."""
 
 
 import numpy as np

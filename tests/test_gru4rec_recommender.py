@@ -1,4 +1,5 @@
-"""GRU4RecRecommender: step-by-step evaluation equals scoring each prefix, argument checks, beats popularity on a real slice."""
+"""GRU4RecRecommender: step-by-step evaluation equals scoring each prefix, argument checks, beats
+popularity on a real slice."""
 
 
 import numpy as np

@@ -1,4 +1,5 @@
-"""RBMRecommender: scores from the user's own training row, OOV, item orientation, schedules, argument checks, registry."""
+"""RBMRecommender: scores from the user's own training row, OOV, item orientation, schedules, argument
+checks, registry."""
 
 import numpy as np
 import pandas as pd

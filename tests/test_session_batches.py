@@ -1,4 +1,5 @@
-"""Session-parallel mini-batches: hand-derived layout, every event paired with its successor once, ordering, checks."""
+"""Session-parallel mini-batches: hand-derived layout, every event paired with its successor once,
+ordering, checks."""
 
 
 import numpy as np

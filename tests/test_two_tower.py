@@ -1,4 +1,5 @@
-"""TwoTowerRecommender: beats popularity on a real slice, cold start from side features, OOV users, per-epoch index."""
+"""TwoTowerRecommender: beats popularity on a real slice, cold start from side features, OOV users,
+per-epoch index."""
 
 import numpy as np
 import pandas as pd

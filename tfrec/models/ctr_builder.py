@@ -24,7 +24,8 @@ from tfrec.models.fm import FactorizationMachine
 from tfrec.models.logreg import LogisticRegression
 
 
-#: Model names of :func:`build_model` (and of the ``model`` argument of :class:`tfrec.recommenders.ctr.CTRRecommender`).
+#: Model names of :func:`build_model` (and of the ``model`` argument of
+#: :class:`tfrec.recommenders.ctr.CTRRecommender`).
 MODELS = ("dcn", "deepfm", "fm", "logreg")
 
 _MODEL_PARAMS = {
