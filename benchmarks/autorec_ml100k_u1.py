@@ -36,9 +36,10 @@ from tfrec import metrics as M  # noqa: E402
 from tfrec import splits  # noqa: E402
 from tfrec.config import load_yaml  # noqa: E402
 from tfrec.data import load_movielens  # noqa: E402
-from tfrec.evaluation import Evaluator, registry  # noqa: E402
-from tfrec.evaluation.data import TrainingData  # noqa: E402
-from tfrec.models.autorec import AutoRecRecommender  # noqa: E402
+from tfrec.data.training_data import TrainingData  # noqa: E402
+from tfrec.evaluation import Evaluator  # noqa: E402
+from tfrec.recommenders import registry  # noqa: E402
+from tfrec.recommenders.autorec import AutoRecRecommender  # noqa: E402
 
 ANCHORS_U1 = [
     {"algorithm": "GC-MC", "metrics": {"rmse": 0.905}, "dataset": "MovieLens 100K, u1.base/u1.test",
@@ -88,7 +89,8 @@ def evaluate_all(ev: Evaluator, algos, dataset):
 
 def run(args):
     cfg = load_yaml(args.config)
-    from tfrec.baselines import ItemMeanRecommender, MatrixFactorizationRecommender
+    from tfrec.recommenders.mean import ItemMeanRecommender
+    from tfrec.recommenders.mf import MatrixFactorizationRecommender
 
     def baselines(dataset):
         base = [("mf", MatrixFactorizationRecommender(seed=args.seed)), ("item_mean", ItemMeanRecommender())]

@@ -17,7 +17,7 @@ Protocols, both in one run:
    1/9 of its rows (seed 42) to an early-stopping set; mean +- std (ddof=1) of the 5 test folds.
 
 Preprocessing (fitted on the training rows of each run, never on validation/test): numerics in
-training-quantile buckets or ``log1p`` + z-score (``tfrec.models.ctr.criteo_features``), categories
+training-quantile buckets or ``log1p`` + z-score (``tfrec.models.ctr_builder.criteo_features``), categories
 seen fewer than ``min_count`` times share the OOV bucket. Hyperparameters: ``configs/dcn_criteo.yaml``,
 ``configs/deepfm_criteo.yaml`` and ``LINEAR`` below (LR, FM). Rounds 1-3 (``--tune``) searched on the
 fixed split's 1,000 validation rows, too few to separate the models (DCN: 0.751 validation AUC, 0.710
@@ -64,10 +64,10 @@ import _common  # noqa: E402  (imports tfrec first)
 import numpy as np  # noqa: E402
 
 from ranking_ml100k import _labels, _scores, model_config, run_feature_model  # noqa: E402
+from tfrec import metrics as _metrics  # noqa: E402
 from tfrec import splits  # noqa: E402
 from tfrec.data import load_criteo  # noqa: E402
-from tfrec import metrics as _metrics  # noqa: E402
-from tfrec.models.ctr import criteo_features  # noqa: E402
+from tfrec.models.ctr_builder import criteo_features  # noqa: E402
 
 SEED = 42
 MODELS = ("logreg", "fm", "deepfm", "dcn", "gbdt")
@@ -233,9 +233,10 @@ def _train(model, params, training, fit, val, test, lr):
     """
     import tensorflow as tf
 
-    from tfrec.layers.features import frame_to_dataset
-    from tfrec.models.ctr import _feature_layers, build_model, fit_model, initial_bias, predict_frame
-    from tfrec.models.ctr import warm_start_from_lr
+    from tfrec.features import frame_to_dataset
+    from tfrec.models.ctr_builder import build_model, feature_layers, warm_start_from_lr
+    from tfrec.models.feature_interaction import initial_bias
+    from tfrec.recommenders.ctr_fit import fit_model, predict_frame
 
     warm = training.get("warm_start")
     if warm not in (None, "lr"):
@@ -248,7 +249,7 @@ def _train(model, params, training, fit, val, test, lr):
     val = raw_val.assign(__label__=_labels(raw_val, "label", "ctr", 0.5))
     m = build_model(model, params["features"], fit, task="ctr", embedding_dim=params["embedding_dim"],
                     initial_bias=initial_bias(fit["__label__"], "ctr"), **params.get("model_params", {}))
-    layers = _feature_layers(m)
+    layers = feature_layers(m)
     ds = frame_to_dataset(fit, layers, label="__label__", batch_size=training.get("batch_size", 1024),
                           shuffle=True, seed=SEED, encoder=layers[0])
     val_ds = frame_to_dataset(val, layers, label="__label__", batch_size=8192, encoder=layers[0])

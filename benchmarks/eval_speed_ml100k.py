@@ -16,9 +16,9 @@ import _common
 
 from tfrec import metrics as M
 from tfrec.data import load_movielens
+from tfrec.data.training_data import Columns
 from tfrec.evaluation import EvaluationData, Protocol
-from tfrec.evaluation.data import Columns
-from tfrec.baselines import MatrixFactorizationRecommender
+from tfrec.recommenders.mf import MatrixFactorizationRecommender
 
 
 def timed(fn, repeats=5):

@@ -36,8 +36,9 @@ import numpy as np  # noqa: E402
 
 from tfrec.config import load_yaml  # noqa: E402
 from tfrec.data import load_sessions  # noqa: E402
-from tfrec.models.gru4rec import LOSSES, GRU4RecRecommender  # noqa: E402
-from tfrec.models.session_baselines import SessionPopularity, SuccessorRule  # noqa: E402
+from tfrec.models.gru4rec import LOSSES  # noqa: E402
+from tfrec.recommenders.gru4rec import GRU4RecRecommender  # noqa: E402
+from tfrec.recommenders.session_baselines import SessionPopularity, SuccessorRule  # noqa: E402
 
 ANCHORS = [
     {"algorithm": "GRU4Rec (official PyTorch, cross-entropy; full RSC15, not this 100k sample)",

@@ -2,7 +2,7 @@
 
 Baselines: ``popularity``; ``bpr_mf``, matrix factorization trained on the implicit feedback with
 BPR (the NCF paper's MF baseline; settings in ``BPR_PARAMS`` below, chosen on the same validation
-split as the NCF models); ``mf_explicit_ratings``, the biased MF of :mod:`tfrec.baselines` trained
+split as the NCF models); ``mf_explicit_ratings``, the biased MF of :mod:`tfrec.recommenders.mf` trained
 with squared error on the star ratings (a rating predictor, not trained for this ranking task; kept
 for continuity with earlier runs, where this row was named ``mf``).
 
@@ -39,12 +39,13 @@ import numpy as np  # noqa: E402
 
 from tfrec import metrics as M  # noqa: E402
 from tfrec import splits  # noqa: E402
-from tfrec.baselines import MatrixFactorizationRecommender, PopularityRecommender  # noqa: E402
 from tfrec.config import load_yaml  # noqa: E402
 from tfrec.data import load_movielens  # noqa: E402
+from tfrec.data.training_data import OOV_INDEX  # noqa: E402
 from tfrec.evaluation import Evaluator  # noqa: E402
-from tfrec.evaluation.data import OOV_INDEX  # noqa: E402
-from tfrec.models.ncf import NCFRecommender  # noqa: E402
+from tfrec.recommenders.mf import MatrixFactorizationRecommender  # noqa: E402
+from tfrec.recommenders.ncf import NCFRecommender  # noqa: E402
+from tfrec.recommenders.popularity import PopularityRecommender  # noqa: E402
 
 K = 10
 ANCHORS = [
@@ -228,7 +229,7 @@ def run(args):
     evaluate("popularity", PopularityRecommender())
     evaluate("bpr_mf", NCFRecommender(model="bpr", seed=args.seed, **BPR_PARAMS), params=BPR_PARAMS)
     evaluate("mf_explicit_ratings", MatrixFactorizationRecommender(seed=args.seed),
-             params="tfrec.baselines defaults (biased MF, squared error on the star ratings, embedding_dim 64); "
+             params="tfrec.recommenders.mf defaults (biased MF, squared error on the star ratings, embedding_dim 64); "
                     "named mf before")
     for name in ("gmf", "mlp", "neumf"):
         evaluate(name, NCFRecommender(model=name, seed=args.seed, **{k: v for k, v in params[name].items()}),

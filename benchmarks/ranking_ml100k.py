@@ -16,7 +16,7 @@ training rows only. Optional (``model.params.user_history``, tried in tuning rou
 an SVD++-style list of the movies the user rated in the fit rows (``tfrec.data.add_user_history``;
 never validation or test rows), mean-pooled as the multi_hot feature ``user_history``.
 
-Rows: ``ranking_mlp`` (``tfrec.models.ranking.RankingRecommender``, ids only, as the TFRS basic
+Rows: ``ranking_mlp`` (``tfrec.recommenders.ranking.RankingRecommender``, ids only, as the TFRS basic
 ranking tutorial; ``ranking_mlp_side`` with the MovieLens side-feature presets), DCN-V2 full /
 low-rank (rank = d/4) x stacked / parallel, DeepFM, FM, and biased MF (``mf``). Hyperparameters of
 DCN and DeepFM were chosen on the validation split with ``--tune`` (coordinate search in rounds;
@@ -137,15 +137,17 @@ def _train_feature_model(model, params, training, fit, val, test, label, task, s
     """One training run of :func:`run_feature_model` (``val`` None: no early stopping, all epochs)."""
     import tensorflow as tf
 
-    from tfrec.layers.features import frame_to_dataset
-    from tfrec.models.ctr import _feature_layers, build_model, fit_model, initial_bias, predict_frame
+    from tfrec.features import frame_to_dataset
+    from tfrec.models.ctr_builder import build_model, feature_layers
+    from tfrec.models.feature_interaction import initial_bias
+    from tfrec.recommenders.ctr_fit import fit_model, predict_frame
 
     tf.keras.utils.set_random_seed(seed)
     params, (fit, val, test) = _with_history(params, fit, val, test)
     fit = fit.assign(__label__=_labels(fit, label, task, positive_threshold))
     m = build_model(model, params["features"], fit, task=task, embedding_dim=params["embedding_dim"],
                     initial_bias=initial_bias(fit["__label__"], task), **params.get("model_params", {}))
-    layers = _feature_layers(m)
+    layers = feature_layers(m)
     ds = frame_to_dataset(fit, layers, label="__label__", batch_size=training.get("batch_size", 1024),
                           shuffle=True, seed=seed, encoder=layers[0])
     val_ds = None
@@ -227,7 +229,7 @@ def dcn_params(base: dict, variant: dict) -> dict:
 
 def run_algorithm(algo, train: pd.DataFrame, test: pd.DataFrame):
     from tfrec import metrics as M
-    from tfrec.evaluation.data import TrainingData
+    from tfrec.data.training_data import TrainingData
 
     data = TrainingData(train)
     start = time.perf_counter()
@@ -238,8 +240,8 @@ def run_algorithm(algo, train: pd.DataFrame, test: pd.DataFrame):
 
 
 def _algorithm(name, seed, refit=False):
-    from tfrec.baselines import MatrixFactorizationRecommender
-    from tfrec.models.ranking import RankingRecommender
+    from tfrec.recommenders.mf import MatrixFactorizationRecommender
+    from tfrec.recommenders.ranking import RankingRecommender
 
     if name == "ranking_mlp":
         return RankingRecommender(validation_fraction=0.1, seed=seed)

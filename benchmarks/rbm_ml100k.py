@@ -40,9 +40,10 @@ from tfrec import metrics as M  # noqa: E402
 from tfrec import splits  # noqa: E402
 from tfrec.config import load_yaml  # noqa: E402
 from tfrec.data import load_movielens  # noqa: E402
-from tfrec.evaluation import Evaluator, registry  # noqa: E402
-from tfrec.evaluation.data import TrainingData  # noqa: E402
-from tfrec.models.rbm import RBMRecommender  # noqa: E402
+from tfrec.data.training_data import TrainingData  # noqa: E402
+from tfrec.evaluation import Evaluator  # noqa: E402
+from tfrec.recommenders import registry  # noqa: E402
+from tfrec.recommenders.rbm import RBMRecommender  # noqa: E402
 
 # The RBM paper reports Netflix figures only, so there is no MovieLens 100K number to put beside ours.
 CITATION = ("Salakhutdinov, Mnih & Hinton, Restricted Boltzmann Machines for Collaborative Filtering, ICML 2007 "

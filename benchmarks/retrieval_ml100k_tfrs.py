@@ -71,10 +71,11 @@ import tensorflow_recommenders as tfrs  # noqa: E402
 import yaml  # noqa: E402
 
 from tfrec.data import load_movielens  # noqa: E402
-from tfrec.evaluation import registry  # noqa: E402
-from tfrec.evaluation.data import OOV_INDEX, TrainingData  # noqa: E402
-from tfrec.layers.features import frame_to_dataset  # noqa: E402
-from tfrec.models.retrieval import TwoTowerRetrieval, make_tower  # noqa: E402
+from tfrec.data.training_data import OOV_INDEX, TrainingData  # noqa: E402
+from tfrec.features import frame_to_dataset  # noqa: E402
+from tfrec.models.retrieval import TwoTowerRetrieval  # noqa: E402
+from tfrec.models.tower import make_tower  # noqa: E402
+from tfrec.recommenders import registry  # noqa: E402
 
 KS = (1, 5, 10, 50, 100)
 TUTORIAL_URL = "https://www.tensorflow.org/recommenders/examples/basic_retrieval"

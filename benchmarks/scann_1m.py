@@ -181,8 +181,8 @@ def save_query_only(query_model, query_features, takes_dict: bool, path: Path) -
 def movielens_catalog(seed: int = 42):
     """(item embeddings, tuning queries, held-out queries, query tower, user ids split) of a trained two-tower."""
     from tfrec.data import load_movielens
-    from tfrec.evaluation.data import TrainingData
-    from tfrec.models.retrieval import TwoTowerRecommender
+    from tfrec.data.training_data import TrainingData
+    from tfrec.recommenders.two_tower import TwoTowerRecommender
     from tfrec.splits import random_split
 
     ml = load_movielens(data_dir("ml-100k"))

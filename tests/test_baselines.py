@@ -7,10 +7,13 @@ import pytest
 import tfrec  # noqa: F401
 import tensorflow as tf
 
-from tfrec.baselines import (GlobalMeanRecommender, ItemKNNRecommender, ItemMeanRecommender,
-                             MatrixFactorizationRecommender, PopularityRecommender, RandomRecommender)
-from tfrec.evaluation import OOV_INDEX, TrainingData
+from tfrec.data.training_data import OOV_INDEX, TrainingData
 from tfrec.models.mf import MatrixFactorization
+from tfrec.recommenders.item_knn import ItemKNNRecommender
+from tfrec.recommenders.mean import GlobalMeanRecommender, ItemMeanRecommender
+from tfrec.recommenders.mf import MatrixFactorizationRecommender
+from tfrec.recommenders.popularity import PopularityRecommender
+from tfrec.recommenders.random import RandomRecommender
 
 
 def small():

@@ -24,7 +24,7 @@ def test_there_are_configs():
 @pytest.mark.parametrize("path", [p for p in CONFIGS if "algorithms" in load_yaml(p)], ids=lambda p: p.name)
 def test_evaluate_config_parses_and_builds_every_algorithm(path):
     from tfrec.cli.evaluate import _resolve
-    from tfrec.evaluation import registry
+    from tfrec.recommenders import registry
 
     args = argparse.Namespace(config=str(path), algorithms=None, data=None, protocol=None, k=None)
     resolved = _resolve(args)

@@ -12,11 +12,11 @@ import tfrec  # noqa: F401
 
 import tensorflow as tf
 
-from tfrec.layers.features import FeatureLayer, frame_to_tensors
+from tfrec.features import FeatureLayer, frame_to_tensors
 from tfrec.layers.interaction import CrossNetwork
-from tfrec.models import dcn as dcn_module
 from tfrec.layers.mlp import MLP
 from tfrec.models.dcn import DCN, STRUCTURES
+from tfrec.recommenders.ctr import DCNRecommender
 
 SPEC = [
     {"name": "user", "kind": "categorical"},
@@ -137,7 +137,8 @@ def test_linear_term_adds_first_order_weights():
 def test_zero_init_top_starts_as_logistic_regression():
     # build_model(first_order=True, zero_init_top=True): top kernel 0, top bias 0, so the first
     # prediction is sigmoid(global bias + linear term), the logistic regression on the same features.
-    from tfrec.models.ctr import build_model, linear_term
+    from tfrec.models.ctr_builder import build_model
+    from tfrec.models.feature_interaction import linear_term
 
     frame = _frame()
     model = build_model("dcn", SPEC, frame, embedding_dim=4, deep_layers=[8], first_order=True,
@@ -187,10 +188,10 @@ def test_missing_embedding_layer_says_how_to_fix():
 
 
 def test_recommender_is_registered_for_ratings():
-    from tfrec.evaluation import registry
+    from tfrec.recommenders import registry
 
     algo = registry.create("dcn", epochs=1)
-    assert isinstance(algo, dcn_module.DCNRecommender)
+    assert isinstance(algo, DCNRecommender)
     assert algo.predicts_ratings and algo.model_name == "dcn"
 
 
@@ -214,7 +215,7 @@ def test_linear_l2_applies_to_first_order_weights_only():
 
 
 def test_build_model_linear_l2_round_trips():
-    from tfrec.models.ctr import build_model
+    from tfrec.models.ctr_builder import build_model
 
     frame = _frame()
     model = build_model("dcn", SPEC, frame, task="ctr", embedding_dim=4, deep_layers=[8], first_order=True,

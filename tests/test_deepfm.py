@@ -12,9 +12,10 @@ import tfrec  # noqa: F401
 
 import tensorflow as tf
 
-from tfrec.layers.features import FeatureLayer, frame_to_tensors
+from tfrec.features import FeatureLayer, frame_to_tensors
 from tfrec.layers.mlp import MLP
-from tfrec.models.deepfm import DeepFM, DeepFMRecommender
+from tfrec.models.deepfm import DeepFM
+from tfrec.recommenders.ctr import DeepFMRecommender
 
 SPEC = [
     {"name": "user", "kind": "categorical"},
@@ -92,7 +93,8 @@ def test_fm_and_deep_parts_read_the_same_embeddings():
 def test_zero_init_top_starts_as_fm():
     # build_model(zero_init_top=True): the deep part's output starts at 0, so DeepFM's first prediction
     # is the FM's: global bias + first-order term + pairwise term.
-    from tfrec.models.ctr import build_model, linear_term
+    from tfrec.models.ctr_builder import build_model
+    from tfrec.models.feature_interaction import linear_term
 
     frame = _frame()
     model = build_model("deepfm", SPEC, frame, task="rating", embedding_dim=4, deep_layers=[8],
@@ -183,7 +185,7 @@ def test_recommender_defaults_to_ratings():
 
 def test_linear_l2_applies_to_first_order_weights_only():
     # training loss - task loss = embedding_l2 * sum(v^2)/n + linear_l2 * sum(w^2)/n (hand-computed)
-    from tfrec.models.ctr import field_embeddings
+    from tfrec.models.feature_interaction import field_embeddings
 
     frame = _frame()
     labels = tf.constant(frame["label"].to_numpy())

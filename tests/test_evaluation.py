@@ -4,9 +4,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tfrec.evaluation import (OOV_INDEX, Algorithm, Columns, EvaluationData, Evaluator, Protocol,
-                              TrainingData, top_k)
-from tfrec.evaluation.registry import create
+from tfrec.data.training_data import OOV_INDEX, Columns, TrainingData
+from tfrec.evaluation import EvaluationData, Evaluator, Protocol
+from tfrec.recommenders.base import Algorithm, top_k
+from tfrec.recommenders.registry import create
 
 
 def frame(rows):

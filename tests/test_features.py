@@ -9,7 +9,7 @@ import pytest
 import tfrec  # noqa: F401
 import tensorflow as tf
 
-from tfrec.layers.features import (
+from tfrec.features import (
     ENCODED_SUFFIX,
     Feature,
     FeatureLayer,
@@ -264,9 +264,11 @@ def test_saved_model_round_trip(frame, tmp_path):
 def test_docstring_examples_run():
     import doctest
 
-    import tfrec.layers.features as features_module
+    import tfrec.features.frames as frames_module
+    import tfrec.features.layer as layer_module
+    import tfrec.features.spec as spec_module
     import tfrec.layers.mlp as mlp_module
 
-    for module in (features_module, mlp_module):
+    for module in (spec_module, layer_module, frames_module, mlp_module):
         result = doctest.testmod(module, extraglobs={"tf": tf, "pd": pd})
         assert result.attempted > 0 and result.failed == 0, module.__name__

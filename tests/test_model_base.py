@@ -8,9 +8,9 @@ import tfrec  # noqa: F401
 
 import tensorflow as tf
 
-from tfrec.layers.features import FeatureLayer, frame_to_tensors
+from tfrec.features import FeatureLayer, frame_to_tensors
 from tfrec.models.base import batch_size_of
-from tfrec.models.ctr import LogisticRegression
+from tfrec.models.logreg import LogisticRegression
 
 SPEC = [{"name": "user", "kind": "categorical"}, {"name": "item", "kind": "categorical"}]
 

@@ -135,7 +135,7 @@ def test_gru4rec_validation_metric_matches_the_library_protocol(gru4rec_run, rsc
     """The Keras validation MRR@20 of the best epoch equals GRU4RecRecommender.evaluate_sessions on val."""
     import pandas as pd
 
-    from tfrec.models.gru4rec import GRU4RecRecommender
+    from tfrec.recommenders.gru4rec import GRU4RecRecommender
     from tfrec.training.families.registry import get_task
 
     result, run_dir = gru4rec_run

@@ -14,7 +14,8 @@ import pytest
 import tfrec  # noqa: F401
 import tensorflow as tf
 
-import tfrec.models.ctr as ctr
+import tfrec.recommenders.ctr_fit as ctr_fit
+from tfrec.models.logreg import LogisticRegression
 from tfrec.training.callbacks import RunRecorder, load_weights_file
 from tfrec.training.config import ConfigError, from_dict
 from tfrec.training.families.registry import get_task
@@ -46,14 +47,14 @@ def _config(criteo_path, run_dir, model="dcn", training=None, model_params=None)
 def captured_lr(monkeypatch):
     """The logistic regressions the warm start trains (``fit_model`` calls on a LogisticRegression)."""
     models = []
-    original = ctr.fit_model
+    original = ctr_fit.fit_model
 
     def spy(model, *args, **kwargs):
-        if isinstance(model, ctr.LogisticRegression):
+        if isinstance(model, LogisticRegression):
             models.append(model)
         return original(model, *args, **kwargs)
 
-    monkeypatch.setattr(ctr, "fit_model", spy)
+    monkeypatch.setattr(ctr_fit, "fit_model", spy)
     return models
 
 

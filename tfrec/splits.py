@@ -30,8 +30,10 @@ from typing import List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
-from tfrec.evaluation.data import ITEM_COL, RATING_COL, TIME_COL, USER_COL
+from tfrec.data.training_data import ITEM_COL, RATING_COL, TIME_COL, USER_COL
+from tfrec.sampling import NegativeSampler
 
 __all__ = [
     "Split",
@@ -215,51 +217,6 @@ def leave_one_out(df: pd.DataFrame, seed: int = 42, *, user_col: str = USER_COL,
     return Split(df[~mask], df.iloc[pos])
 
 
-def _sample_negatives(pos_keys: np.ndarray, users: np.ndarray, n_items: int, num: int,
-                      rng: np.random.Generator, chunk: int = 4096) -> np.ndarray:
-    """[len(users), num] item codes outside each user's positives, uniform without replacement.
-
-    Rejection sampling: draw uniform candidates, drop positives and repeats inside a row, keep the
-    first ``num`` survivors of each row (the first ``num`` distinct valid draws of an i.i.d. uniform
-    sequence are a uniform random subset, in random order). Rows still short get more draws.
-    ``pos_keys`` are the sorted unique ``user * n_items + item`` keys of all positives.
-    """
-    out = np.empty((len(users), num), np.int64)
-    n_pos = np.searchsorted(pos_keys, (users + 1) * n_items) - np.searchsorted(pos_keys, users * n_items)
-    for lo in range(0, len(users), chunk):
-        uu = users[lo:lo + chunk]
-        accept = (n_items - n_pos[lo:lo + chunk]) / n_items
-        have = np.full((len(uu), 0), -1, np.int64)
-        rows = np.arange(len(uu))  # rows of this chunk still being filled
-        for attempt in range(50):
-            width = int(math.ceil(num / max(accept[rows].min(), 1e-3) * 1.3)) + 16
-            cand = np.concatenate([have, rng.integers(0, n_items, size=(len(rows), width))], axis=1)
-            keys = uu[rows, None] * n_items + cand
-            valid = cand >= 0
-            valid &= ~np.isin(keys, pos_keys)
-            flat = (np.arange(len(rows))[:, None] * n_items + cand).ravel()
-            first = np.zeros(flat.size, bool)
-            first[np.unique(flat, return_index=True)[1]] = True
-            valid &= first.reshape(cand.shape)
-            cnt = np.cumsum(valid, axis=1)
-            take = valid & (cnt <= num)
-            done = cnt[:, -1] >= num
-            out[lo + rows[done]] = cand[done][take[done]].reshape(-1, num)
-            if done.all():
-                break
-            keep = ~done
-            short = np.full((int(keep.sum()), num), -1, np.int64)
-            k = cnt[keep, -1]
-            short[np.arange(num)[None, :] < k[:, None]] = cand[keep][take[keep]]
-            have, rows = short, rows[keep]
-        else:  # pragma: no cover - only with nearly every item positive; exact fallback
-            for r in rows:
-                u = uu[r]
-                own = pos_keys[(pos_keys >= u * n_items) & (pos_keys < (u + 1) * n_items)] - u * n_items
-                out[lo + r] = rng.permutation(np.setdiff1d(np.arange(n_items), own))[:num]
-    return out
-
-
 def ncf_split(df: pd.DataFrame, num_negatives: int = 99, seed: int = 42, *, user_col: str = USER_COL,
               item_col: str = ITEM_COL, rating_col: str = RATING_COL, time_col: str = TIME_COL) -> Split:
     """Leave-one-out plus sampled negatives per test user, the NCF (He et al. 2017) protocol.
@@ -298,8 +255,10 @@ def ncf_split(df: pd.DataFrame, num_negatives: int = 99, seed: int = 42, *, user
             f"items they never interacted with (fewest: {int(available.min())}, e.g. users "
             f"{list(bad[:5])}). Use num_negatives <= {int(available.min())} or drop those users."
         )
-    rng = np.random.default_rng([seed, 1])  # a stream of its own, so the LOO part equals leave_one_out
-    neg_codes = _sample_negatives(pos_keys, test_users, n_items, num_negatives, rng)
+    positives = sp.csr_matrix((np.ones(len(pos_keys), np.float32), (pos_keys // n_items, pos_keys % n_items)),
+                              shape=(len(u_ids), n_items))
+    # seed [seed, 1]: a stream of its own, so the LOO part equals leave_one_out
+    neg_codes = NegativeSampler(positives, seed=[seed, 1]).sample_distinct(test_users, num_negatives)
     negatives = np.asarray(i_ids)[neg_codes]
     return Split(split.train, split.test, negatives)
 

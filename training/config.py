@@ -110,7 +110,7 @@ class ModelConfig:
     """Which model family and its parameters.
 
     Attributes:
-      name: a model family registered in ``training.tasks`` ("mf", "two_tower", ...). Default "mf".
+      name: a model family registered in ``tfrec.training.families`` ("mf", "two_tower", ...). Default "mf".
       params: keyword parameters of the family's builder; unknown names are rejected. Default {}.
     """
 

@@ -21,7 +21,7 @@ from typing import Any, Callable, Dict, Optional, Tuple
 import numpy as np
 import pandas as pd
 
-from tfrec.evaluation.data import TrainingData
+from tfrec.data.training_data import TrainingData
 from tfrec.evaluation.protocols import Protocol
 
 from tfrec.training.config import Config

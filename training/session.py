@@ -1,7 +1,7 @@
 """GRU4Rec in the shared training loop: session-parallel steps as a Keras ``train_step``.
 
 ``Trainer`` feeds :class:`SessionParallelGRU4Rec` one session-parallel step per batch (GRU4Rec's
-mini-batches, :func:`tfrec.models.session_baselines.session_parallel_batches`, in order and never
+mini-batches, :func:`tfrec.data.session_batches.session_parallel_batches`, in order and never
 shuffled): ``{"item", "target", "reset", "valid"}``, each ``[batch_size]`` (one slot per parallel
 session). The hidden state of each slot is carried between steps in non-trainable variables and
 zeroed where ``reset``; one step is one truncated-BPTT update, as in the official code and in

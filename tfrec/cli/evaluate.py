@@ -84,7 +84,7 @@ def run(args) -> int:
         print("algorithms:", ", ".join(available_algorithms()))
         print("protocols: ", ", ".join(PROTOCOLS))
         return 0
-    from tfrec.evaluation.registry import create
+    from tfrec.recommenders.registry import create
 
     cfg = _resolve(args)
     for spec in cfg["algorithms"]:  # fail on a bad name before loading anything

@@ -80,7 +80,7 @@ def top_k_accuracy(rec, test, data, k: int = 100) -> float:
     (training items not removed: TFRS's FactorizedTopK / top_100_categorical_accuracy protocol)."""
     import numpy as np
 
-    from tfrec.evaluation.algorithm import top_k
+    from tfrec.recommenders.base import top_k
 
     users = data.user_index(test["user_id"].to_numpy())
     items = data.item_index(test["movie_id"].to_numpy())
@@ -111,11 +111,11 @@ def run(args) -> int:
     import tfrec  # noqa: F401
     import tensorflow as tf
 
-    from tfrec.evaluation.data import TrainingData
+    from tfrec.data.training_data import TrainingData
     from tfrec.export.retrieval import export_retrieval
     from tfrec.export.signatures import FeatureModelModule, export_signatures
-    from tfrec.models.ranking import RankingRecommender
-    from tfrec.models.retrieval import TwoTowerRecommender
+    from tfrec.recommenders.ranking import RankingRecommender
+    from tfrec.recommenders.two_tower import TwoTowerRecommender
     from tfrec.splits import random_split
 
     ratings = ml.ratings

@@ -1,22 +1,19 @@
-"""Leakage-free evaluation: the algorithm interface, protocols and the bake-off evaluator."""
+"""Leakage-free evaluation: protocols and the bake-off evaluator (and, for convenience, the
+:class:`~tfrec.recommenders.Algorithm` interface and registry of :mod:`tfrec.recommenders`)."""
 
-from tfrec.evaluation.algorithm import Algorithm, top_k
-from tfrec.evaluation.data import OOV_INDEX, Columns, TrainingData
 from tfrec.evaluation.evaluator import EvaluatedAlgorithm, EvaluationData, Evaluator
 from tfrec.evaluation.protocols import PROTOCOLS, Protocol
-from tfrec.evaluation.registry import available as available_algorithms
-from tfrec.evaluation.registry import create as create_algorithm
+from tfrec.recommenders.base import Algorithm, top_k
+from tfrec.recommenders.registry import available as available_algorithms
+from tfrec.recommenders.registry import create as create_algorithm
 
 __all__ = [
     "Algorithm",
-    "Columns",
     "EvaluatedAlgorithm",
     "EvaluationData",
     "Evaluator",
-    "OOV_INDEX",
     "PROTOCOLS",
     "Protocol",
-    "TrainingData",
     "available_algorithms",
     "create_algorithm",
     "top_k",

@@ -28,10 +28,10 @@ import pandas as pd
 import scipy.sparse as sp
 
 from tfrec import metrics as M
-from tfrec.evaluation import registry
-from tfrec.evaluation.algorithm import Algorithm
-from tfrec.evaluation.data import OOV_INDEX, Columns, TrainingData
+from tfrec.data.training_data import OOV_INDEX, Columns, TrainingData
 from tfrec.evaluation.protocols import Protocol
+from tfrec.recommenders import registry
+from tfrec.recommenders.base import Algorithm
 
 logger = logging.getLogger(__name__)
 

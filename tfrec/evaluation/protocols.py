@@ -27,7 +27,7 @@ from typing import Any, Dict, List, Optional
 import pandas as pd
 
 from tfrec import splits
-from tfrec.evaluation.data import Columns
+from tfrec.data.training_data import Columns
 
 PROTOCOLS = ("msr_stratified", "random", "temporal", "leave_one_out", "ncf", "canonical", "kfold")
 

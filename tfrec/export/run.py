@@ -76,7 +76,7 @@ def feature_input_specs(layers) -> Dict[str, object]:
 
 
 def _raw_inputs(frame, layers) -> Dict[str, np.ndarray]:
-    from tfrec.layers.features import frame_to_tensors
+    from tfrec.features import frame_to_tensors
 
     out: Dict[str, np.ndarray] = {}
     for layer in layers:
@@ -144,7 +144,7 @@ def export_run(run_dir, base_path, *, name: Optional[str] = None, version: Optio
 
 
 def _feature_layers(model) -> list:
-    from tfrec.layers.features import FeatureLayer
+    from tfrec.features import FeatureLayer
 
     found = []
     for attr in ("feature_layer", "embedding_layer", "linear_layer"):
@@ -180,11 +180,11 @@ def _export_feature_model(run, model, layers, base_path, name, version, config_r
     module = FeatureModelModule(model, specs, output_name=output)
     requests = []
     try:
-        from tfrec.models.retrieval import _with_year
+        from tfrec.data.side_features import with_year
 
         data = _run_data(run)
         # MovieLens: the first training interactions with their side features; tables: the first fit rows
-        rows = _with_year(data.vocab.frame.head(4), list(specs)) if hasattr(data, "vocab") else data.fit.head(4)
+        rows = with_year(data.vocab.frame.head(4), list(specs)) if hasattr(data, "vocab") else data.fit.head(4)
         requests = [("serving_default", {c: v for c, v in _raw_inputs(rows, layers).items() if c in specs})]
     except (KeyError, ValueError, FileNotFoundError) as e:  # warm-up is optional
         say(f"(no warm-up requests: {e})")
@@ -222,7 +222,7 @@ def _export_session_model(run, model, base_path, name, version, k, config_root, 
 
 def _export_two_tower(run, model, base_path, name, version, k, scann, scann_recall, config_root, overwrite, say):
     from tfrec.export.retrieval import export_retrieval
-    from tfrec.models.retrieval import entity_frame
+    from tfrec.data.side_features import entity_frame
 
     qlayer = model.query_tower.feature_layer
     clayer = model.candidate_tower.feature_layer

@@ -1,7 +1,7 @@
 """Explicit feature-interaction layers: the FM second-order term and the DCN-V2 cross network.
 
 Both take the field embeddings produced by an embedding layer (for example
-:class:`tfrec.layers.features.FeatureLayer` with ``output_mode="stack"``):
+:class:`tfrec.features.FeatureLayer` with ``output_mode="stack"``):
 
 * :class:`FMInteraction` reads ``[batch, n_fields, dim]`` and returns the factorization-machine
   pairwise term ``sum_{i<j} <v_i, v_j>`` (Rendle 2010), as used by FM and DeepFM.

@@ -20,16 +20,15 @@ import tfrec  # noqa: F401  (selects tf_keras before TensorFlow loads)
 
 import tensorflow as tf
 
-from tfrec.layers.mlp import MLP
 from tfrec.layers.interaction import CrossNetwork
-from tfrec.models.ctr import (
-    CTRRecommender,
+from tfrec.layers.mlp import MLP
+from tfrec.models.feature_interaction import (
     FeatureInteractionModel,
     _apply,
-    _serialize,
     _tensors,
     flat_embeddings,
 )
+from tfrec.models.layer_config import serialize_layer
 
 #: Valid values of ``DCN(structure=...)``.
 STRUCTURES = ("stacked", "parallel")
@@ -50,7 +49,7 @@ class DCN(FeatureInteractionModel):
       top_layer: layer mapping the last hidden layer to one logit; default ``Dense(1)``.
       structure: ``"stacked"`` (default) or ``"parallel"``.
       task: ``"rating"`` or ``"ctr"`` (default); see
-        :class:`~tfrec.models.ctr.FeatureInteractionModel`.
+        :class:`~tfrec.models.feature_interaction.FeatureInteractionModel`.
       label_key: label name in the feature dict; default ``"label"``.
       initial_bias: start value of the global bias (mean rating, or the click log-odds); default 0.
       embedding_l2: L2 penalty on the batch's embeddings (and first-order weights); default 0.
@@ -139,28 +138,15 @@ class DCN(FeatureInteractionModel):
         config = super().get_config()
         config.update(
             {
-                "embedding_layer": _serialize(self.embedding_layer),
-                "cross_network": _serialize(self.cross_network),
-                "deep_network": _serialize(self.deep_network),
-                "top_layer": _serialize(self.top_layer),
+                "embedding_layer": serialize_layer(self.embedding_layer),
+                "cross_network": serialize_layer(self.cross_network),
+                "deep_network": serialize_layer(self.deep_network),
+                "top_layer": serialize_layer(self.top_layer),
                 "structure": self.structure,
-                "linear_layer": _serialize(self.linear_layer),
+                "linear_layer": serialize_layer(self.linear_layer),
             }
         )
         return config
 
 
-class DCNRecommender(CTRRecommender):
-    """DCN-V2 as an evaluator Algorithm (registry name ``dcn``): ``CTRRecommender(model="dcn")``.
-
-    Args:
-      task: ``"rating"`` (default; ``predicts_ratings=True``) or ``"ctr"``.
-      **kwargs: see :class:`~tfrec.models.ctr.CTRRecommender`; DCN options go in ``model_params``
-        (``cross_layers``, ``projection_dim``, ``structure``, ``deep_layers``, ...).
-    """
-
-    def __init__(self, task: str = "rating", **kwargs):
-        super().__init__(model="dcn", task=task, **kwargs)
-
-
-__all__ = ["DCN", "DCNRecommender", "STRUCTURES"]
+__all__ = ["DCN", "STRUCTURES"]

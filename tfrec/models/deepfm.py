@@ -4,7 +4,7 @@
 term, the FM pairwise term and an MLP all read the **same** field embeddings ``v``. With
 ``fm_gate=True`` the FM term is multiplied by a trainable scalar that starts at 0; with a zero
 ``top_layer`` as well, the model then starts exactly as its first-order part (a logistic regression),
-which is what a warm start from a trained LR needs (:func:`tfrec.models.ctr.warm_start_from_lr`).
+which is what a warm start from a trained LR needs (:func:`tfrec.models.ctr_builder.warm_start_from_lr`).
 """
 
 from __future__ import annotations
@@ -15,15 +15,14 @@ import tfrec  # noqa: F401  (selects tf_keras before TensorFlow loads)
 
 import tensorflow as tf
 
-from tfrec.layers.mlp import MLP
 from tfrec.layers.interaction import FMInteraction
-from tfrec.models.ctr import (
-    CTRRecommender,
+from tfrec.layers.mlp import MLP
+from tfrec.models.feature_interaction import (
     FeatureInteractionModel,
     _apply,
-    _serialize,
     field_embeddings,
 )
+from tfrec.models.layer_config import serialize_layer
 
 
 @tf.keras.utils.register_keras_serializable(package="tfrec")
@@ -125,28 +124,15 @@ class DeepFM(FeatureInteractionModel):
         config = super().get_config()
         config.update(
             {
-                "embedding_layer": _serialize(self.embedding_layer),
-                "linear_layer": _serialize(self.linear_layer),
-                "deep_network": _serialize(self.deep_network),
-                "top_layer": _serialize(self.top_layer),
-                "fm_interaction": _serialize(self.fm_interaction),
+                "embedding_layer": serialize_layer(self.embedding_layer),
+                "linear_layer": serialize_layer(self.linear_layer),
+                "deep_network": serialize_layer(self.deep_network),
+                "top_layer": serialize_layer(self.top_layer),
+                "fm_interaction": serialize_layer(self.fm_interaction),
                 "fm_gate": self.fm_gate,
             }
         )
         return config
 
 
-class DeepFMRecommender(CTRRecommender):
-    """DeepFM as an evaluator Algorithm (registry name ``deepfm``): ``CTRRecommender(model="deepfm")``.
-
-    Args:
-      task: ``"rating"`` (default; ``predicts_ratings=True``) or ``"ctr"``.
-      **kwargs: see :class:`~tfrec.models.ctr.CTRRecommender`; DeepFM options go in ``model_params``
-        (``deep_layers``, ``dropout``, ``embedding_l2``, ...).
-    """
-
-    def __init__(self, task: str = "rating", **kwargs):
-        super().__init__(model="deepfm", task=task, **kwargs)
-
-
-__all__ = ["DeepFM", "DeepFMRecommender"]
+__all__ = ["DeepFM"]

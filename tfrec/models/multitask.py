@@ -3,34 +3,19 @@
 :class:`MultiTaskModel` shares a query tower and a candidate tower between two tasks: an in-batch
 softmax retrieval task on ``query . candidate`` and a rating task on an MLP over
 ``[query, candidate]``. The loss is ``retrieval_weight * retrieval + rating_weight * rating``.
-:class:`MultiTaskRecommender` (``multitask``) scores the catalog with the retrieval dot product and
-predicts ratings with the rating head.
+:class:`tfrec.recommenders.multitask.MultiTaskRecommender` (``multitask``) fits it on training data.
 """
 
 from __future__ import annotations
 
-import time
-from typing import Any, Callable, Dict, Optional, Sequence
-
-import numpy as np
+from typing import Any, Dict, Sequence
 
 import tfrec  # noqa: F401  (selects tf_keras before TensorFlow loads)
 import tensorflow as tf
 import tensorflow_recommenders as tfrs
 
-from tfrec.evaluation.data import OOV_INDEX, TrainingData
-from tfrec.layers.features import ENCODED_SUFFIX, frame_to_dataset
 from tfrec.layers.mlp import MLP
-from tfrec.models.retrieval import (
-    TwoTowerRecommender,
-    TwoTowerRetrieval,
-    _deserialize,
-    _optimizer,
-    _serialize,
-    training_frame,
-)
-
-__all__ = ["MultiTaskModel", "MultiTaskRecommender"]
+from tfrec.models.retrieval import TwoTowerRetrieval
 
 
 @tf.keras.utils.register_keras_serializable(package="tfrec")
@@ -38,7 +23,7 @@ class MultiTaskModel(TwoTowerRetrieval):
     """Two towers trained jointly for retrieval and rating prediction.
 
     Args:
-      query_tower, candidate_tower: :class:`~tfrec.models.retrieval.Tower` (or configs) with equal
+      query_tower, candidate_tower: :class:`~tfrec.models.tower.Tower` (or configs) with equal
         output dimensions.
       rating_units: hidden widths of the rating head over ``[query, candidate]`` (``[256, 128]``, as
         in the TFRS tutorial); a 1-unit linear output follows.
@@ -57,6 +42,9 @@ class MultiTaskModel(TwoTowerRetrieval):
 
     Example:
 
+    >>> import pandas as pd
+    >>> from tfrec.features import frame_to_dataset
+    >>> from tfrec.models.tower import make_tower
     >>> frame = pd.DataFrame({"user_id": ["a", "b"], "movie_id": ["1", "2"], "user_rating": [4.0, 2.0]})
     >>> q = make_tower([{"name": "user_id", "kind": "categorical"}], frame, embedding_dim=4)
     >>> c = make_tower([{"name": "movie_id", "kind": "categorical"}], frame, embedding_dim=4)
@@ -120,63 +108,4 @@ class MultiTaskModel(TwoTowerRetrieval):
         return self.retrieval_weight * retrieval_loss + self.rating_weight * rating_loss
 
 
-class MultiTaskRecommender(TwoTowerRecommender):
-    """The multi-task model as an evaluator algorithm (``multitask``; ``predicts_ratings``).
-
-    :meth:`score` ranks the catalog by the retrieval dot product; :meth:`predict` returns the rating
-    head's predictions (clipped to the training rating range).
-
-    Args:
-      retrieval_weight, rating_weight: loss weights (1.0 each).
-      rating_units: rating head hidden widths (``[256, 128]``).
-      clip: clip predicted ratings to the training range.
-      **kwargs: every :class:`~tfrec.models.retrieval.TwoTowerRecommender` argument (features, towers,
-        temperature, log-Q, optimizer, epochs, batch size, ...).
-    """
-
-    predicts_ratings = True
-
-    def __init__(self, retrieval_weight: float = 1.0, rating_weight: float = 1.0,
-                 rating_units: Sequence[int] = (256, 128), clip: bool = True, name: Optional[str] = None,
-                 **kwargs):
-        super().__init__(name=name or "multitask", **kwargs)
-        self.retrieval_weight = retrieval_weight
-        self.rating_weight = rating_weight
-        self.rating_units = list(rating_units)
-        self.clip = clip
-
-    def build_model(self, data: TrainingData, train) -> MultiTaskModel:
-        base = super().build_model(data, train)
-        label = data.columns.rating
-        return MultiTaskModel(
-            base.query_tower, base.candidate_tower, rating_units=self.rating_units,
-            retrieval_weight=self.retrieval_weight, rating_weight=self.rating_weight, label_key=label,
-            output_offset=float(train[label].mean()), temperature=base.temperature,
-            num_hard_negatives=base.num_hard_negatives, remove_accidental_hits=base.remove_accidental_hits,
-            candidate_id_key=base.candidate_id_key, sampling_probability_key=base.sampling_probability_key)
-
-    def fit(self, data: TrainingData,
-            on_epoch_end: Optional[Callable[[int, "MultiTaskRecommender"], None]] = None) -> "MultiTaskRecommender":
-        """Trains both tasks on ``data``; ``on_epoch_end(epoch, self)`` as in the two-tower ``fit``
-        (:meth:`predict` works inside it)."""
-        if data.ratings is None:
-            raise ValueError(f"{type(self).__name__} needs ratings; the training data has no rating column "
-                             f"{data.columns.rating!r}.")
-        self._label = data.columns.rating
-        self.rating_range_ = (float(np.min(data.ratings)), float(np.max(data.ratings)))
-        self._rate = tf.function(lambda q, c: self.model.rate(q, c, training=False), reduce_retracing=True)
-        super().fit(data, on_epoch_end=on_epoch_end)
-        return self
-
-    def _dataset_label(self):
-        return self._label
-
-    def predict(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
-        self._require_fit()
-        users, items = np.asarray(users), np.asarray(items)
-        query = self.query_embeddings(users)
-        cand = self._candidates[np.where(items == OOV_INDEX, 0, items)].copy()
-        cand[items == OOV_INDEX] = self._oov_candidate
-        out = np.concatenate([self._rate(query[s:s + 65536], cand[s:s + 65536]).numpy()[:, 0]
-                              for s in range(0, len(users), 65536)]) if len(users) else np.zeros(0, np.float32)
-        return (np.clip(out, *self.rating_range_) if self.clip else out).astype(np.float32)
+__all__ = ["MultiTaskModel"]

@@ -6,7 +6,7 @@ from typing import Literal
 
 import numpy as np
 
-from tfrec.evaluation.data import OOV_INDEX
+from tfrec.data.training_data import OOV_INDEX
 from tfrec.training.families.base import Task
 from tfrec.training.families.params import FamilyParams
 
@@ -83,7 +83,7 @@ class AutoRecTask(Task):
         return AutoRecWithTargets(inputs, params["hidden_units"], params["l2"], num_rows=rows)
 
     def algorithm(self, model, run):
-        from tfrec.models.autorec import AutoRecRecommender
+        from tfrec.recommenders.autorec import AutoRecRecommender
 
         vocab, based_on = run.vocab, run.extra["based_on"]
 

@@ -25,7 +25,7 @@ from typing import Any, Dict, Iterable, Optional, Tuple, Type
 import numpy as np
 import pandas as pd
 
-from tfrec.evaluation.algorithm import Algorithm
+from tfrec.recommenders.base import Algorithm
 from tfrec.training.families.params import Fail, FamilyParams, validate_params
 
 __all__ = ["Task", "encoded_features", "write_ids"]

@@ -1,4 +1,4 @@
-"""The CTR / feature families ``dcn``, ``deepfm``, ``fm``, ``logreg`` (``tfrec.models.ctr``), with their LR warm start."""
+"""The CTR / feature families ``dcn``, ``deepfm``, ``fm``, ``logreg`` (``tfrec.models.ctr_builder``), with their LR warm start."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from tfrec.training.families.params import FamilyParams
 
 __all__ = ["CRITEO_FEATURE_ARGS", "CTRParams", "CTRTask"]
 
-#: arguments of ``tfrec.models.ctr.criteo_features`` (checked here without importing TensorFlow)
+#: arguments of ``tfrec.models.ctr_builder.criteo_features`` (checked here without importing TensorFlow)
 CRITEO_FEATURE_ARGS = ("numeric", "num_buckets", "min_count", "hash_bins", "missing_indicator", "numeric_columns",
                        "categorical_columns")
 
@@ -27,9 +27,9 @@ class CTRParams(FamilyParams):
         present; Criteo: ``criteo_features``). Default None.
       embedding_dim: per-feature embedding size. Default 16.
       model_params: the model's own arguments (``cross_layers``, ``deep_layers``, ``dropout``,
-        ``embedding_l2``, ``table_l2``, ...; see ``tfrec.models.ctr.build_model``). Default {}.
+        ``embedding_l2``, ``table_l2``, ...; see ``tfrec.models.ctr_builder.build_model``). Default {}.
       positive_threshold: rating at or above which a MovieLens row is a click (task ctr). Default 4.0.
-      criteo_features: arguments of ``tfrec.models.ctr.criteo_features`` (numeric transform,
+      criteo_features: arguments of ``tfrec.models.ctr_builder.criteo_features`` (numeric transform,
         buckets, ``min_count``, ...). Default {}.
     """
 
@@ -50,7 +50,7 @@ class CTRParams(FamilyParams):
 
 
 class CTRTask(Task):
-    """DCN-V2 / DeepFM / FM / logistic regression (``tfrec.models.ctr.build_model``) on MovieLens or Criteo.
+    """DCN-V2 / DeepFM / FM / logistic regression (``tfrec.models.ctr_builder.build_model``) on MovieLens or Criteo.
 
     MovieLens (ratings with side features): ``task: rating`` predicts ratings (MSE, ``val_rmse``);
     ``task: ctr`` predicts ``rating >= positive_threshold`` (log loss, ``val_auc``). ``features`` is a
@@ -58,7 +58,7 @@ class CTRTask(Task):
 
     Criteo (``data.format: criteo``, a CTR table; ``task`` must be ``ctr``): fixed seeded split
     (``training.data.prepare_criteo``), features ``features`` or ``criteo_features`` (the arguments
-    of ``tfrec.models.ctr.criteo_features``: numeric transform, buckets, ``min_count``); the feature
+    of ``tfrec.models.ctr_builder.criteo_features``: numeric transform, buckets, ``min_count``); the feature
     layers are adapted on the fit rows only; early stopping on ``val_auc``; the final evaluation is
     AUC and log loss of the test rows (``tfrec.metrics``).
 
@@ -67,7 +67,7 @@ class CTRTask(Task):
 
     ``training.warm_start: lr`` (dcn, deepfm; task ctr): :meth:`warm_start` trains a logistic regression
     on the fit rows with the same spec and adapted layers and starts the model as it
-    (``tfrec.models.ctr.warm_start_from_lr``); ``training.freeze_linear``: :meth:`freeze_linear`.
+    (``tfrec.models.ctr_builder.warm_start_from_lr``); ``training.freeze_linear``: :meth:`freeze_linear`.
     """
 
     kind = "rating"
@@ -102,8 +102,10 @@ class CTRTask(Task):
     def build_model(self, params, run):
         if self._is_table(run):
             return self._build_table_model(params, run)
-        from tfrec.layers.features import FeatureSpec
-        from tfrec.models.ctr import CTRRecommender, _feature_layers, build_model, initial_bias
+        from tfrec.features import FeatureSpec
+        from tfrec.models.ctr_builder import build_model, feature_layers
+        from tfrec.models.feature_interaction import initial_bias
+        from tfrec.recommenders.ctr import CTRRecommender
 
         vocab = run.vocab
 
@@ -124,17 +126,18 @@ class CTRTask(Task):
         fit_rows = full.iloc[run.fit.index.to_numpy()]
         model = build_model(self.name, rec.spec, full, task=params["task"], embedding_dim=params["embedding_dim"],
                             initial_bias=initial_bias(fit_rows["__label__"], params["task"]), **params["model_params"])
-        run.extra.update(recommender=rec, full_frame=full, layer=_feature_layers(model)[0])
+        run.extra.update(recommender=rec, full_frame=full, layer=feature_layers(model)[0])
         return model
 
     def _build_table_model(self, params, run):
-        from tfrec.models.ctr import _feature_layers, build_model, criteo_features, initial_bias
+        from tfrec.models.ctr_builder import build_model, criteo_features, feature_layers
+        from tfrec.models.feature_interaction import initial_bias
 
         spec = params["features"] or criteo_features(**params["criteo_features"])
         # the feature layers adapt on the fit rows only (vocabularies, min_count, quantiles, mean/std)
         model = build_model(self.name, spec, run.fit, task="ctr", embedding_dim=params["embedding_dim"],
                             initial_bias=initial_bias(run.fit[run.label], "ctr"), **params["model_params"])
-        run.extra.update(layer=_feature_layers(model)[0], spec=spec, adapt_frame=run.fit)
+        run.extra.update(layer=feature_layers(model)[0], spec=spec, adapt_frame=run.fit)
         return model
 
     # -- warm start from a logistic regression (training.warm_start: lr) ---------------------------------
@@ -181,8 +184,10 @@ class CTRTask(Task):
         """
         import tensorflow as tf
 
-        from tfrec.layers.features import frame_to_dataset
-        from tfrec.models.ctr import _feature_layers, build_model, fit_model, initial_bias, warm_start_from_lr
+        from tfrec.features import frame_to_dataset
+        from tfrec.models.ctr_builder import build_model, feature_layers, warm_start_from_lr
+        from tfrec.models.feature_interaction import initial_bias
+        from tfrec.recommenders.ctr_fit import fit_model
 
         ws = config.training.warm_start_lr
         spec, adapt, fit, val, label = self._warm_frames(run)
@@ -192,7 +197,7 @@ class CTRTask(Task):
             tf.keras.utils.set_random_seed(config.training.seed)
             lr = build_model("logreg", spec, adapt, task="ctr", embedding_dim=1,
                              initial_bias=initial_bias(fit[label], "ctr"), embedding_l2=ws.embedding_l2)
-            layers = _feature_layers(lr)
+            layers = feature_layers(lr)
             ds = frame_to_dataset(fit, layers, label=label, batch_size=ws.batch_size, shuffle=True,
                                   seed=config.training.seed, encoder=layers[0])
             val_ds = frame_to_dataset(val, layers, label=label, batch_size=8192, encoder=layers[0])

@@ -84,7 +84,7 @@ class GRU4RecTask(Task):
         return run
 
     def examples(self, run, frame, split):
-        from tfrec.models.session_baselines import session_parallel_batches, sort_sessions
+        from tfrec.data.session_batches import session_parallel_batches, sort_sessions
 
         idx = run.item_index(frame["ItemId"].to_numpy())
         frame = frame[idx >= 0]  # validation clicks on items the model has not seen cannot be ranked
@@ -119,7 +119,7 @@ class GRU4RecTask(Task):
     def evaluate(self, model, run, config):
         import pandas as pd
 
-        from tfrec.models.gru4rec import GRU4RecRecommender
+        from tfrec.recommenders.gru4rec import GRU4RecRecommender
 
         net = model.net
         rec = GRU4RecRecommender(layers=net.layer_sizes)

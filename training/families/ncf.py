@@ -1,4 +1,4 @@
-"""The ``ncf`` family: NeuMF / GMF / MLP (``tfrec.models.ncf``) on implicit feedback with sampled negatives."""
+"""The ``ncf`` family: NeuMF / GMF / MLP (``tfrec.models.gmf``, ``mlp``, ``neumf``) on implicit feedback with sampled negatives."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import List, Literal
 import numpy as np
 from pydantic import Field
 
-from tfrec.evaluation.data import OOV_INDEX
+from tfrec.data.training_data import OOV_INDEX
 from tfrec.training.families.base import Task
 from tfrec.training.families.pair_algorithm import KerasPairAlgorithm
 from tfrec.training.families.params import FamilyParams
@@ -38,7 +38,7 @@ class NCFParams(FamilyParams):
 
 
 class NCFTask(Task):
-    """NeuMF / GMF / MLP (``tfrec.models.ncf``) on implicit feedback, log loss with sampled negatives.
+    """NeuMF / GMF / MLP (``tfrec.models.gmf``, ``mlp``, ``neumf``) on implicit feedback, log loss with sampled negatives.
 
     Every observed interaction is a positive (label 1); ``num_negatives`` items the user did not
     interact with in training are drawn per positive (seeded, once per run) as label-0 examples.
@@ -76,18 +76,20 @@ class NCFTask(Task):
         return {"user_idx": users, "item_idx": items}, labels
 
     def build_model(self, params, run):
-        from tfrec.models import ncf
+        from tfrec.models.gmf import GMF
+        from tfrec.models.mlp import MLP
+        from tfrec.models.neumf import NeuMF
 
         p = dict(params)
         p.pop("num_negatives")
         variant = p.pop("variant")
         n_u, n_i = run.vocab.n_users, run.vocab.n_items
         if variant == "gmf":
-            return ncf.GMF(n_u, n_i, embedding_dim=p["mf_dim"], l2=p["l2"], init_stddev=p["init_stddev"])
+            return GMF(n_u, n_i, embedding_dim=p["mf_dim"], l2=p["l2"], init_stddev=p["init_stddev"])
         if variant == "mlp":
-            return ncf.MLP(n_u, n_i, embedding_dim=p["mlp_embedding_dim"], hidden_units=list(p["hidden_units"]),
+            return MLP(n_u, n_i, embedding_dim=p["mlp_embedding_dim"], hidden_units=list(p["hidden_units"]),
                            l2=p["l2"], init_stddev=p["init_stddev"])
-        return ncf.NeuMF(n_u, n_i, **p)
+        return NeuMF(n_u, n_i, **p)
 
     def compile(self, model, optimizer, config):
         import tensorflow as tf

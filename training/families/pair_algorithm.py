@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from tfrec.evaluation.algorithm import Algorithm
-from tfrec.evaluation.data import TrainingData
+from tfrec.data.training_data import TrainingData
+from tfrec.recommenders.base import Algorithm
 
 __all__ = ["KerasPairAlgorithm"]
 

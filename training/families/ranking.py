@@ -47,9 +47,11 @@ class RankingTask(Task):
     mode = "min"
 
     def build_model(self, params, run):
-        from tfrec.layers.features import FeatureLayer, FeatureSpec
-        from tfrec.models.ranking import RankingModel, RankingRecommender, _PairScorer
-        from tfrec.models.retrieval import entity_frame, resolve_features, training_frame
+        from tfrec.data.side_features import entity_frame, training_frame
+        from tfrec.features import FeatureLayer, FeatureSpec
+        from tfrec.features.presets import resolve_features
+        from tfrec.models.ranking import RankingModel
+        from tfrec.recommenders.ranking import PairScorer, RankingRecommender
 
         vocab = run.vocab
         uspec = FeatureSpec(resolve_features(params["user_features"], vocab.columns.user))
@@ -68,7 +70,7 @@ class RankingTask(Task):
                 if not (np.array_equal(data.user_ids, vocab.user_ids) and np.array_equal(data.item_ids, vocab.item_ids)):
                     raise ValueError("The evaluation's training data has another vocabulary than the trained model.")
                 self.data, self.rating_range_ = data, rating_range
-                self._scorer = _PairScorer(self.model, layer, uspec.names, ispec.names,
+                self._scorer = PairScorer(self.model, layer, uspec.names, ispec.names,
                                            entity_frame(data, "user", uspec.columns),
                                            entity_frame(data, "item", ispec.columns))
                 return self

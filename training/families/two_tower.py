@@ -68,7 +68,8 @@ class TwoTowerTask(Task):
         return data.prepare(config, row_filter=keep)
 
     def build_model(self, params, run):
-        from tfrec.models.retrieval import TwoTowerRecommender, training_frame
+        from tfrec.data.side_features import training_frame
+        from tfrec.recommenders.two_tower import TwoTowerRecommender
 
         class _Trained(TwoTowerRecommender):
             """The trainer's model as an evaluation Algorithm: ``fit`` only indexes the catalog."""

@@ -2,7 +2,7 @@
 
 Each entry maps a name to ``"module:factory"``; the module is imported only when the algorithm is
 used, so listing a model here costs nothing at start-up. A factory takes keyword parameters (from the
-config file) and returns an :class:`~tfrec.evaluation.Algorithm`.
+config file) and returns an :class:`~tfrec.recommenders.base.Algorithm`.
 To add an algorithm, add one line to ``ALGORITHMS``.
 """
 
@@ -13,27 +13,27 @@ import importlib
 from typing import Any, Dict
 
 ALGORITHMS: Dict[str, str] = {
-    "random": "tfrec.baselines:RandomRecommender",
-    "popularity": "tfrec.baselines:PopularityRecommender",
-    "global_mean": "tfrec.baselines:GlobalMeanRecommender",
-    "item_mean": "tfrec.baselines:ItemMeanRecommender",
-    "mf": "tfrec.baselines:MatrixFactorizationRecommender",
-    "item_knn": "tfrec.baselines:ItemKNNRecommender",
-    "two_tower": "tfrec.models.retrieval:TwoTowerRecommender",
-    "ranking_mlp": "tfrec.models.ranking:RankingRecommender",
-    "two_stage": "tfrec.models.ranking:TwoStageRecommender",
-    "multitask": "tfrec.models.multitask:MultiTaskRecommender",
-    "gmf": "tfrec.models.ncf:gmf_recommender",
-    "mlp": "tfrec.models.ncf:mlp_recommender",
-    "neumf": "tfrec.models.ncf:neumf_recommender",
-    "bpr": "tfrec.models.ncf:bpr_recommender",
-    "i_autorec": "tfrec.models.autorec:i_autorec",
-    "u_autorec": "tfrec.models.autorec:u_autorec",
-    "rbm": "tfrec.models.rbm:RBMRecommender",
-    "dcn": "tfrec.models.dcn:DCNRecommender",
-    "deepfm": "tfrec.models.deepfm:DeepFMRecommender",
-    "fm": "tfrec.models.ctr:FMRecommender",
-    "logreg": "tfrec.models.ctr:LogisticRegressionRecommender",
+    "random": "tfrec.recommenders.random:RandomRecommender",
+    "popularity": "tfrec.recommenders.popularity:PopularityRecommender",
+    "global_mean": "tfrec.recommenders.mean:GlobalMeanRecommender",
+    "item_mean": "tfrec.recommenders.mean:ItemMeanRecommender",
+    "mf": "tfrec.recommenders.mf:MatrixFactorizationRecommender",
+    "item_knn": "tfrec.recommenders.item_knn:ItemKNNRecommender",
+    "two_tower": "tfrec.recommenders.two_tower:TwoTowerRecommender",
+    "ranking_mlp": "tfrec.recommenders.ranking:RankingRecommender",
+    "two_stage": "tfrec.recommenders.two_stage:TwoStageRecommender",
+    "multitask": "tfrec.recommenders.multitask:MultiTaskRecommender",
+    "gmf": "tfrec.recommenders.ncf:gmf_recommender",
+    "mlp": "tfrec.recommenders.ncf:mlp_recommender",
+    "neumf": "tfrec.recommenders.ncf:neumf_recommender",
+    "bpr": "tfrec.recommenders.ncf:bpr_recommender",
+    "i_autorec": "tfrec.recommenders.autorec:i_autorec",
+    "u_autorec": "tfrec.recommenders.autorec:u_autorec",
+    "rbm": "tfrec.recommenders.rbm:RBMRecommender",
+    "dcn": "tfrec.recommenders.ctr:DCNRecommender",
+    "deepfm": "tfrec.recommenders.ctr:DeepFMRecommender",
+    "fm": "tfrec.recommenders.ctr:FMRecommender",
+    "logreg": "tfrec.recommenders.ctr:LogisticRegressionRecommender",
 }
 
 

@@ -34,7 +34,7 @@ class Columns:
 
 
 class TrainingData:
-    """The training split, indexed, as every :class:`~tfrec.evaluation.Algorithm` receives it.
+    """The training split, indexed, as every :class:`~tfrec.recommenders.Algorithm` receives it.
 
     Args:
       frame: training interactions, one row each, with at least the user and item columns (and the

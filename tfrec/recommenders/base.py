@@ -1,4 +1,4 @@
-"""The one small interface every algorithm of the evaluator implements."""
+"""The one small interface every recommender implements: :class:`Algorithm`, and :func:`top_k`."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Tuple
 
 import numpy as np
 
-from tfrec.evaluation.data import OOV_INDEX, TrainingData
+from tfrec.data.training_data import OOV_INDEX, TrainingData
 
 
 def top_k(scores: np.ndarray, k: int) -> Tuple[np.ndarray, np.ndarray]:

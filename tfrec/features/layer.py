@@ -1,0 +1,418 @@
+"""The layer that turns raw feature columns into embeddings: :class:`FeatureLayer`.
+
+:class:`FeatureLayer` computes every vocabulary and statistic from a (training) ``pd.DataFrame`` in
+:meth:`FeatureLayer.adapt` and maps a dict of raw input tensors (keyed by column) to one
+``[batch, dim]`` embedding per feature. Ids never seen in ``adapt`` go to the OOV bucket (index 0).
+
+Each feature has a raw form (the column values: strings/ints, floats, padded lists, text) and an
+*encoded* form (vocabulary indices and floats) produced by :meth:`FeatureLayer.encode`. Inputs given
+under the key ``name + ENCODED_SUFFIX`` skip the lookups, so a training pipeline can encode once and
+cache (:func:`frame_to_dataset` with ``encoder=layer``) while a served model still takes raw ids.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Mapping, Optional, Sequence
+
+import numpy as np
+import pandas as pd
+
+import tfrec  # noqa: F401  (selects tf_keras before TensorFlow loads)
+import tensorflow as tf
+
+from tfrec.features.columns import (
+    check_columns,
+    ids_to_str,
+    list_column,
+    raw_array,
+    to_float,
+    to_tf,
+    feature_arrays,
+)
+from tfrec.features.spec import ENCODED_SUFFIX, OUTPUT_MODES, Feature, FeatureSpec
+from tfrec.features.vocabulary import mean_std, quantile_boundaries, text_vocabulary, value_vocabulary
+
+
+def _tf_ids_to_str(x: tf.Tensor) -> tf.Tensor:
+    if x.dtype == tf.string:
+        return x
+    if x.dtype == tf.bool:
+        x = tf.cast(x, tf.int64)
+    if x.dtype.is_integer:
+        return tf.strings.as_string(x)
+    raise TypeError(f"Categorical inputs must be strings, integers or booleans. Received dtype {x.dtype.name}.")
+
+
+@tf.keras.utils.register_keras_serializable(package="tfrec")
+class FeatureLayer(tf.keras.layers.Layer):
+    """Embeds the features of a :class:`FeatureSpec`: one ``[batch, dim]`` vector per feature.
+
+    Per kind: ``categorical`` -> embedding of the vocabulary index (0 = OOV) or hash bucket;
+    ``numeric`` -> transformed value (+ missing indicator) projected by a Dense layer, or the
+    embedding of its quantile bucket (``bucketize``; bucket 0 = missing); ``timestamp`` -> embedding of
+    its quantile bucket plus a projection of the z-scored value; ``multi_hot`` -> mean of the
+    embeddings of the list's values (padding ignored, unknown values -> OOV); ``text`` -> mean of the
+    token embeddings (lower-cased, punctuation stripped, whitespace split).
+
+    Args:
+      spec: a :class:`FeatureSpec` or a list of feature dicts.
+      embedding_dim: output dimension of every feature without its own ``embedding_dim``; default 32.
+      output_mode: ``"dict"`` -> ``{name: [batch, dim]}``; ``"concat"`` -> ``[batch, sum of dims]``;
+        ``"stack"`` -> ``[batch, n_features, dim]`` (all dims must be equal).
+      adapted_state: vocabularies and statistics per feature name, as written by :meth:`adapt`
+        (``None`` = not adapted yet; call :meth:`adapt` before use).
+      embeddings_initializer: initializer of every embedding table; default ``"uniform"``.
+      embeddings_regularizer: optional regularizer of every embedding table.
+
+    Call args:
+      inputs: dict of tensors keyed by column (raw) or by ``name + ENCODED_SUFFIX`` (encoded):
+        categorical ``[batch]`` str/int, numeric ``[batch]`` float, timestamp ``[batch]`` number,
+        multi_hot ``[batch, length]`` str/int padded with "" / negative ints, or a RaggedTensor,
+        text ``[batch]`` str.
+      training: bool; enables ``oov_dropout``.
+
+    Example:
+
+    >>> from tfrec.features import frame_to_tensors
+    >>> frame = pd.DataFrame({"user_id": ["a", "b", "a"], "age": [20.0, 30.0, 40.0],
+    ...                       "genres": [[1, 2], [3], []]})
+    >>> layer = FeatureLayer([{"name": "user_id", "kind": "categorical"},
+    ...                       {"name": "age", "kind": "numeric"},
+    ...                       {"name": "genres", "kind": "multi_hot"}], embedding_dim=4)
+    >>> layer.adapt(frame)
+    >>> out = layer(frame_to_tensors(frame, layer))
+    >>> {k: tuple(v.shape) for k, v in out.items()}
+    {'user_id': (3, 4), 'age': (3, 4), 'genres': (3, 4)}
+    """
+
+    def __init__(
+        self,
+        spec,
+        embedding_dim: int = 32,
+        output_mode: str = "dict",
+        adapted_state: Optional[Dict[str, Dict[str, Any]]] = None,
+        embeddings_initializer="uniform",
+        embeddings_regularizer=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.spec = FeatureSpec.coerce(spec)
+        if not isinstance(embedding_dim, (int, np.integer)) or embedding_dim <= 0:
+            raise ValueError(f"embedding_dim must be a positive integer. Received: embedding_dim={embedding_dim!r}")
+        if output_mode not in OUTPUT_MODES:
+            raise ValueError(f"output_mode must be one of {list(OUTPUT_MODES)}. Received: output_mode={output_mode!r}")
+        self.embedding_dim = int(embedding_dim)
+        self.output_mode = output_mode
+        self.embeddings_initializer = tf.keras.initializers.get(embeddings_initializer)
+        self.embeddings_regularizer = tf.keras.regularizers.get(embeddings_regularizer)
+        dims = {f.name: self.feature_dim(f.name) for f in self.spec}
+        if output_mode == "stack" and len(set(dims.values())) > 1:
+            raise ValueError(
+                f"output_mode='stack' needs every feature to have the same dimension. Received dims {dims}; "
+                f"remove the per-feature embedding_dim values or use output_mode='concat'."
+            )
+        self.adapted_state: Optional[Dict[str, Dict[str, Any]]] = None
+        if adapted_state is not None:
+            self._set_state(adapted_state)
+
+    # -- configuration ------------------------------------------------------------------------
+
+    def feature_dim(self, name: str) -> int:
+        """Output dimension of feature ``name``."""
+        return self.spec[name].embedding_dim or self.embedding_dim
+
+    @property
+    def output_dim(self) -> int:
+        """Width of the ``concat`` output (sum of feature dims)."""
+        return sum(self.feature_dim(f.name) for f in self.spec)
+
+    @property
+    def is_adapted(self) -> bool:
+        return self.adapted_state is not None
+
+    def get_config(self) -> Dict[str, Any]:
+        config = super().get_config()
+        config.update(
+            {
+                "spec": self.spec.get_config(),
+                "embedding_dim": self.embedding_dim,
+                "output_mode": self.output_mode,
+                "adapted_state": self.adapted_state,
+                "embeddings_initializer": tf.keras.initializers.serialize(self.embeddings_initializer),
+                "embeddings_regularizer": tf.keras.regularizers.serialize(self.embeddings_regularizer)
+                if self.embeddings_regularizer is not None else None,
+            }
+        )
+        return config
+
+    # -- adapt ----------------------------------------------------------------------------------
+
+    def adapt(self, frame: pd.DataFrame) -> None:
+        """Computes every vocabulary and statistic from ``frame`` (the training data) only.
+
+        Raises:
+          KeyError: a feature's column is missing; the message lists the frame's columns.
+          RuntimeError: the layer was already adapted (create a new layer to re-adapt).
+        """
+        if self.is_adapted:
+            raise RuntimeError(
+                f"FeatureLayer {self.name!r} is already adapted; its embedding tables are sized to that "
+                f"vocabulary. Create a new FeatureLayer to adapt on other data."
+            )
+        if not isinstance(frame, pd.DataFrame):
+            raise TypeError(f"adapt expects a pandas DataFrame. Received: {type(frame).__name__}")
+        check_columns(frame, [f.column for f in self.spec])
+        if len(frame) == 0:
+            raise ValueError("adapt received an empty frame; it needs the training rows.")
+        state: Dict[str, Dict[str, Any]] = {}
+        for f in self.spec:
+            col = frame[f.column]
+            if f.kind == "categorical":
+                if f.hash_bins:
+                    state[f.name] = {}
+                else:
+                    vocab = value_vocabulary(ids_to_str(col, f.name), f.min_count, f.max_tokens)
+                    if not vocab:
+                        raise ValueError(
+                            f"Feature {f.name!r}: no value occurs at least min_count={f.min_count} times in "
+                            f"column {f.column!r}; lower min_count or use hash_bins."
+                        )
+                    state[f.name] = {"vocabulary": vocab}
+            elif f.kind == "numeric":
+                x = to_float(col, f.name, np.float64)
+                if f.transform == "bucketize":
+                    state[f.name] = {"boundaries": quantile_boundaries(x, f.num_buckets)}
+                else:
+                    if f.transform == "log":
+                        x = np.log1p(np.maximum(x, 0.0))
+                    state[f.name] = mean_std(x)
+            elif f.kind == "timestamp":
+                x = to_float(col, f.name, np.float64)
+                state[f.name] = {**mean_std(x), "boundaries": quantile_boundaries(x, f.num_buckets)}
+            elif f.kind == "multi_hot":
+                lists = list_column(col, f.name)
+                flat = np.asarray([v for values in lists for v in values], dtype=object)
+                vocab = value_vocabulary(flat, f.min_count, f.max_tokens)
+                max_length = f.max_length or max(1, max((len(v) for v in lists), default=1))
+                state[f.name] = {"vocabulary": vocab, "max_length": int(max_length)}
+            else:  # text
+                state[f.name] = {"vocabulary": text_vocabulary(raw_array(frame, f, None), f.max_tokens)}
+        self._set_state(state)
+
+    def _set_state(self, state: Mapping[str, Mapping[str, Any]]) -> None:
+        missing = [f.name for f in self.spec if f.name not in state]
+        if missing:
+            raise ValueError(f"adapted_state has no entry for feature(s) {missing}; re-run adapt().")
+        self.adapted_state = {k: dict(v) for k, v in state.items() if k in self.spec.names}
+        self._create_sublayers()
+
+    def _create_sublayers(self) -> None:
+        lookups: Dict[str, tf.keras.layers.Layer] = {}
+        tables: Dict[str, tf.keras.layers.Layer] = {}
+        dense: Dict[str, tf.keras.layers.Layer] = {}
+        constants: Dict[str, Any] = {}
+        for f in self.spec:
+            st = self.adapted_state[f.name]
+            dim = self.feature_dim(f.name)
+
+            def embedding(n, _name=f.name, _dim=dim):
+                # a fresh initializer per table: one shared unseeded instance gives identical tables
+                init = tf.keras.initializers.deserialize(
+                    tf.keras.initializers.serialize(self.embeddings_initializer))
+                return tf.keras.layers.Embedding(
+                    n, _dim, embeddings_initializer=init,
+                    embeddings_regularizer=self.embeddings_regularizer, name=f"{_name}_embedding")
+
+            if f.kind == "categorical":
+                if f.hash_bins:
+                    tables[f.name] = embedding(f.hash_bins + 1)
+                else:
+                    lookups[f.name] = tf.keras.layers.StringLookup(
+                        vocabulary=st["vocabulary"], num_oov_indices=1, mask_token=None, name=f"{f.name}_lookup")
+                    tables[f.name] = embedding(len(st["vocabulary"]) + 1)
+            elif f.kind == "numeric":
+                if f.transform == "bucketize":
+                    tables[f.name] = embedding(len(st["boundaries"]) + 2)
+                else:
+                    dense[f.name] = tf.keras.layers.Dense(dim, name=f"{f.name}_projection")
+            elif f.kind == "timestamp":
+                tables[f.name] = embedding(len(st["boundaries"]) + 2)
+                dense[f.name] = tf.keras.layers.Dense(dim, use_bias=False, name=f"{f.name}_projection")
+            elif f.kind == "multi_hot":
+                lookups[f.name] = tf.keras.layers.StringLookup(
+                    vocabulary=st["vocabulary"] or ["[EMPTY]"], num_oov_indices=1, mask_token=None,
+                    name=f"{f.name}_lookup")
+                tables[f.name] = embedding(max(len(st["vocabulary"]), 1) + 1)
+            else:  # text
+                lookups[f.name] = tf.keras.layers.TextVectorization(
+                    vocabulary=st["vocabulary"] or ["[EMPTY]"],
+                    output_sequence_length=f.max_length or 16, name=f"{f.name}_vectorizer")
+                tables[f.name] = embedding(max(len(st["vocabulary"]), 1) + 2)
+            if "boundaries" in st:
+                constants[f.name] = st["boundaries"]
+        self._lookups = lookups
+        self._tables = tables
+        self._dense = dense
+        self._boundaries = constants
+
+    # -- encode ---------------------------------------------------------------------------------
+
+    def _require_adapted(self) -> None:
+        if not self.is_adapted:
+            raise RuntimeError(
+                f"FeatureLayer {self.name!r} is not adapted: call layer.adapt(train_frame) first "
+                f"(or pass adapted_state)."
+            )
+
+    def _bucket(self, name: str, x: tf.Tensor) -> tf.Tensor:
+        """1 + quantile bucket of float ``x``; NaN -> 0."""
+        boundaries = tf.constant(self._boundaries[name] or [0.0], dtype=x.dtype)
+        flat = tf.reshape(x, [-1])
+        idx = tf.searchsorted(boundaries, flat, side="right", out_type=tf.int64) + 1
+        if not self._boundaries[name]:
+            idx = tf.ones_like(idx)
+        idx = tf.where(tf.math.is_nan(flat), tf.zeros_like(idx), idx)
+        return tf.reshape(idx, tf.shape(x))
+
+    def _encode_one(self, f: Feature, x) -> tf.Tensor:
+        if f.kind == "categorical":
+            s = _tf_ids_to_str(tf.convert_to_tensor(x))
+            if f.hash_bins:
+                idx = tf.strings.to_hash_bucket_fast(s, f.hash_bins) + 1
+                return tf.where(tf.equal(s, ""), tf.zeros_like(idx), idx)
+            return tf.cast(self._lookups[f.name](s), tf.int64)
+        if f.kind == "numeric":
+            x = tf.cast(x, tf.float32)
+            return self._bucket(f.name, x) if f.transform == "bucketize" else x
+        if f.kind == "timestamp":
+            return tf.cast(x, tf.float64)
+        if f.kind == "multi_hot":
+            if isinstance(x, tf.RaggedTensor):
+                pad = "" if x.dtype == tf.string else -1
+                x = x.to_tensor(default_value=pad)
+            x = tf.convert_to_tensor(x)
+            if x.dtype.is_integer:
+                valid = x >= 0
+            else:
+                x = _tf_ids_to_str(x)
+                valid = tf.not_equal(x, "")
+            idx = tf.cast(self._lookups[f.name](_tf_ids_to_str(x)), tf.int64)
+            return tf.where(valid, idx, -tf.ones_like(idx))  # -1 marks padding
+        # text: [batch] -> [batch, max_length] token ids, 0 = padding, 1 = OOV
+        x = tf.convert_to_tensor(x)
+        if x.shape.rank == 2:
+            x = tf.squeeze(x, axis=1)
+        return tf.cast(self._lookups[f.name](x), tf.int64)
+
+    def _input_for(self, inputs: Mapping[str, Any], f: Feature):
+        key = f.name + ENCODED_SUFFIX
+        if key in inputs:
+            return inputs[key], True
+        if f.column in inputs:
+            return inputs[f.column], False
+        raise KeyError(
+            f"FeatureLayer {self.name!r}: no input for feature {f.name!r}: expected key {f.column!r} (raw) "
+            f"or {key!r} (encoded). Received keys: {sorted(inputs)}."
+        )
+
+    def _select(self, names: Optional[Sequence[str]]) -> List[Feature]:
+        if names is None:
+            return list(self.spec)
+        unknown = [n for n in names if n not in self.spec.names]
+        if unknown:
+            raise KeyError(f"Unknown feature name(s) {unknown}. Features: {self.spec.names}.")
+        return [f for f in self.spec if f.name in set(names)]
+
+    def encode(self, inputs: Mapping[str, Any], names: Optional[Sequence[str]] = None) -> Dict[str, tf.Tensor]:
+        """Encodes raw inputs (keyed by column) to ``{name + ENCODED_SUFFIX: tensor}``.
+
+        Encoded forms: categorical / numeric-bucketize ``[batch]`` int64 (0 = OOV/missing); numeric
+        ``[batch]`` float32; timestamp ``[batch]`` float64; multi_hot ``[batch, length]`` int64
+        (-1 = padding, 0 = OOV); text ``[batch, max_length]`` int64 (0 = padding, 1 = OOV).
+
+        Args:
+          inputs: dict of raw tensors keyed by column.
+          names: optional subset of feature names to encode (default: all).
+        """
+        self._require_adapted()
+        out = {}
+        for f in self._select(names):
+            x, encoded = self._input_for(inputs, f)
+            out[f.name + ENCODED_SUFFIX] = x if encoded else self._encode_one(f, x)
+        return out
+
+    def encode_frame(self, frame: pd.DataFrame, names: Optional[Sequence[str]] = None) -> Dict[str, tf.Tensor]:
+        """:meth:`encode` of the raw columns of ``frame`` (all rows at once; optional feature subset)."""
+        self._require_adapted()
+        features = self._select(names)
+        lengths = {n: st["max_length"] for n, st in self.adapted_state.items() if "max_length" in st}
+        raw = {k: to_tf(v) for k, v in feature_arrays(frame, features, lengths).items()}
+        return self.encode(raw, names)
+
+    # -- embed ----------------------------------------------------------------------------------
+
+    def _embed_one(self, f: Feature, x: tf.Tensor, training) -> tf.Tensor:
+        st = self.adapted_state[f.name]
+        if f.kind == "categorical" or (f.kind == "numeric" and f.transform == "bucketize"):
+            x = tf.cast(tf.reshape(x, [-1]), tf.int64)
+            if f.kind == "categorical" and f.oov_dropout > 0 and training:
+                drop = tf.random.uniform(tf.shape(x)) < f.oov_dropout
+                x = tf.where(drop, tf.zeros_like(x), x)
+            return self._tables[f.name](x)
+        if f.kind == "numeric":
+            x = tf.reshape(tf.cast(x, tf.float32), [-1, 1])
+            if f.transform == "log":
+                x = tf.math.log1p(tf.maximum(x, 0.0))
+            missing = tf.math.is_nan(x)
+            x = (x - st["mean"]) / st["std"]
+            x = tf.where(missing, tf.zeros_like(x), x)
+            if f.missing_indicator:
+                x = tf.concat([x, tf.cast(missing, tf.float32)], axis=1)
+            return self._dense[f.name](x)
+        if f.kind == "timestamp":
+            x = tf.reshape(tf.cast(x, tf.float64), [-1])
+            bucket = self._bucket(f.name, x)
+            z = tf.cast((x - st["mean"]) / st["std"], tf.float32)
+            z = tf.where(tf.math.is_nan(z), tf.zeros_like(z), z)
+            return self._tables[f.name](bucket) + self._dense[f.name](z[:, None])
+        # multi_hot (-1 padding) and text (0 padding): mean of the valid positions
+        x = tf.cast(x, tf.int64)
+        if f.kind == "multi_hot":
+            valid = x >= 0
+            x = tf.maximum(x, 0)
+        else:
+            valid = x > 0
+        emb = self._tables[f.name](x)
+        weights = tf.cast(valid, emb.dtype)[..., None]
+        total = tf.reduce_sum(emb * weights, axis=1)
+        count = tf.reduce_sum(weights, axis=1)
+        return tf.math.divide_no_nan(total, count)
+
+    def call(self, inputs: Mapping[str, Any], training=None):
+        self._require_adapted()
+        if not isinstance(inputs, Mapping):
+            raise TypeError(
+                f"FeatureLayer expects a dict of tensors keyed by column. Received: {type(inputs).__name__}"
+            )
+        outputs = {}
+        for f in self.spec:
+            x, encoded = self._input_for(inputs, f)
+            if not encoded:
+                x = self._encode_one(f, x)
+            outputs[f.name] = self._embed_one(f, x, training)
+        return self.format(outputs)
+
+    def format(self, outputs: Mapping[str, tf.Tensor]):
+        """Applies ``output_mode`` to a ``{name: [batch, dim]}`` dict."""
+        if self.output_mode == "dict":
+            return dict(outputs)
+        if self.output_mode == "concat":
+            return self.concat(outputs)
+        return tf.stack([outputs[n] for n in self.spec.names], axis=1)
+
+    def concat(self, outputs: Mapping[str, tf.Tensor]) -> tf.Tensor:
+        """``[batch, sum of dims]``: the per-feature outputs concatenated in spec order."""
+        return tf.concat([outputs[n] for n in self.spec.names], axis=-1)
+
+
+__all__ = ["FeatureLayer"]
