@@ -51,7 +51,8 @@ import numpy as np
 
 import tfrec  # noqa: F401  (selects tf_keras before TensorFlow loads)
 from tfrec.training import data as data_lib
-from tfrec.training.config import Config, ConfigError, from_dict, load_config, parse_yaml
+from tfrec.config import ConfigError, parse_yaml
+from tfrec.training.config import Config, from_dict, load_config
 from tfrec.training.strategy import Placement, make_placement, serve_forever, set_mixed_precision
 from tfrec.training.tasks import get_task
 
