@@ -45,7 +45,7 @@ import os
 import shutil
 import time
 from pathlib import Path
-from typing import Any, Callable, Dict, Optional, Union
+from typing import Any, Callable, Dict, Optional, Sequence, Union
 
 import numpy as np
 
@@ -517,8 +517,14 @@ class LoadedRun:
     metrics: Dict[str, Any]
 
 
-def load_run(run_dir: Union[str, Path]) -> LoadedRun:
+def load_run(run_dir: Union[str, Path], overrides: Sequence[str] = ()) -> LoadedRun:
     """Rebuilds the trained model of a run folder from ``model/build.json`` + ``model/weights``.
+
+    Args:
+      run_dir: a finished run folder.
+      overrides: ``--set``-style ``"dotted.key=value"`` overrides of the run's ``config.yaml``, e.g.
+        ``["data.path=/new/place/ml-100k"]`` when the dataset has moved since training. The model is
+        rebuilt from ``model/build.json``, so overrides change only how the run's data is found.
 
     Raises:
       FileNotFoundError: the folder lacks ``config.yaml`` or ``model/`` (the run did not finish).
@@ -530,7 +536,7 @@ def load_run(run_dir: Union[str, Path]) -> LoadedRun:
                                     "(train one with `tfrec train --config ... --run-dir DIR`).")
     import importlib
 
-    config = load_config(run_dir / "config.yaml")
+    config = load_config(run_dir / "config.yaml", overrides)
     build = json.loads((run_dir / "model" / "build.json").read_text())
     module, name = build["class"].split(":")
     cls = getattr(importlib.import_module(module), name)

@@ -117,7 +117,3 @@ class EvaluateConfig(Section):
         if not self.algorithms:
             fail("algorithms", "no algorithms to evaluate; add an 'algorithms' list or pass --algorithms.")
 
-    @property
-    def source(self) -> Optional[str]:
-        """The file the config was read from (None for a dict built in code)."""
-        return self._locator.source if self._locator is not None else None

@@ -69,16 +69,6 @@ class RunConfig(Section):
             param.check_param(key, fail)
 
     # -- access -----------------------------------------------------------------------------------
-    @property
-    def source(self) -> Optional[str]:
-        """The file the config was read from (None for a dict built in code)."""
-        return self._locator.source if self._locator is not None else None
-
-    @property
-    def locator(self) -> Locator:
-        """Where each value came from (file, lines, ``--set`` overrides)."""
-        return self._locator if self._locator is not None else Locator()
-
     def to_dict(self, tuning: bool = True) -> Dict[str, Any]:
         """Plain nested dict (YAML-ready); ``tuning=False`` drops ``tuner`` and ``search_space``."""
         out = self.model_dump(mode="python")

@@ -12,6 +12,8 @@ from typing import Any, Callable, List, Literal, Optional, Sequence, Tuple, Unio
 
 import pydantic
 
+from tfrec.config.errors import Locator
+
 #: ``fail(dotted_key, message)``: raises a ConfigError naming the key's file and line.
 Fail = Callable[[str, str], None]
 
@@ -29,6 +31,19 @@ class Section(pydantic.BaseModel):
 
     def check(self, fail: Fail) -> None:
         """Cross-key checks of the whole config (the root section's method is the one called)."""
+
+    @property
+    def source(self) -> Optional[str]:
+        """The file a root section was read from (None for a mapping built in code)."""
+        return self._locator.source if self._locator is not None else None
+
+    @property
+    def locator(self) -> Any:
+        """Where each value of a root section came from (a ``tfrec.config.Locator``: file, lines, overrides).
+
+        ``config.locator.fail(key, message)`` raises a ConfigError naming the key's file and line.
+        """
+        return self._locator if self._locator is not None else Locator()
 
 
 def _strip_optional(tp: Any) -> Any:

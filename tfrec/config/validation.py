@@ -102,16 +102,16 @@ def unknown_key_message(schema: type, loc: Sequence[Any]) -> str:
     parent = section_at(schema, loc[:-1])
     prefix = dotted(loc[:-1])
     prefix = prefix + "." if prefix else ""
-    here = [f"{prefix}{name}" for name in (parent.model_fields if parent else ())]
-    close = difflib.get_close_matches(key, here, n=1, cutoff=0.6)
-    if not close:  # maybe the key belongs to another section: search the whole schema
+    names = list(parent.model_fields) if parent else []
+    here = [f"{prefix}{name}" for name in names]
+    last = str(loc[-1])
+    close = [prefix + c for c in difflib.get_close_matches(last, names, n=1, cutoff=0.6)]
+    if not close:  # maybe the key belongs to another section: match its last part across the whole schema
         every = valid_keys(schema)
-        close = difflib.get_close_matches(str(loc[-1]), every, n=1, cutoff=0.6)
+        by_last = {}
+        for k in every:
+            by_last.setdefault(k.rsplit(".", 1)[-1], k)
+        close = [by_last[c] for c in difflib.get_close_matches(last, list(by_last), n=1, cutoff=0.8)]
         close = close or difflib.get_close_matches(key, every, n=1, cutoff=0.6)
     hint = f" Did you mean {close[0]!r}?" if close else ""
     return f"unknown config key {key!r}.{hint} Valid keys here: {', '.join(here)}."
-
-
-def unknown_key_error(schema: type, key_loc: Sequence[Any], locator: Locator) -> ConfigError:
-    """The error of an unknown key found outside pydantic (e.g. in a free-form mapping)."""
-    return locator.error(dotted(key_loc), unknown_key_message(schema, key_loc))
