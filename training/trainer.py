@@ -51,7 +51,7 @@ import numpy as np
 
 import tfrec  # noqa: F401  (selects tf_keras before TensorFlow loads)
 from tfrec.training import data as data_lib
-from tfrec.config import ConfigError, parse_yaml
+from tfrec.config import ConfigError, RunConfig, parse_yaml
 from tfrec.training.config import Config, from_dict, load_config
 from tfrec.training.strategy import Placement, make_placement, serve_forever, set_mixed_precision
 from tfrec.training.tasks import get_task
@@ -95,6 +95,8 @@ def make_optimizer(config: Config, steps_per_epoch: int):
 def _as_config(config: Union[Config, str, Path, Dict[str, Any]]) -> Config:
     if isinstance(config, Config):
         return config
+    if isinstance(config, RunConfig):  # schema-checked only: add the model-family checks
+        return from_dict(config.to_dict(), source=config.source)
     if isinstance(config, dict):
         return from_dict(config)
     if isinstance(config, (str, Path)):
