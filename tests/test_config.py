@@ -133,3 +133,15 @@ def test_run_config_round_trip_and_replace(tmp_path):
     assert (new.training.epochs, cfg.training.epochs) == (5, 2)
     with pytest.raises(ConfigError, match=r"override training.epochs=0"):
         cfg.replace({"training.epochs": 0})
+
+
+def test_docstring_examples_run():
+    import doctest
+    import importlib
+    import pkgutil
+
+    import tfrec.config
+
+    for info in pkgutil.iter_modules(tfrec.config.__path__):
+        module = importlib.import_module(f"tfrec.config.{info.name}")
+        assert doctest.testmod(module).failed == 0, info.name
