@@ -38,6 +38,28 @@ def data_dir(name: str) -> Path:
     return path
 
 
+def read_config(path) -> Dict[str, Any]:
+    """A ``configs/*.yaml`` file, validated with the schema of the command that reads it, as a plain dict.
+
+    ``tfrec train`` configs are checked with the model-family checks and come back as written (the
+    benchmark applies its own defaults); ``tfrec evaluate`` and session-benchmark configs come back
+    with every key (algorithms as ``{"name", "params"}`` mappings).
+
+    Raises:
+      ConfigError: the file is invalid (names the key, file and line).
+    """
+    from tfrec.config import RunConfig, load, load_yaml, schema_of
+
+    raw = load_yaml(path)
+    schema = schema_of(raw)
+    if schema is RunConfig:
+        from tfrec.training.config import load_config
+
+        load_config(path)
+        return raw
+    return load(path, schema).model_dump()
+
+
 def machine() -> str:
     """A one-line description of the machine the numbers were measured on."""
     try:

@@ -34,7 +34,6 @@ import numpy as np  # noqa: E402
 
 from tfrec import metrics as M  # noqa: E402
 from tfrec import splits  # noqa: E402
-from tfrec.config import load_yaml  # noqa: E402
 from tfrec.data import load_movielens  # noqa: E402
 from tfrec.data.training_data import TrainingData  # noqa: E402
 from tfrec.evaluation import Evaluator  # noqa: E402
@@ -66,7 +65,7 @@ def rbm_or_none(dataset: str):
     params = {}
     cfg_path = _common.REPO / "configs" / "rbm_ml100k.yaml"
     if cfg_path.is_file():
-        for spec in load_yaml(cfg_path).get("algorithms") or []:
+        for spec in _common.read_config(cfg_path).get("algorithms") or []:
             if spec.get("name") == "rbm":
                 params = dict(spec.get("params") or {})
     if dataset == "ml-latest-small":  # half stars: ten rating classes 0.5 .. 5.0
@@ -88,7 +87,7 @@ def evaluate_all(ev: Evaluator, algos, dataset):
 
 
 def run(args):
-    cfg = load_yaml(args.config)
+    cfg = _common.read_config(args.config)
     from tfrec.recommenders.mean import ItemMeanRecommender
     from tfrec.recommenders.mf import MatrixFactorizationRecommender
 

@@ -15,7 +15,6 @@ parameters are then written into the config by hand, and the test part is never 
 
 import argparse
 
-import yaml
 
 import _common
 
@@ -78,8 +77,8 @@ def main():
     ml = load_movielens(_common.data_dir("ml-100k"))
     if args.tune:
         return tune(ml, args.only.split(",") if args.only else None)
-    cfg = yaml.safe_load(CONFIG.read_text())
-    specs = [{"name": a} if isinstance(a, str) else a for a in cfg["algorithms"]]
+    cfg = _common.read_config(CONFIG)
+    specs = cfg["algorithms"]
     if args.algorithms:
         wanted = args.algorithms.split(",")
         specs = [s for s in specs if s["name"] in wanted]

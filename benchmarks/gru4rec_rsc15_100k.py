@@ -34,7 +34,6 @@ import _common  # noqa: E402  (imports tfrec first)
 
 import numpy as np  # noqa: E402
 
-from tfrec.config import load_yaml  # noqa: E402
 from tfrec.data import load_sessions  # noqa: E402
 from tfrec.models.gru4rec import LOSSES  # noqa: E402
 from tfrec.recommenders.gru4rec import GRU4RecRecommender  # noqa: E402
@@ -105,7 +104,7 @@ def run(args, cfg):
 def tune(args, cfg):
     k = int(cfg.get("k", 20))
     tcfg = cfg["tune"]
-    metric = tcfg.get("metric", f"mrr@{k}")
+    metric = tcfg.get("metric") or f"mrr@{k}"
     train = load_sessions(args.data / cfg["data"]["tune_train"])
     valid = load_sessions(args.data / cfg["data"]["tune_valid"])  # the test file is never read here
     rows = []
@@ -154,7 +153,7 @@ def main(argv=None):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--tune", action="store_true")
     args = p.parse_args(argv)
-    cfg = load_yaml(args.config)
+    cfg = _common.read_config(args.config)
     if args.data is None:
         args.data = _common.data_dir("rsc15-yoochoose-100k")
     elif not args.data.is_dir():

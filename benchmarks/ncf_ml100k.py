@@ -39,7 +39,6 @@ import numpy as np  # noqa: E402
 
 from tfrec import metrics as M  # noqa: E402
 from tfrec import splits  # noqa: E402
-from tfrec.config import load_yaml  # noqa: E402
 from tfrec.data import load_movielens  # noqa: E402
 from tfrec.data.training_data import OOV_INDEX  # noqa: E402
 from tfrec.evaluation import Evaluator  # noqa: E402
@@ -140,7 +139,7 @@ def tune(args):
     rows = []
     models = args.models.split(",") if args.models else list(TUNE_GRID)
     cfg = {a["name"] + ("_pretrain" if (a.get("params") or {}).get("pretrain") else ""): dict(a.get("params") or {})
-           for a in load_yaml(args.config)["algorithms"]} if args.config.is_file() else {}
+           for a in _common.read_config(args.config)["algorithms"]} if args.config.is_file() else {}
     pretrained = {}
     for model_name in models:
         if model_name in NEUMF_GRID:
@@ -197,7 +196,7 @@ def tune(args):
 
 # -- final run ---------------------------------------------------------------------------------------
 def run(args):
-    cfg = load_yaml(args.config)
+    cfg = _common.read_config(args.config)
     params = {a["name"] + ("_pretrain" if (a.get("params") or {}).get("pretrain") else ""): dict(a.get("params") or {})
               for a in cfg["algorithms"]}
     ml = load_movielens(args.data)

@@ -54,7 +54,6 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from tfrec import splits  # noqa: E402
-from tfrec.config import load_yaml  # noqa: E402
 from tfrec.data import load_movielens  # noqa: E402
 
 CONFIGS = _common.REPO / "configs"
@@ -98,7 +97,7 @@ def split(ratings: pd.DataFrame, val_fraction: float = 0.1):
 
 def model_config(name: str) -> dict:
     """``model.params`` and ``training`` of ``configs/<name>.yaml``."""
-    raw = load_yaml(CONFIGS / f"{name}.yaml")
+    raw = _common.read_config(CONFIGS / f"{name}.yaml")
     return {"params": raw["model"]["params"], "training": raw.get("training", {})}
 
 

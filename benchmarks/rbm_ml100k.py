@@ -38,7 +38,6 @@ import numpy as np  # noqa: E402
 
 from tfrec import metrics as M  # noqa: E402
 from tfrec import splits  # noqa: E402
-from tfrec.config import load_yaml  # noqa: E402
 from tfrec.data import load_movielens  # noqa: E402
 from tfrec.data.training_data import TrainingData  # noqa: E402
 from tfrec.evaluation import Evaluator  # noqa: E402
@@ -65,7 +64,7 @@ def rbm_variants(cfg: dict) -> list:
     beside it (when that file exists); labels name the orientation, e.g. ``rbm (item-based)``."""
     variants = [rbm_params(cfg)]
     if USER_CONFIG.is_file():
-        variants.append({**rbm_params(load_yaml(USER_CONFIG), str(USER_CONFIG)), "orientation": "user"})
+        variants.append({**rbm_params(_common.read_config(USER_CONFIG), str(USER_CONFIG)), "orientation": "user"})
     return [(f"rbm ({p.get('orientation', 'user')}-based)", p) for p in variants]
 
 
@@ -243,7 +242,7 @@ def main(argv=None):
     p.add_argument("--fresh", action="store_true",
                    help="--tune: rerun user-search trials already recorded with the same parameters")
     args = p.parse_args(argv)
-    cfg = load_yaml(args.config)
+    cfg = _common.read_config(args.config)
     if args.data is None:
         args.data = _common.data_dir("ml-100k")
     elif not args.data.is_dir():

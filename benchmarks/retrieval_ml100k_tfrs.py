@@ -68,7 +68,6 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import tensorflow as tf  # noqa: E402
 import tensorflow_recommenders as tfrs  # noqa: E402
-import yaml  # noqa: E402
 
 from tfrec.data import load_movielens  # noqa: E402
 from tfrec.data.training_data import OOV_INDEX, TrainingData  # noqa: E402
@@ -85,7 +84,7 @@ PARTS = ("retrieval", "multitask", "speed")
 
 
 def algorithms(config: str):
-    return {a.get("params", {}).get("name", a["name"]): a for a in yaml.safe_load((CONFIGS / config).read_text())["algorithms"]}
+    return {a["params"].get("name", a["name"]): a for a in _common.read_config(CONFIGS / config)["algorithms"]}
 
 
 def create(spec: dict):

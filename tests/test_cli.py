@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from tfrec.cli.main import main
+from tfrec.cli.main import build_parser, main
 
 
 def test_help_lists_commands_without_importing_tensorflow():
@@ -46,7 +46,7 @@ def test_evaluate_unknown_config_key_names_closest(tmp_path, capsys):
     cfg.write_text("protocl: ncf\nalgorithms: [popularity]\n")
     assert main(["evaluate", "--config", str(cfg), "--data", "x"]) == 2
     err = capsys.readouterr().err
-    assert "unknown key 'protocl'" in err and "Did you mean 'protocol'" in err and str(cfg) in err
+    assert f"{cfg}:1: unknown config key 'protocl'. Did you mean 'protocol'?" in err
 
 
 def test_evaluate_yaml_syntax_error_names_line(tmp_path, capsys):
@@ -62,3 +62,58 @@ def test_evaluate_missing_data_folder_says_what_to_pass(tmp_path, capsys):
     assert main(["evaluate", "--config", str(cfg), "--data", str(tmp_path / "nowhere")]) == 2
     err = capsys.readouterr().err
     assert "nowhere" in err
+
+
+def test_evaluate_set_overrides_the_config(tmp_path, ml100k_path):
+    from tfrec.cli.evaluate import resolve
+
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("protocol: {name: random, params: {ratio: 0.8}}\nk: 10\nalgorithms: [popularity]\n")
+    args = build_parser().parse_args(["evaluate", "--config", str(cfg), "--set", "k=5", "--set",
+                                      "protocol.params.seed=7", "--set", "algorithms=[random, popularity]"])
+    resolved = resolve(args)
+    assert resolved.k == 5 and resolved.protocol.params == {"ratio": 0.8, "seed": 7}
+    assert [a.name for a in resolved.algorithms] == ["random", "popularity"]
+
+
+def test_evaluate_set_error_names_the_override(tmp_path, capsys):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("algorithms: [popularity]\n")
+    assert main(["evaluate", "--config", str(cfg), "--set", "exclude_sen=false"]) == 2
+    err = capsys.readouterr().err
+    assert f"{cfg} (--set exclude_sen=false): unknown config key 'exclude_sen'. Did you mean 'exclude_seen'?" in err
+    assert main(["evaluate", "--config", str(cfg), "--set", "k=ten"]) == 2
+    assert "(--set k=ten): config key 'k' expects an integer, got str 'ten'" in capsys.readouterr().err
+
+
+def test_evaluate_bad_algorithm_parameter_names_file_and_line(tmp_path, capsys):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("k: 5\nalgorithms:\n  - popularity\n  - {name: mf, params: {embeding_dim: 8}}\n")
+    assert main(["evaluate", "--config", str(cfg)]) == 2
+    err = capsys.readouterr().err
+    assert f"{cfg}:4: config key 'algorithms[1]': Invalid parameters for algorithm 'mf'" in err
+
+
+def test_tune_set_error_names_the_override(tmp_path, capsys):
+    cfg = tmp_path / "t.yaml"
+    cfg.write_text("model: {name: mf}\nsearch_space: {training.learning_rate: {type: float, min: 0.001, max: 0.1}}\n")
+    assert main(["tune", "--config", str(cfg), "--set", "tuner.max_trails=2"]) == 2
+    err = capsys.readouterr().err
+    assert "(--set tuner.max_trails=2): unknown config key 'tuner.max_trails'. Did you mean 'tuner.max_trials'?" in err
+
+
+def test_tune_set_overrides_the_config(tmp_path, ml100k_path, capsys):
+    cfg = tmp_path / "t.yaml"
+    cfg.write_text(
+        f"data: {{path: {ml100k_path}, max_rows: 2000, validation_ratio: 0.2}}\n"
+        "model: {name: mf, params: {embedding_dim: 4}}\n"
+        "training: {epochs: 3, batch_size: 256, verbose: 0}\n"
+        "output: {tensorboard: false}\n"
+        "tuner: {max_trials: 5}\n"
+        "search_space: {training.learning_rate: {type: float, min: 0.001, max: 0.1, sampling: log}}\n")
+    assert main(["tune", "--config", str(cfg), "--directory", str(tmp_path / "search"), "--quiet-trials",
+                 "--set", "tuner.max_trials=1", "--set", "training.epochs=1", "--set", "tuner.project_name=p"]) == 0
+    results = json.loads((tmp_path / "search" / "p" / "results.json").read_text())
+    assert len(results["trials"]) == 1
+    best = (tmp_path / "search" / "p" / "best_config.yaml").read_text()
+    assert "epochs: 1\n" in best

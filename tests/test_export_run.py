@@ -76,3 +76,22 @@ def test_export_of_a_folder_that_is_not_a_run(tmp_path, capsys):
     args = build_parser().parse_args(["export", str(tmp_path), "--model-base-path", str(tmp_path / "m")])
     with pytest.raises(FileNotFoundError, match="not a finished tfrec training run folder"):
         args.func(args)
+
+
+def test_export_set_overrides_the_run_config(runs, ml100k_path, tmp_path):
+    moved = tmp_path / "moved-ml-100k"  # the dataset is somewhere else now
+    moved.symlink_to(ml100k_path, target_is_directory=True)
+    assert load_run(runs["two_tower"], [f"data.path={moved}"]).config.data.path == str(moved)
+    base = tmp_path / "models"
+    args = build_parser().parse_args(["export", str(runs["two_tower"]), "--model-base-path", str(base), "--no-scann",
+                                      "--name", "movies", "--set", f"data.path={moved}"])
+    assert args.func(args) == 0
+    assert layout.list_versions(base / "movies") == [1]
+
+
+def test_export_set_error_names_the_override(runs, tmp_path, capsys):
+    from tfrec.cli.main import main
+
+    assert main(["export", str(runs["mf"]), "--model-base-path", str(tmp_path / "m"), "--set", "data.pth=x"]) == 2
+    err = capsys.readouterr().err
+    assert "(--set data.pth=x): unknown config key 'data.pth'. Did you mean 'data.path'?" in err

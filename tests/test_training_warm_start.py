@@ -78,7 +78,7 @@ def captured_lr(monkeypatch):
     ({"training": {"warm_start": "gbdt"}}, "training.warm_start", r"expects one of 'lr'"),
     ({"training": {"warm_start": None, "freeze_linear": True}}, "training.freeze_linear",
      r"needs training.warm_start: lr"),
-    ({"training": {"warm_start_lr": {"epochs": 0}}}, "training.warm_start_lr.epochs", r"must be > 0"),
+    ({"training": {"warm_start_lr": {"epochs": 0}}}, "training.warm_start_lr.epochs", r"must be a positive integer, got 0"),
     ({"training": {"warm_start_lr": {"epoch": 3}}}, "training.warm_start_lr.epoch", r"Did you mean"),
 ])
 def test_warm_start_config_errors(change, key, message):

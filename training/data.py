@@ -24,7 +24,7 @@ import pandas as pd
 from tfrec.data.training_data import TrainingData
 from tfrec.evaluation.protocols import Protocol
 
-from tfrec.training.config import Config
+from tfrec.config import RunConfig
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -34,7 +34,7 @@ def data_root() -> Path:
     return Path(os.environ.get("TFREC_DATA", REPO.parent / "shared" / "data"))
 
 
-def resolve_path(config: Config) -> Path:
+def resolve_path(config: RunConfig) -> Path:
     """The dataset folder of ``config.data``: ``path``, else ``dataset`` as a path or a name under the data root.
 
     Raises:
@@ -111,7 +111,7 @@ def _load_cached(loader, path: Path, key: Optional[str] = None):
     return _LOADED[key]
 
 
-def prepare(config: Config, loader: Callable[[Path], Tuple[pd.DataFrame, Any, Any]] = load_movielens_frames,
+def prepare(config: RunConfig, loader: Callable[[Path], Tuple[pd.DataFrame, Any, Any]] = load_movielens_frames,
             row_filter: Optional[Callable[[pd.DataFrame], pd.DataFrame]] = None) -> RunData:
     """Loads and splits the data of ``config`` (see the module docstring).
 
@@ -150,7 +150,7 @@ def prepare(config: Config, loader: Callable[[Path], Tuple[pd.DataFrame, Any, An
 # Other dataset formats: CTR tables (Criteo) and session click logs (GRU4Rec)
 
 
-def detect_format(config: Config, path: Optional[Path] = None) -> str:
+def detect_format(config: RunConfig, path: Optional[Path] = None) -> str:
     """``config.data.format``, or for "auto" the format of the dataset folder's files.
 
     A folder with a CSV/TXT whose header starts with ``label,I1`` (or a headerless 40-field TSV) is
@@ -174,7 +174,7 @@ def detect_format(config: Config, path: Optional[Path] = None) -> str:
     return "movielens"
 
 
-def _one_file(path: Path, config: Config, pattern: str, what: str) -> Path:
+def _one_file(path: Path, config: RunConfig, pattern: str, what: str) -> Path:
     if config.data.file:
         f = path / config.data.file
         if not f.is_file():
@@ -215,7 +215,7 @@ class TableRunData:
                 f"test rows (fit CTR {ctr:.3f})")
 
 
-def prepare_criteo(config: Config) -> TableRunData:
+def prepare_criteo(config: RunConfig) -> TableRunData:
     """Loads a Criteo-layout table and splits it: seeded permutation -> fit / validation / test.
 
     With ``validation_ratio`` 0.1, ``test_ratio`` 0.1 and ``seed`` 42 this is the fixed split of
@@ -279,7 +279,7 @@ class SessionRunData:
         return pd.Index(self.item_ids).get_indexer(pd.Index(np.asarray(raw, dtype=object))).astype(np.int32)
 
 
-def prepare_sessions(config: Config) -> SessionRunData:
+def prepare_sessions(config: RunConfig) -> SessionRunData:
     """Loads GRU4Rec click logs and splits them by time (``tfrec.splits.session_time_split``).
 
     Test: ``data.test_file`` (default the folder's ``*_test.txt``, e.g. rsc15's last day), else the

@@ -45,13 +45,14 @@ import os
 import shutil
 import time
 from pathlib import Path
-from typing import Any, Callable, Dict, Optional, Union
+from typing import Any, Callable, Dict, Optional, Sequence, Union
 
 import numpy as np
 
 import tfrec  # noqa: F401  (selects tf_keras before TensorFlow loads)
 from tfrec.training import data as data_lib
-from tfrec.training.config import Config, ConfigError, from_dict, load_config, parse_yaml
+from tfrec.config import ConfigError, RunConfig, parse_yaml
+from tfrec.training.config import Config, from_dict, load_config
 from tfrec.training.strategy import Placement, make_placement, serve_forever, set_mixed_precision
 from tfrec.training.families.registry import get_task, monitor_of
 
@@ -94,6 +95,8 @@ def make_optimizer(config: Config, steps_per_epoch: int):
 def _as_config(config: Union[Config, str, Path, Dict[str, Any]]) -> Config:
     if isinstance(config, Config):
         return config
+    if isinstance(config, RunConfig):  # schema-checked only: add the model-family checks
+        return from_dict(config.to_dict(), source=config.source)
     if isinstance(config, dict):
         return from_dict(config)
     if isinstance(config, (str, Path)):
@@ -514,8 +517,14 @@ class LoadedRun:
     metrics: Dict[str, Any]
 
 
-def load_run(run_dir: Union[str, Path]) -> LoadedRun:
+def load_run(run_dir: Union[str, Path], overrides: Sequence[str] = ()) -> LoadedRun:
     """Rebuilds the trained model of a run folder from ``model/build.json`` + ``model/weights``.
+
+    Args:
+      run_dir: a finished run folder.
+      overrides: ``--set``-style ``"dotted.key=value"`` overrides of the run's ``config.yaml``, e.g.
+        ``["data.path=/new/place/ml-100k"]`` when the dataset has moved since training. The model is
+        rebuilt from ``model/build.json``, so overrides change only how the run's data is found.
 
     Raises:
       FileNotFoundError: the folder lacks ``config.yaml`` or ``model/`` (the run did not finish).
@@ -527,7 +536,7 @@ def load_run(run_dir: Union[str, Path]) -> LoadedRun:
                                     "(train one with `tfrec train --config ... --run-dir DIR`).")
     import importlib
 
-    config = load_config(run_dir / "config.yaml")
+    config = load_config(run_dir / "config.yaml", overrides)
     build = json.loads((run_dir / "model" / "build.json").read_text())
     module, name = build["class"].split(":")
     cls = getattr(importlib.import_module(module), name)

@@ -40,7 +40,8 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import tfrec  # noqa: F401  (selects tf_keras before TensorFlow loads)
-from tfrec.training.config import Config, ConfigError, SearchParam, dump_yaml, parse_yaml
+from tfrec.config import ConfigError, SearchParam, dump_yaml, parse_yaml
+from tfrec.training.config import Config
 
 _ENCODED = "yaml:"  # prefix of choice values that are lists/mappings, encoded as YAML strings
 

@@ -9,11 +9,6 @@ import sys
 import time
 from pathlib import Path
 
-CONFIG_KEYS = ("data", "protocol", "k", "algorithms", "churn", "exclude_seen", "relevance_threshold", "output")
-DATA_KEYS = ("dataset", "path", "layout")
-PROTOCOL_KEYS = ("name", "params")
-OUTPUT_KEYS = ("run_dir",)
-
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
@@ -27,6 +22,10 @@ def register(subparsers) -> None:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     p.add_argument("--config", required=True, help="YAML file with data, protocol, k and algorithms sections")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config key (dotted path; the value is read as YAML), e.g. --set k=20 "
+                        "--set protocol.params.seed=7 --set 'algorithms=[popularity, mf]' (a list is replaced "
+                        "whole); repeatable")
     p.add_argument("--data", help="MovieLens folder (ml-100k, ml-1m or the CSV layout); overrides data.path")
     p.add_argument("--algorithms", help="comma-separated algorithm names to run instead of the config's "
                    "(e.g. mf,popularity); parameters come from the config where it names them")
@@ -39,42 +38,50 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
-def _resolve(args) -> dict:
-    from tfrec.config import ConfigError, check_keys, load_yaml
+def resolve(args):
+    """The validated ``EvaluateConfig`` of ``args.config`` with ``--set`` and the other flags applied.
 
-    cfg = load_yaml(args.config)
-    check_keys(cfg, CONFIG_KEYS, args.config)
-    data = dict(cfg.get("data") or {})
-    check_keys(data, DATA_KEYS, f"{args.config}: data")
-    proto = cfg.get("protocol") or {"name": "msr_stratified"}
-    if isinstance(proto, str):
-        proto = {"name": proto}
-    check_keys(proto, PROTOCOL_KEYS, f"{args.config}: protocol")
-    output = dict(cfg.get("output") or {})
-    check_keys(output, OUTPUT_KEYS, f"{args.config}: output")
-    algos = list(cfg.get("algorithms") or [])
-    specs = []
-    for i, a in enumerate(algos):
-        spec = {"name": a} if isinstance(a, str) else dict(a)
-        check_keys(spec, ("name", "params"), f"{args.config}: algorithms[{i}]")
-        if "name" not in spec:
-            raise ConfigError(f"{args.config}: algorithms[{i}] has no 'name'.")
-        specs.append(spec)
-    if args.algorithms:
-        by_name = {s["name"]: s for s in specs}
-        specs = [by_name.get(n.strip(), {"name": n.strip()}) for n in args.algorithms.split(",") if n.strip()]
-    if not specs:
-        raise ConfigError(f"{args.config}: no algorithms to evaluate; add an 'algorithms' list or pass --algorithms.")
-    if args.data:
-        data["path"] = args.data
+    ``--set`` overrides come first, then ``--data`` (data.path), ``-k``, ``--protocol`` (its params are
+    kept only if it names the config's protocol) and ``--algorithms`` (the config's entries of those
+    names, or the bare names). Every algorithm name and parameter set is checked against the registry
+    and the protocol is built, before any data is read.
+
+    Raises:
+      ConfigError: an invalid config, override, algorithm or protocol (names the file, line and key).
+    """
+    from tfrec.config import EvaluateConfig, Locator, apply_overrides, read_yaml, set_dotted, validate
+    from tfrec.evaluation import Protocol
+    from tfrec.recommenders.registry import create
+
+    doc = read_yaml(args.config)
+    raw, origins = apply_overrides(doc.data, getattr(args, "overrides", None) or [])
+    for key, value, flag in (("data.path", args.data, "--data"), ("k", args.k, "-k")):
+        if value is not None:
+            set_dotted(raw, key, value)
+            origins[key] = f"{flag} {value}"
     if args.protocol:
-        proto = {"name": args.protocol, "params": proto.get("params", {}) if args.protocol == proto.get("name") else {}}
-    k = args.k if args.k is not None else cfg.get("k", 10)
-    if not isinstance(k, int) or k <= 0:
-        raise ConfigError(f"{args.config}: k must be a positive integer. Received: k={k!r}")
-    return {"data": data, "protocol": proto, "k": k, "algorithms": specs, "churn": bool(cfg.get("churn", False)),
-            "exclude_seen": bool(cfg.get("exclude_seen", True)),
-            "relevance_threshold": cfg.get("relevance_threshold"), "output": output}
+        old = raw.get("protocol") or {}
+        old = {"name": old} if isinstance(old, str) else old
+        same = isinstance(old, dict) and old.get("name") == args.protocol
+        raw["protocol"] = {"name": args.protocol, "params": (old.get("params") or {}) if same else {}}
+        origins["protocol"] = f"--protocol {args.protocol}"
+    if args.algorithms:
+        specs = [{"name": a} if isinstance(a, str) else a for a in raw.get("algorithms") or []]
+        by_name = {s.get("name"): s for s in specs if isinstance(s, dict)}
+        raw["algorithms"] = [by_name.get(n.strip(), {"name": n.strip()})
+                             for n in args.algorithms.split(",") if n.strip()]
+        origins["algorithms"] = f"--algorithms {args.algorithms}"
+    cfg = validate(EvaluateConfig, raw, Locator(str(args.config), doc.lines, origins))
+    for i, spec in enumerate(cfg.algorithms):  # fail on a bad name or parameter before loading anything
+        try:
+            create(spec.name, **dict(spec.params))
+        except ValueError as e:
+            cfg.locator.fail(f"algorithms[{i}]", f"config key 'algorithms[{i}]': {e}")
+    try:
+        Protocol(cfg.protocol.name, dict(cfg.protocol.params))
+    except ValueError as e:
+        cfg.locator.fail("protocol", f"config key 'protocol': {e}")
+    return cfg
 
 
 def run(args) -> int:
@@ -84,38 +91,33 @@ def run(args) -> int:
         print("algorithms:", ", ".join(available_algorithms()))
         print("protocols: ", ", ".join(PROTOCOLS))
         return 0
-    from tfrec.recommenders.registry import create
-
-    cfg = _resolve(args)
-    for spec in cfg["algorithms"]:  # fail on a bad name before loading anything
-        create(spec["name"], **dict(spec.get("params") or {}))
-    data = cfg["data"]
-    if data.get("dataset", "movielens") != "movielens":
-        raise ValueError(f"data.dataset {data['dataset']!r} is not supported by `tfrec evaluate`; valid: movielens.")
+    cfg = resolve(args)
+    data = cfg.data.model_dump()
     if not data.get("path"):
         raise ValueError("No data folder: pass --data PATH (a MovieLens folder such as ../shared/data/ml-100k) "
                          "or set data.path in the config.")
     from tfrec.data import load_movielens
     from tfrec.evaluation import Evaluator, Protocol
 
-    protocol = Protocol(cfg["protocol"]["name"], dict(cfg["protocol"].get("params") or {}))
+    protocol = Protocol(cfg.protocol.name, dict(cfg.protocol.params))
     t0 = time.perf_counter()
-    ml = load_movielens(data["path"], layout=data.get("layout", "auto"))
+    ml = load_movielens(data["path"], layout=data["layout"])
     print(f"loaded {len(ml.ratings):,} ratings from {data['path']} ({ml.layout}) in {time.perf_counter() - t0:.1f}s")
-    ev = Evaluator(ml.ratings, protocol, k=cfg["k"], data_path=data["path"], churn=cfg["churn"],
-                   exclude_seen=cfg["exclude_seen"], relevance_threshold=cfg["relevance_threshold"],
+    ev = Evaluator(ml.ratings, protocol, k=cfg.k, data_path=data["path"], churn=cfg.churn,
+                   exclude_seen=cfg.exclude_seen, relevance_threshold=cfg.relevance_threshold,
                    progress=not args.no_progress)
     print(f"protocol {protocol.describe()}: {len(ev.folds)} fold(s), "
           f"{len(ev.folds[0].train.frame):,} train / {len(ev.folds[0].test):,} test interactions")
-    table = ev.run(cfg["algorithms"])
+    table = ev.run([spec.model_dump() for spec in cfg.algorithms])
     import pandas as pd
 
     with pd.option_context("display.float_format", "{:.4f}".format, "display.width", 200):
         print(table.T.to_string())
-    run_dir = Path(args.run_dir or cfg["output"].get("run_dir")
+    run_dir = Path(args.run_dir or cfg.output.run_dir
                    or f"runs/evaluate-{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}")
     run_dir.mkdir(parents=True, exist_ok=True)
-    payload = {"config": str(args.config), "data": data, "protocol": protocol.describe(), "k": cfg["k"],
+    payload = {"config": str(args.config), "overrides": list(args.overrides), "data": data,
+               "protocol": protocol.describe(), "k": cfg.k,
                "results": ev.results}
     (run_dir / "results.json").write_text(json.dumps(payload, indent=2) + "\n")
     table.to_csv(run_dir / "results.csv")

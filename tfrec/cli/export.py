@@ -34,6 +34,9 @@ def register(subparsers) -> None:
     p.add_argument("--config-root", help="path prefix written in models.config instead of the absolute base path "
                    "(e.g. /models when the base path is mounted there in the tensorflow/serving image)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --version")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a key of the run's config.yaml (the value is read as YAML), e.g. --set "
+                        "data.path=/data/ml-100k when the dataset moved since training; repeatable")
     p.set_defaults(func=run)
 
 
@@ -52,7 +55,7 @@ def run(args) -> int:
 
     result = export_run(args.run_dir, args.model_base_path, name=args.name, version=args.version, k=args.k,
                         scann=not args.no_scann, scann_recall=args.scann_recall, config_root=args.config_root,
-                        overwrite=args.overwrite)
+                        overwrite=args.overwrite, overrides=args.overrides)
     for model, path in result.paths.items():
         print(f"{model}: {path}")
     if result.tuning:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from pathlib import Path
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 
@@ -86,7 +86,8 @@ def _raw_inputs(frame, layers) -> Dict[str, np.ndarray]:
 
 def export_run(run_dir, base_path, *, name: Optional[str] = None, version: Optional[int] = None, k: int = 10,
                scann: bool = True, scann_recall: float = 0.95, config_root: Optional[str] = None,
-               overwrite: bool = False, log: Optional[Callable[[str], None]] = print) -> RunExport:
+               overwrite: bool = False, log: Optional[Callable[[str], None]] = print,
+               overrides: Sequence[str] = ()) -> RunExport:
     """Exports the trained model of ``run_dir`` into ``base_path``.
 
     Args:
@@ -100,6 +101,8 @@ def export_run(run_dir, base_path, *, name: Optional[str] = None, version: Optio
       config_root: path prefix written in models.config (``/models`` for Docker).
       overwrite: replace an existing version.
       log: progress printer.
+      overrides: ``"dotted.key=value"`` overrides of the run's ``config.yaml`` (``tfrec export --set``),
+        e.g. ``data.path`` when the dataset has moved since training.
 
     Returns:
       A :class:`RunExport`.
@@ -111,7 +114,7 @@ def export_run(run_dir, base_path, *, name: Optional[str] = None, version: Optio
     from tfrec.training.trainer import load_run
 
     say = log or (lambda _s: None)
-    run = load_run(run_dir)
+    run = load_run(run_dir, overrides)
     name = name or default_name(run_dir)
     layout.check_model_name(name)
     model = run.model

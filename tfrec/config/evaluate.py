@@ -1,0 +1,119 @@
+"""The config of ``tfrec evaluate`` (a bake-off): several algorithms, one dataset, one protocol, one table.
+
+Example (``configs/bakeoff_ml100k.yaml``)::
+
+    data: {dataset: movielens, path: ../shared/data/ml-100k}
+    protocol: {name: msr_stratified, params: {ratio: 0.75, seed: 42}}
+    k: 10
+    algorithms:
+      - name: popularity
+      - name: mf
+        params: {embedding_dim: 64, l2: 0.1}
+    output: {run_dir: runs/bakeoff_ml100k}
+
+An algorithm may be written as its name alone (``- popularity``) and the protocol as its name alone
+(``protocol: random``). The algorithm names and parameters are checked against the algorithm
+registry by ``tfrec evaluate`` (the evaluation layer), before any data is loaded.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Literal, Optional
+
+from pydantic import Field, model_validator
+
+from tfrec.config.section import Fail, Section
+
+
+def _name_only(value: Any) -> Any:
+    return {"name": value} if isinstance(value, str) else value
+
+
+class EvaluateDataConfig(Section):
+    """``data``: the ratings to evaluate on.
+
+    Attributes:
+      dataset: the loader; only "movielens" (``tfrec.data.load_movielens``). Default "movielens".
+      path: the MovieLens folder (ml-100k, ml-1m or the ml-latest CSV layout); ``--data`` overrides it.
+        Default None (then ``--data`` is needed).
+      layout: "auto" (detected from the files), "ml-100k", "ml-1m" or "ml-latest". Default "auto".
+    """
+
+    dataset: Literal["movielens"] = "movielens"
+    path: Optional[str] = None
+    layout: Literal["auto", "ml-100k", "ml-1m", "ml-latest"] = "auto"
+
+
+class ProtocolConfig(Section):
+    """``protocol``: how ratings are split into training and held-out parts (``tfrec.evaluation.Protocol``).
+
+    Attributes:
+      name: "msr_stratified", "random", "temporal", "leave_one_out", "ncf", "canonical" or "kfold".
+        Default "msr_stratified".
+      params: the protocol's parameters, e.g. ``{ratio: 0.75, seed: 42}``. Default {}.
+    """
+
+    name: str = "msr_stratified"
+    params: Dict[str, Any] = Field(default_factory=dict)
+
+    _from_name = model_validator(mode="before")(classmethod(lambda cls, v: _name_only(v)))
+
+
+class AlgorithmConfig(Section):
+    """One entry of ``algorithms``: a registered algorithm and its constructor parameters.
+
+    Attributes:
+      name: the registry name (``tfrec evaluate --list`` shows them), e.g. "mf", "two_tower".
+      params: keyword arguments of the algorithm; ``params.name`` renames its result row. Default {}.
+    """
+
+    name: str
+    params: Dict[str, Any] = Field(default_factory=dict)
+
+    _from_name = model_validator(mode="before")(classmethod(lambda cls, v: _name_only(v)))
+
+
+class EvaluateOutputConfig(Section):
+    """``output``: where results.json and results.csv go.
+
+    Attributes:
+      run_dir: the folder; ``--run-dir`` overrides it; None = ``runs/evaluate-<time>``. Default None.
+    """
+
+    run_dir: Optional[str] = None
+
+
+class EvaluateConfig(Section):
+    """A ``tfrec evaluate`` config.
+
+    Attributes:
+      data: see :class:`EvaluateDataConfig`.
+      protocol: see :class:`ProtocolConfig`.
+      k: list length of the top-k metrics; positive. Default 10.
+      algorithms: the algorithms to compare, in table order (at least one, or ``--algorithms``).
+      churn: also refit each algorithm with seed + 1 and report the churn of its lists. Default False.
+      exclude_seen: drop each user's training items from their top-k list. Default True.
+      relevance_threshold: a held-out item counts as relevant only if rated at least this; None = every
+        held-out interaction is relevant. Default None.
+      output: see :class:`EvaluateOutputConfig`.
+
+    Example:
+      >>> from tfrec.config import validate
+      >>> cfg = validate(EvaluateConfig, {"protocol": "random", "algorithms": ["popularity"]})
+      >>> cfg.protocol.name, cfg.algorithms[0].name, cfg.k
+      ('random', 'popularity', 10)
+    """
+
+    data: EvaluateDataConfig = Field(default_factory=EvaluateDataConfig)
+    protocol: ProtocolConfig = Field(default_factory=ProtocolConfig)
+    k: int = Field(10, gt=0)
+    algorithms: List[AlgorithmConfig] = Field(default_factory=list)
+    churn: bool = False
+    exclude_seen: bool = True
+    relevance_threshold: Optional[float] = None
+    output: EvaluateOutputConfig = Field(default_factory=EvaluateOutputConfig)
+
+    def check(self, fail: Fail) -> None:
+        if not self.algorithms:
+            fail("algorithms", "no algorithms to evaluate; add an 'algorithms' list or pass --algorithms.")
+

@@ -1,0 +1,30 @@
+"""``evaluation``: the final test evaluation of a ``tfrec train`` run."""
+
+from __future__ import annotations
+
+from typing import Annotated, List, Optional
+
+from pydantic import Field
+
+from tfrec.config.section import Section
+
+
+class EvaluationConfig(Section):
+    """The final evaluation on the test split.
+
+    Attributes:
+      enabled: run it after training. Default True.
+      k: cut-offs of the top-k metrics, positive integers. Default [10].
+      exclude_seen: drop training items from each user's top-k list. Default True.
+      relevance_threshold: a test item counts as relevant only if rated at least this; None = every
+        held-out interaction is relevant. Default None.
+
+    Example:
+      >>> EvaluationConfig(k=[5, 10]).k
+      [5, 10]
+    """
+
+    enabled: bool = True
+    k: List[Annotated[int, Field(gt=0)]] = Field(default_factory=lambda: [10])
+    exclude_seen: bool = True
+    relevance_threshold: Optional[float] = None
