@@ -22,7 +22,7 @@ import math
 import os
 import sys
 import time
-from typing import IO, Dict, Optional
+from typing import IO, Callable, Dict, Optional
 
 DEFAULT_INTERVAL = 15.0
 INTERVAL_ENV = "TFREC_PROGRESS_SECONDS"
@@ -95,6 +95,8 @@ class Progress:
         self.tty = tty
         self.n = 0
         self.postfix: Dict[str, float] = {}
+        # called only when a line is written (e.g. reads a running loss off the accelerator)
+        self.lazy_postfix: Optional[Callable[[], Dict[str, float]]] = None
         self.start = time.monotonic()
         self._last_write = self.start
         self._drawn = False
@@ -155,6 +157,8 @@ class Progress:
 
     def _write(self, now: float, newline: bool = False) -> None:
         self._last_write = now
+        if self.lazy_postfix is not None:
+            self.postfix.update({k: v for k, v in self.lazy_postfix().items() if v is not None})
         line = self.text(now)
         if self.tty and not newline:
             if self.total:

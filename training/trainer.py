@@ -258,6 +258,10 @@ class Trainer:
         )
         timed = [TimedCallback(recorder)]
         callbacks = list(timed)
+        if cfg.training.verbose == 2 and placement.is_chief:
+            from tfrec.training.callbacks import ProgressLogger
+
+            callbacks.insert(0, ProgressLogger(batch_size=global_batch, epochs=cfg.training.epochs))
         if cfg.output.tensorboard and placement.is_chief:
             import tensorboard.summary  # noqa: F401  (loaded here, not lazily inside the first epoch)
 

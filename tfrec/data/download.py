@@ -3,8 +3,10 @@
 The data folder (``$TFREC_DATA``, default ``~/.cache/tfrec/data``, see :func:`data_root`) holds one
 folder per dataset, named as the dataset (``ml-100k/u.data``, ``ml-latest-small/ratings.csv``). This
 is the same layout as the project's ``../shared/data`` folder, so ``TFREC_DATA`` means one thing for
-``tfrec data download``, ``tfrec quickstart``, the tests and the benchmarks: *the folder that holds
-the dataset folders*.
+``tfrec data download``, ``tfrec quickstart``, ``data.dataset`` in train configs, the tests and the
+benchmarks: *the folder that holds the dataset folders*. When it is not set, downloads go to the
+user's cache and configs look there, then in ``../shared/data`` beside a source checkout
+(:func:`data_roots`); the tests and benchmarks read ``../shared/data``.
 
 What is verified (see ``DATASETS``):
 
@@ -45,6 +47,7 @@ URL_ENV = "TFREC_DATA_URL"
 GROUPLENS = "https://files.grouplens.org/datasets/movielens"
 MANIFEST = ".tfrec-download.json"
 _CHUNK = 1 << 20
+CHECKOUT_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 
 
 class DownloadError(RuntimeError):
@@ -145,6 +148,15 @@ def data_root() -> Path:
         return Path(env).expanduser()
     cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(cache).expanduser() / "tfrec" / "data"
+
+
+def data_roots() -> List[Path]:
+    """The folders searched for a dataset named in a config, in order: ``$TFREC_DATA`` alone when it is
+    set; otherwise the download cache (:func:`data_root`), then ``../shared/data`` beside a source
+    checkout of the project (the folder the tests and benchmarks read)."""
+    if os.environ.get(DATA_ENV):
+        return [data_root()]
+    return [data_root(), CHECKOUT_DATA]
 
 
 def dataset_url(name: str) -> str:

@@ -1,0 +1,86 @@
+"""A quiet console and progress in log files: ``tfrec train`` run as a user runs it, output sent to a file."""
+
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tfrec.progress import Progress, default_interval, format_duration
+
+REPO = Path(__file__).resolve().parents[1]
+NOISE = ("cuInit", "oneDNN", "cpu_feature_guard", "rendezvous", "absl::InitializeLog")
+
+
+def _env(**extra):
+    env = {k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", "GRPC_VERBOSITY")}
+    env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
+    env.update(extra)
+    return env
+
+
+@pytest.mark.slow
+def test_train_to_a_file_is_quiet_and_reports_progress(ml100k_path, tmp_path):
+    log = tmp_path / "log.txt"
+    with open(log, "w") as out:
+        proc = subprocess.run(
+            [sys.executable, "-m", "tfrec.cli.main", "train", "--config", str(REPO / "configs" / "train_mf_ml100k.yaml"),
+             "--data", str(ml100k_path), "--set", "training.epochs=1", "--run-dir", str(tmp_path / "run")],
+            stdout=out, stderr=subprocess.PIPE, text=True, env=_env(TFREC_PROGRESS_SECONDS="0.01"), timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert not [line for line in proc.stderr.splitlines() if any(n in line for n in NOISE)], proc.stderr
+    lines = log.read_text().splitlines()
+    progress = [line for line in lines if line.startswith("epoch 1/1: ")]
+    assert progress, lines
+    # step count, rates, ETA and the running loss, all on plain lines (no terminal control characters)
+    assert all("steps (" in p and "examples/s" in p and "ETA " in p and ", loss " in p for p in progress)
+    assert "\r" not in log.read_text() and "\x1b" not in log.read_text()
+
+
+@pytest.mark.slow
+def test_verbose_brings_tensorflow_logging_back(ml100k_path, tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "tfrec.cli.main", "train", "--config", str(REPO / "configs" / "train_mf_ml100k.yaml"),
+         "--data", str(ml100k_path), "--set", "training.epochs=1", "--set", "evaluation.k=[]",
+         "--run-dir", str(tmp_path / "run"), "--verbose"],
+        capture_output=True, text=True, env=_env(), timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert any(n in proc.stderr for n in NOISE), proc.stderr
+
+
+def test_progress_in_a_file_writes_one_line_per_interval(monkeypatch):
+    clock = iter(range(100))
+    monkeypatch.setattr("tfrec.progress.time.monotonic", lambda: float(next(clock)))
+    out = io.StringIO()
+    p = Progress(total=20, desc="epoch 1/1", unit="steps", items_per_unit=10, stream=out, interval=5, tty=False)
+    for _ in range(20):  # one step per (fake) second
+        p.update(1, loss=0.5)
+    p.close()
+    lines = out.getvalue().splitlines()
+    # starts at t=0; updates at t=1..20; a line when 5 s passed since the last one: t=5, 10, 15, 20
+    assert [line.split(":")[1].split("/")[0].strip() for line in lines] == ["5", "10", "15", "20"]
+    assert lines[0] == "epoch 1/1: 5/20 steps (25%), 1 steps/s, 10 examples/s, ETA 0:15, loss 0.5000"
+
+
+def test_progress_on_a_terminal_redraws_one_bar_and_clears_it():
+    out = io.StringIO()
+    p = Progress(total=4, desc="x", stream=out, interval=100, tty=True)
+    p._write(p.start + 1.0)
+    p.update(4)
+    p._write(p.start + 2.0)
+    p.close()
+    text = out.getvalue()
+    assert text.count("\r\033[K") == 3 and "\n" not in text
+    assert "[" + "=" * 24 + "]" in text
+
+
+def test_progress_interval_env_is_checked(monkeypatch):
+    monkeypatch.setenv("TFREC_PROGRESS_SECONDS", "2.5")
+    assert default_interval() == 2.5
+    monkeypatch.setenv("TFREC_PROGRESS_SECONDS", "soon")
+    with pytest.raises(ValueError, match="TFREC_PROGRESS_SECONDS must be a number of seconds >= 0. Received: "
+                                         "TFREC_PROGRESS_SECONDS='soon'"):
+        default_interval()
+    assert format_duration(3725.2) == "1:02:05" and format_duration(65) == "1:05"
