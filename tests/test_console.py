@@ -84,3 +84,15 @@ def test_progress_interval_env_is_checked(monkeypatch):
                                          "TFREC_PROGRESS_SECONDS='soon'"):
         default_interval()
     assert format_duration(3725.2) == "1:02:05" and format_duration(65) == "1:05"
+
+
+def test_evaluate_reports_progress_per_algorithm_off_a_terminal(ml100k_path, tmp_path, capsys, monkeypatch):
+    from tfrec.cli.main import main
+
+    monkeypatch.setenv("TFREC_PROGRESS_SECONDS", "0")
+    cfg = tmp_path / "bake.yaml"
+    cfg.write_text("protocol: {name: msr_stratified}\nk: 5\nalgorithms: [random, popularity]\n")
+    assert main(["evaluate", "--config", str(cfg), "--data", str(ml100k_path), "--run-dir", str(tmp_path / "run")]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert [line.split(",")[0] for line in err if line.startswith("evaluate algorithms:")] == [
+        "evaluate algorithms: 1/2 algorithms (50%)", "evaluate algorithms: 2/2 algorithms (100%)"]

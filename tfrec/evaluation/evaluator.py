@@ -291,11 +291,27 @@ class Evaluator:
         return pd.DataFrame(rows).set_index("algorithm") if rows else pd.DataFrame()
 
     def _progress(self, items, desc, enabled):
+        """``items``, reporting progress on stderr (a bar on a terminal, else a line every
+        ``$TFREC_PROGRESS_SECONDS``, see :class:`tfrec.progress.Progress`)."""
         if not (self.progress and enabled):
             return items
-        from tqdm.auto import tqdm
+        import sys
 
-        return tqdm(items, desc=desc, leave=False)
+        from tfrec.progress import Progress
+
+        items = list(items)
+        bar = Progress(len(items), desc=f"evaluate {desc}", unit="folds" if desc != "algorithms" else "algorithms",
+                       stream=sys.stderr)
+
+        def report():
+            try:
+                for item in items:
+                    yield item
+                    bar.update(1)
+            finally:
+                bar.close()
+
+        return report()
 
 
 def _join_side_features(frame: pd.DataFrame, full: pd.DataFrame, columns: Columns) -> pd.DataFrame:
