@@ -26,6 +26,7 @@ def register(subparsers) -> None:
     )
     p.add_argument("--data", help="MovieLens 100K folder (u.data, u.item, ...); default: ml-100k in the data folder "
                    "($TFREC_DATA or ~/.cache/tfrec/data), downloaded and verified the first time")
+    p.add_argument("--encoding", help="text encoding of the --data files (default latin-1, MovieLens 100K's)")
     p.add_argument("--output", default="runs/quickstart", help="folder for metrics.json and models/")
     p.add_argument("--name", default="movies", help="model name of the retrieval export")
     p.add_argument("--epochs", type=int, default=3, help="retrieval training epochs")
@@ -38,7 +39,7 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
-def load_data(path: Optional[str]):
+def load_data(path: Optional[str], encoding: Optional[str] = None):
     """MovieLens 100K from ``path`` or, without one, from the data folder (downloaded there if absent).
 
     Raises:
@@ -49,7 +50,7 @@ def load_data(path: Optional[str]):
     from tfrec.progress import Progress
 
     if path:
-        return load_movielens(path)
+        return load_movielens(path, encoding=encoding)
     folder = download_dataset("ml-100k", progress=Progress, log=lambda msg: print(msg, flush=True))
     return load_movielens(folder, layout="ml-100k")
 
@@ -83,7 +84,7 @@ def run(args) -> int:
     from tfrec.data.download import DownloadError
 
     try:
-        ml = load_data(args.data)
+        ml = load_data(args.data, args.encoding)
     except DownloadError as e:
         print(f"tfrec quickstart: error: {e}", file=sys.stderr)
         return 2
