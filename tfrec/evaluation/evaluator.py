@@ -149,8 +149,13 @@ class EvaluatedAlgorithm:
             f"recall@{k}": M.recall_at_k(hits, n_rel),
             f"map@{k}": M.map_at_k(hits, n_rel),
             f"hr@{k}": M.hit_rate_at_k(hits, n_rel),
-            f"arhr@{k}": M.arhr_at_k(hits, n_rel),
         }
+        # ARHR is a leave-one-out metric; elsewhere users have several held-out items and the per-user
+        # sum of 1/rank (which can exceed 1) goes by its own name
+        if self.protocol.leave_one_out:
+            out[f"arhr@{k}"] = M.arhr_at_k(hits, n_rel)
+        else:
+            out[f"reciprocal_rank_sum@{k}"] = M.reciprocal_rank_sum_at_k(hits, n_rel)
         train = data.train
         if self.protocol.leave_one_out and train.columns.rating in data.test.columns:
             # one left-out item per user: hit rates by its rating
