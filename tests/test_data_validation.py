@@ -86,3 +86,23 @@ def test_evaluate_takes_encoding_and_duplicates(tmp_path, capsys):
     assert main(args + ["--encoding", "latin-1"]) == 2
     assert "is rated again" in capsys.readouterr().err
     assert main(args + ["--encoding", "latin-1", "--duplicates", "mean"]) == 0
+
+
+def test_control_bytes_in_errors_are_escaped(tmp_path, capsys):
+    from tfrec.cli.main import main
+
+    folder = tmp_path / "bad\x1b[31mname"
+    folder.mkdir()
+    (folder / "ratings.csv").write_text("userId,movieId,rating,timestamp\n1,1,4.0,10\n1,2,\x1b[2J\x07,11\n")
+    (folder / "movies.csv").write_text(MOVIES)
+    with pytest.raises(DataFormatError) as e:
+        load_movielens(folder)
+    assert "\x1b" not in str(e.value) and "\x07" not in str(e.value)
+    assert "bad\\x1b[31mname" in str(e.value) and "\\x1b[2J\\x07" in str(e.value)
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("algorithms: [popularity]\n")
+    for data in (folder, tmp_path / "missing\x1b]0;title\x07"):
+        assert main(["evaluate", "--config", str(cfg), "--data", str(data), "--no-progress"]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("tfrec evaluate: error: ") and "\\x1b" in err
+        assert not any(c in err for c in "\x1b\x07")

@@ -110,8 +110,11 @@ def main(argv: Optional[List[str]] = None) -> int:
         # user errors: one clear line, no traceback (use -v for the traceback)
         if args.verbose:
             raise
+        from tfrec.data.errors import escape_control
+
         msg = e.args[0] if isinstance(e, KeyError) and e.args else e
-        print(f"tfrec {args.command}: error: {msg}", file=sys.stderr)
+        # a message may quote data or paths: control bytes are printed escaped, never raw
+        print(f"tfrec {args.command}: error: {escape_control(str(msg), keep=chr(10))}", file=sys.stderr)
         return 2
 
 
