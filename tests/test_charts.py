@@ -106,8 +106,10 @@ def test_docstring_examples_run():
     import doctest
 
     import tfrec.data.download
+    import tfrec.data.errors
+    import tfrec.data.validation
     import tfrec.progress
 
-    for module in (charts, tfrec.progress, tfrec.data.download):
+    for module in (charts, tfrec.progress, tfrec.data.download, tfrec.data.errors, tfrec.data.validation):
         failed, tried = doctest.testmod(module)
         assert tried and not failed, module.__name__
