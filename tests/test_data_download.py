@@ -98,3 +98,16 @@ def test_existing_folder_that_does_not_verify_is_not_replaced_without_force(ml10
 def test_unknown_dataset_names_the_known_ones():
     with pytest.raises(ValueError, match=r"Unknown dataset 'ml-100'.*Did you mean 'ml-100k'"):
         download_dataset("ml-100")
+
+
+def test_file_url_mirror(ml100k_path, tmp_path, monkeypatch, mirror):
+    mirror.build_zip(ml100k_path, tmp_path / "mirror", "ml-100k")
+    monkeypatch.setenv("TFREC_DATA_URL", (tmp_path / "mirror").as_uri())
+    assert (download_dataset("ml-100k", tmp_path / "cache", log=lambda m: None) / "u.data").is_file()
+
+
+def test_unwritable_data_folder_says_to_set_tfrec_data(tmp_path):
+    not_a_folder = tmp_path / "data"
+    not_a_folder.write_text("")
+    with pytest.raises(DownloadError, match=r"cannot write into the data folder .*data .*set TFREC_DATA to a writable"):
+        download_dataset("ml-100k", not_a_folder, log=lambda m: None)

@@ -160,7 +160,8 @@ def data_roots() -> List[Path]:
 
 
 def dataset_url(name: str) -> str:
-    """URL of a dataset's zip: ``$TFREC_DATA_URL/<archive>`` when the variable is set, else the publisher's."""
+    """URL of a dataset's zip: ``$TFREC_DATA_URL/<archive>`` when the variable is set (``http(s)://`` or
+    ``file://``), else the publisher's."""
     spec = get_spec(name)
     base = os.environ.get(URL_ENV) or spec.base_url
     return base.rstrip("/") + "/" + spec.archive
@@ -341,13 +342,14 @@ def download_dataset(name: str, root: Optional[Path] = None, *, force: bool = Fa
                 f"{target} exists but does not verify: {'; '.join(problems[:3])}"
                 f"{' ...' if len(problems) > 3 else ''}. Run `tfrec data download {name} --force` to replace "
                 f"it with a fresh copy, or remove the folder.")
+    tmp = root / f".{spec.name}.download-{os.getpid()}"
     try:
         root.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir()
     except OSError as e:
-        raise DownloadError(f"cannot create the data folder {root} ({e}); set {DATA_ENV} to a writable folder.") from None
-    tmp = root / f".{spec.name}.download-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
+        raise DownloadError(f"cannot write into the data folder {root} ({e.strerror or e}); set {DATA_ENV} to a "
+                            "writable folder.") from None
     try:
         log(f"downloading {spec.name} from {url} into {target}")
         archive = tmp / spec.archive
@@ -376,6 +378,9 @@ def download_dataset(name: str, root: Optional[Path] = None, *, force: bool = Fa
         (extracted / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
         old = None
         if target.exists():
+            if not force and target.is_dir() and any(target.iterdir()) and not check_folder(target, spec):
+                log(f"{target} was completed by another process meanwhile; keeping it")
+                return target
             old = root / f".{spec.name}.old-{os.getpid()}"
             os.replace(target, old)
         os.replace(extracted, target)
