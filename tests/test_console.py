@@ -40,6 +40,18 @@ def test_train_to_a_file_is_quiet_and_reports_progress(ml100k_path, tmp_path):
 
 
 @pytest.mark.slow
+def test_quickstart_console_has_no_native_log_lines(ml100k_path, tmp_path):
+    # quickstart also builds a ScaNN index, whose absl lines TF_CPP_MIN_LOG_LEVEL does not govern
+    proc = subprocess.run(
+        [sys.executable, "-m", "tfrec.cli.main", "quickstart", "--data", str(ml100k_path), "--output",
+         str(tmp_path / "qs"), "--epochs", "1", "--ranking-epochs", "1"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=_env(), timeout=600)
+    assert proc.returncode == 0, proc.stdout
+    assert not [line for line in proc.stdout.splitlines() if any(n in line for n in NOISE + ("I0000",))], proc.stdout
+    assert "[5/5] top 10 for user 42" in proc.stdout
+
+
+@pytest.mark.slow
 def test_verbose_brings_tensorflow_logging_back(ml100k_path, tmp_path):
     proc = subprocess.run(
         [sys.executable, "-m", "tfrec.cli.main", "train", "--config", str(REPO / "configs" / "train_mf_ml100k.yaml"),
@@ -96,3 +108,22 @@ def test_evaluate_reports_progress_per_algorithm_off_a_terminal(ml100k_path, tmp
     err = capsys.readouterr().err.splitlines()
     assert [line.split(",")[0] for line in err if line.startswith("evaluate algorithms:")] == [
         "evaluate algorithms: 1/2 algorithms (50%)", "evaluate algorithms: 2/2 algorithms (100%)"]
+
+
+def test_native_absl_info_lines_are_filtered_but_errors_and_python_output_pass(tmp_path):
+    script = (
+        "import os, sys\n"
+        "from tfrec.cli.native_logs import NativeLogFilter\n"
+        "with NativeLogFilter() as f:\n"
+        "    os.write(2, b'WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\\n')\n"
+        "    os.write(2, b'I0000 00:00:1796521273.438758   27541 single_machine_factory_impl.h:178] AH training\\n')\n"
+        "    os.write(2, b'E0000 00:00:1796521273.438758   27541 x.cc:12] a real error\\n')\n"
+        "    print('python line', file=sys.stderr, flush=True)\n"
+        "    os.write(2, b'no newline at the end')\n"
+        "print('dropped', f.dropped)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=_env(), timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ("E0000 00:00:1796521273.438758   27541 x.cc:12] a real error\npython line\n"
+                           "no newline at the end")
+    assert proc.stdout == "dropped 2\n"

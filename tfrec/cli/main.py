@@ -7,7 +7,9 @@ adds its parser and sets ``func``; TensorFlow is imported only when a command ru
 This module holds the package's one logging setup (:func:`configure_logging`): before any command
 imports TensorFlow it turns TensorFlow's C++/absl logging off (``TF_CPP_MIN_LOG_LEVEL=3``: no
 ``cuInit``, ``oneDNN``, ``cpu_feature_guard`` or ``rendezvous`` lines) and sets the Python loggers,
-unless ``--verbose`` (accepted before or after the command) asks for everything.
+unless ``--verbose`` (accepted before or after the command) asks for everything. Native libraries
+that log through absl on their own (ScaNN's index builder) are filtered at the file-descriptor level
+by :class:`tfrec.cli.native_logs.NativeLogFilter`.
 """
 
 from __future__ import annotations
@@ -101,6 +103,16 @@ def main(argv: Optional[List[str]] = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    if args.verbose:
+        return _run(args)
+    from tfrec.cli.native_logs import NativeLogFilter
+
+    with NativeLogFilter():  # native libraries' absl info/warning lines (ScaNN, gRPC) off the console
+        return _run(args)
+
+
+def _run(args) -> int:
+    """Runs the command; user errors become one line on stderr (a traceback with --verbose)."""
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
