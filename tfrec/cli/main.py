@@ -24,6 +24,9 @@ from typing import List, Optional
 import tfrec
 
 COMMANDS = ("quickstart", "data", "evaluate", "train", "tune", "export", "serve", "recommend", "report")
+# commands whose native libraries' absl lines are filtered (not `serve`: it may exec TensorFlow Serving,
+# whose stderr must stay the real one)
+NATIVE_FILTERED = ("quickstart", "evaluate", "train", "tune", "export")
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 _NOISY_LOGGERS = ("tensorflow", "absl", "h5py", "matplotlib", "PIL")
 
@@ -103,7 +106,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
-    if args.verbose:
+    if args.verbose or args.command not in NATIVE_FILTERED:
         return _run(args)
     from tfrec.cli.native_logs import NativeLogFilter
 
