@@ -127,3 +127,24 @@ def test_native_absl_info_lines_are_filtered_but_errors_and_python_output_pass(t
     assert proc.stderr == ("E0000 00:00:1796521273.438758   27541 x.cc:12] a real error\npython line\n"
                            "no newline at the end")
     assert proc.stdout == "dropped 2\n"
+
+
+def test_progress_logger_writes_through_a_log_function():
+    # the tuner runs trials through the trainer with a prefixing (or silent) log function
+    import numpy as np
+
+    import tfrec  # noqa: F401
+    import tensorflow as tf
+
+    from tfrec.training.callbacks import LogStream, ProgressLogger
+
+    lines = []
+    model = tf.keras.Sequential([tf.keras.layers.Dense(1, input_shape=(2,))])
+    model.compile("sgd", "mse")
+    x, y = np.ones((64, 2), np.float32), np.zeros((64, 1), np.float32)
+    cb = ProgressLogger(batch_size=8, epochs=2, stream=LogStream(lambda m: lines.append("[trial 1] " + m)),
+                        interval=0.0, tty=False)
+    model.fit(x, y, batch_size=8, epochs=2, verbose=0, callbacks=[cb])
+    steps = [line for line in lines if line.startswith("[trial 1] epoch 2/2: ")]
+    assert len(steps) == 8 and steps[-1].startswith("[trial 1] epoch 2/2: 8/8 steps (100%)")
+    assert all(", loss " in line and "examples/s" in line for line in steps)

@@ -333,6 +333,30 @@ class TimedCallback(tf.keras.callbacks.Callback):
         self._timed("on_test_end", logs)
 
 
+class LogStream:
+    """A write-only text stream that hands each complete line to ``log`` (e.g. a trainer's log function).
+
+    Args:
+      log: called with each line, without its newline.
+    """
+
+    def __init__(self, log: Callable[[str], None]):
+        self.log = log
+        self._pending = ""
+
+    def write(self, text: str) -> int:
+        *lines, self._pending = (self._pending + text).split("\n")
+        for line in lines:
+            self.log(line)
+        return len(text)
+
+    def flush(self) -> None:
+        """Lines are handed over as soon as they are complete; nothing to flush."""
+
+    def isatty(self) -> bool:
+        return False
+
+
 class ProgressLogger(tf.keras.callbacks.Callback):
     """Progress within each epoch: a bar on a terminal, else a line every N seconds (``tfrec.progress``).
 
