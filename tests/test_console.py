@@ -144,7 +144,11 @@ def test_progress_logger_writes_through_a_log_function():
     x, y = np.ones((64, 2), np.float32), np.zeros((64, 1), np.float32)
     cb = ProgressLogger(batch_size=8, epochs=2, stream=LogStream(lambda m: lines.append("[trial 1] " + m)),
                         interval=0.0, tty=False)
-    model.fit(x, y, batch_size=8, epochs=2, verbose=0, callbacks=[cb])
+    model.fit(x, y, batch_size=8, epochs=2, verbose=0, callbacks=[cb], validation_data=(x[:16], y[:16]))
     steps = [line for line in lines if line.startswith("[trial 1] epoch 2/2: ")]
     assert len(steps) == 8 and steps[-1].startswith("[trial 1] epoch 2/2: 8/8 steps (100%)")
     assert all(", loss " in line and "examples/s" in line for line in steps)
+    # the validation pass reports too (its length is not known in advance: no percentage)
+    val = [line for line in lines if line.startswith("[trial 1] epoch 2/2 validation: ")]
+    assert [line.split(",")[0] for line in val] == ["[trial 1] epoch 2/2 validation: 1 steps",
+                                                    "[trial 1] epoch 2/2 validation: 2 steps"]

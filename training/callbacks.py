@@ -410,3 +410,23 @@ class ProgressLogger(tf.keras.callbacks.Callback):
         if self.progress is not None:
             self.progress.close()
             self.progress = None
+
+    # the validation pass at the end of each epoch (Keras calls the test hooks inside fit)
+    def on_test_begin(self, logs=None):
+        from tfrec.progress import Progress
+
+        if self.progress is not None:
+            self.progress.close()
+        self._epoch_desc = self.progress.desc if self.progress is not None else "evaluation"
+        self.progress = Progress(None, desc=f"{self._epoch_desc} validation", unit="steps",
+                                 items_per_unit=self.batch_size, stream=self.stream, interval=self.interval,
+                                 tty=self.tty)
+
+    def on_test_batch_end(self, batch, logs=None):
+        if self.progress is not None:
+            self.progress.update(batch + 1 - self.progress.n)
+
+    def on_test_end(self, logs=None):
+        if self.progress is not None:
+            self.progress.close()
+            self.progress = None
