@@ -11,6 +11,7 @@ import pytest
 from tfrec.progress import Progress, default_interval, format_duration
 
 REPO = Path(__file__).resolve().parents[1]
+CONFIG = REPO / "configs" / "train_mf_ml100k.yaml"
 NOISE = ("cuInit", "oneDNN", "cpu_feature_guard", "rendezvous", "absl::InitializeLog")
 
 
@@ -26,8 +27,8 @@ def test_train_to_a_file_is_quiet_and_reports_progress(ml100k_path, tmp_path):
     log = tmp_path / "log.txt"
     with open(log, "w") as out:
         proc = subprocess.run(
-            [sys.executable, "-m", "tfrec.cli.main", "train", "--config", str(REPO / "configs" / "train_mf_ml100k.yaml"),
-             "--data", str(ml100k_path), "--set", "training.epochs=1", "--run-dir", str(tmp_path / "run")],
+            [sys.executable, "-m", "tfrec.cli.main", "train", "--config", str(CONFIG), "--data", str(ml100k_path),
+             "--set", "training.epochs=1", "--run-dir", str(tmp_path / "run")],
             stdout=out, stderr=subprocess.PIPE, text=True, env=_env(TFREC_PROGRESS_SECONDS="0.01"), timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert not [line for line in proc.stderr.splitlines() if any(n in line for n in NOISE)], proc.stderr
@@ -54,7 +55,7 @@ def test_quickstart_console_has_no_native_log_lines(ml100k_path, tmp_path):
 @pytest.mark.slow
 def test_verbose_brings_tensorflow_logging_back(ml100k_path, tmp_path):
     proc = subprocess.run(
-        [sys.executable, "-m", "tfrec.cli.main", "train", "--config", str(REPO / "configs" / "train_mf_ml100k.yaml"),
+        [sys.executable, "-m", "tfrec.cli.main", "train", "--config", str(CONFIG),
          "--data", str(ml100k_path), "--set", "training.epochs=1", "--set", "evaluation.k=[]",
          "--run-dir", str(tmp_path / "run"), "--verbose"],
         capture_output=True, text=True, env=_env(), timeout=300)
@@ -115,7 +116,8 @@ def test_native_absl_info_lines_are_filtered_but_errors_and_python_output_pass(t
         "import os, sys\n"
         "from tfrec.cli.native_logs import NativeLogFilter\n"
         "with NativeLogFilter() as f:\n"
-        "    os.write(2, b'WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\\n')\n"
+        "    os.write(2, b'WARNING: All log messages before absl::InitializeLog() is called are written to '\n"
+        "             b'STDERR\\n')\n"
         "    os.write(2, b'I0000 00:00:1796521273.438758   27541 single_machine_factory_impl.h:178] AH training\\n')\n"
         "    os.write(2, b'E0000 00:00:1796521273.438758   27541 x.cc:12] a real error\\n')\n"
         "    print('python line', file=sys.stderr, flush=True)\n"

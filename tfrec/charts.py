@@ -163,7 +163,8 @@ def metrics_by_algorithm(results: Dict[str, Any], path: Path, metrics: Optional[
             for yi, (v, raw) in enumerate(zip(vals, values)):
                 ax.text(v + 0.01 * (top or 1.0), yi, "n/a" if raw is None else f"{v:.4g}", va="center", fontsize=7)
             ax.set_xlim(0, (top or 1.0) * 1.25)
-        ax.set_title(metric + ("\n(lower is better)" if lower_is_better(metric) else "\n(higher is better)"), fontsize=9)
+        better = "lower" if lower_is_better(metric) else "higher"
+        ax.set_title(f"{metric}\n({better} is better)", fontsize=9)
         ax.set_yticks(y)
         ax.set_yticklabels(labels)
         ax.invert_yaxis()

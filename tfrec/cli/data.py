@@ -60,6 +60,7 @@ def run_list(args) -> int:
         where = find_dataset(name, root)
         checked = (f"SHA-256 of {len(spec.verified_files)} files" if spec.verified_files
                    else "MD5 of the zip")
-        print(f"  {name:<16} {'present' if where else 'absent':<8} {'~' + format(spec.size_mb, 'g') + ' MB':<8} checks: {checked:<22} "
+        size = f"~{spec.size_mb:g} MB"
+        print(f"  {name:<16} {'present' if where else 'absent':<8} {size:<8} checks: {checked:<22} "
               f"from {dataset_url(name)}")
     return 0
