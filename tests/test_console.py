@@ -115,20 +115,34 @@ def test_native_absl_info_lines_are_filtered_but_errors_and_python_output_pass(t
     script = (
         "import os, sys\n"
         "from tfrec.cli.native_logs import NativeLogFilter\n"
-        "with NativeLogFilter() as f:\n"
+        "with NativeLogFilter():\n"
         "    os.write(2, b'WARNING: All log messages before absl::InitializeLog() is called are written to '\n"
         "             b'STDERR\\n')\n"
-        "    os.write(2, b'I0000 00:00:1796521273.438758   27541 single_machine_factory_impl.h:178] AH training\\n')\n"
-        "    os.write(2, b'E0000 00:00:1796521273.438758   27541 x.cc:12] a real error\\n')\n"
+        "    os.write(2, b'\\r[=====     ] 50%')\n"  # a progress bar's redraw: no newline
+        "    os.write(2, b'\\rdone\\nI0000 00:00:1796521273.438758   27541 single_machine_factory_impl.h:178] AH')\n"
+        "    os.write(2, b' training\\nE0000 00:00:1796521273.438758   27541 x.cc:12] a real error\\n')\n"
         "    print('python line', file=sys.stderr, flush=True)\n"
         "    os.write(2, b'no newline at the end')\n"
-        "print('dropped', f.dropped)\n"
+        "print('out')\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, env=_env(), timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == (b"\r[=====     ] 50%\rdone\nE0000 00:00:1796521273.438758   27541 x.cc:12] a real error\n"
+                           b"python line\nno newline at the end")
+    assert proc.stdout == b"out\n"
+
+
+def test_native_filter_still_forwards_the_last_words_of_a_crash(tmp_path):
+    script = (
+        "import os\n"
+        "from tfrec.cli.native_logs import NativeLogFilter\n"
+        "f = NativeLogFilter().__enter__()\n"
+        "os.write(2, b'F0000 00:00:1.0   1 x.cc:1] Check failed: fatal\\n')\n"
+        "os._exit(134)\n"  # dies without leaving the filter
     )
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=_env(), timeout=60)
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stderr == ("E0000 00:00:1796521273.438758   27541 x.cc:12] a real error\npython line\n"
-                           "no newline at the end")
-    assert proc.stdout == "dropped 2\n"
+    assert proc.returncode == 134
+    assert "Check failed: fatal" in proc.stderr
 
 
 def test_progress_logger_writes_through_a_log_function():
