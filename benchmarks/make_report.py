@@ -1,16 +1,24 @@
-"""Regenerates BENCHMARKS.md from benchmarks/results/*.json (never edit BENCHMARKS.md by hand).
+"""Regenerates BENCHMARKS.md and its charts from benchmarks/results/*.json (never edit BENCHMARKS.md by hand).
 
     python benchmarks/make_report.py
+
+Charts are drawn by the code of ``tfrec report`` (``tfrec.charts``) into benchmarks/results/charts/:
+metrics per algorithm for every results file whose rows differ in a quality metric (RMSE, AUC,
+NDCG@k, ...), and recall vs latency for the ScaNN benchmark. Tuning histories (``*_tuning.json``) get
+no chart.
 """
 
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results"
+CHARTS = RESULTS / "charts"
 OUT = REPO / "BENCHMARKS.md"
+sys.path.insert(0, str(REPO))  # run as a script from a source checkout: tfrec without installing it
 
 INTRO = """# Benchmarks
 
@@ -43,7 +51,22 @@ def fmt(v):
     return str(v).replace("|", "\\|")
 
 
-def section(res: dict) -> str:
+def chart(res: dict, stem: str):
+    """Draws the chart of a results file into CHARTS; returns its path, or None where none fits."""
+    from tfrec import charts
+
+    if stem.endswith("_tuning"):
+        return None
+    rows = charts.result_rows(res)
+    if any("latency_ms_p50" in r["metrics"] for r in rows):
+        return charts.recall_vs_latency(res, CHARTS / f"{stem}_recall_latency.png")
+    # a chart only where a quality metric differs between rows (not for speed-only benchmarks)
+    if not any(len({r["metrics"].get(m) for r in rows} - {None}) >= 2 for m in charts.quality_metrics(rows)):
+        return None
+    return charts.metrics_by_algorithm(res, CHARTS / f"{stem}_metrics.png")
+
+
+def section(res: dict, chart_path=None) -> str:
     rows = res.get("rows", [])
     anchors = res.get("anchors", [])
     metric_names: list = []
@@ -59,6 +82,9 @@ def section(res: dict) -> str:
              f"- command: `{res.get('command', '')}`",
              f"- machine: {res.get('machine', '')}; date: {res.get('date', '')}",
              f"- results file: `benchmarks/results/{res['benchmark']}.json`", ""]
+    if chart_path is not None:
+        rel = chart_path.relative_to(REPO).as_posix()
+        lines += [f"![{res['benchmark']} chart]({rel})", ""]
     lines.append("| " + " | ".join(head) + " |")
     lines.append("|" + "---|" * len(head))
     for r in rows:
@@ -85,10 +111,18 @@ def main():
     parts = [INTRO]
     files = sorted(RESULTS.glob("*.json"))
     parts.append("Contents: " + ", ".join(f"[{f.stem}](#{f.stem.lower()})" for f in files) + "\n")
+    CHARTS.mkdir(parents=True, exist_ok=True)
+    drawn = []
     for f in files:
-        parts.append(section(json.loads(f.read_text())))
+        res = json.loads(f.read_text())
+        path = chart(res, f.stem)
+        drawn += [path] if path else []
+        parts.append(section(res, path))
+    for stale in set(CHARTS.glob("*.png")) - set(drawn):
+        stale.unlink()
     OUT.write_text("\n".join(parts))
-    print(f"wrote {OUT.relative_to(REPO)} from {len(files)} results files")
+    print(f"wrote {OUT.relative_to(REPO)} from {len(files)} results files, {len(drawn)} charts in "
+          f"{CHARTS.relative_to(REPO)}")
 
 
 if __name__ == "__main__":

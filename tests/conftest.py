@@ -1,6 +1,13 @@
 """Shared fixtures: the real datasets of ../shared/data, skipped with a message where absent."""
 
+import contextlib
+import functools
+import http.server
 import os
+import socket
+import threading
+import types
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -43,3 +50,58 @@ def rsc15_path() -> Path:
 @pytest.fixture(scope="session")
 def criteo_path() -> Path:
     return _dataset("criteo-10k")
+
+
+# -- a local mirror of the publishers' zips (tfrec data download / quickstart tests) ------------
+
+
+def _download_specs():
+    from tfrec.data.download import DATASETS
+
+    return DATASETS
+
+
+def build_zip(src: Path, dest_dir: Path, name: str, corrupt: str = "", crlf: bool = False) -> Path:
+    """``<dest_dir>/<name>.zip`` holding ``<name>/<file>`` for every file of the spec, as GroupLens
+    lays it out; ``corrupt`` names a file whose first byte is changed, ``crlf`` stores CRLF lines."""
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    path = dest_dir / f"{name}.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for f in _download_specs()[name].files:
+            data = (src / f).read_bytes()
+            if crlf:
+                data = data.replace(b"\n", b"\r\n")
+            if f == corrupt:
+                data = bytes([data[0] ^ 1]) + data[1:]
+            zf.writestr(f"{name}/{f}", data)
+    return path
+
+
+@contextlib.contextmanager
+def serve(folder: Path):
+    """An HTTP server on 127.0.0.1 serving ``folder``; yields its base URL."""
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
+    handler.log_message = lambda *a, **k: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def closed_port_url() -> str:
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture(scope="session")
+def mirror():
+    """Helpers to play a dataset publisher on 127.0.0.1: ``build_zip(src, dest_dir, name, corrupt=, crlf=)``,
+    ``serve(folder)`` (a context manager yielding the base URL) and ``closed_port_url()`` (offline)."""
+    return types.SimpleNamespace(build_zip=build_zip, serve=serve, closed_port_url=closed_port_url)

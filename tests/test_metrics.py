@@ -97,8 +97,8 @@ def test_map_denominators_at_k2():
 def test_hit_rate_arhr_mrr_hand():
     # HR: users 0 and 2 hit, user 1 not -> 2/3
     assert metrics.hit_rate_at_k(HITS, NREL) == pytest.approx(2 / 3)
-    # ARHR: user 0: 1/1 + 1/3 = 4/3; user 2: 1/2 -> (4/3 + 1/2) / 3 = 11/18
-    assert metrics.arhr_at_k(HITS, NREL) == pytest.approx(11 / 18)
+    # per-user sum of 1/rank: user 0: 1/1 + 1/3 = 4/3; user 2: 1/2 -> (4/3 + 1/2) / 3 = 11/18
+    assert metrics.reciprocal_rank_sum_at_k(HITS, NREL) == pytest.approx(11 / 18)
     # MRR: first hits at ranks 1, -, 2 -> (1 + 0 + 1/2) / 3 = 1/2
     assert metrics.mrr_at_k(HITS, NREL) == pytest.approx(0.5)
 
@@ -293,3 +293,13 @@ def test_churn_hand():
 def test_public_api_listed():
     for name in metrics.__all__:
         assert callable(getattr(metrics, name))
+
+
+def test_arhr_is_leave_one_out_only():
+    # one held-out item per user at ranks 2, -, 1 -> (1/2 + 0 + 1) / 3 = 1/2, equal to MRR there
+    hits = np.array([[0, 1, 0], [0, 0, 0], [1, 0, 0]])
+    nrel = np.array([1, 1, 1])
+    assert metrics.arhr_at_k(hits, nrel) == pytest.approx(0.5) == metrics.mrr_at_k(hits, nrel)
+    with pytest.raises(ValueError, match=r"arhr_at_k is defined for leave-one-out .* 2 users have more \(up to 3\)"
+                                         r".*reciprocal_rank_sum_at_k"):
+        metrics.arhr_at_k(HITS, NREL)

@@ -1,26 +1,38 @@
-"""``tfrec quickstart`` end to end on the real MovieLens 100K, then ``tfrec recommend`` against ``tfrec serve``."""
+"""``tfrec quickstart`` end to end on the real MovieLens 100K, then ``tfrec recommend`` against ``tfrec serve``.
+
+The run plays a fresh machine: an empty data folder, no ``--data``, and ``TFREC_DATA_URL`` pointing at
+a local HTTP server that serves an ``ml-100k.zip`` built from ../shared/data; quickstart downloads it,
+verifies the checksums and finishes.
+"""
 
 import json
 
 import pytest
 
 import tfrec  # noqa: F401
-from tfrec.cli import quickstart as qs
 from tfrec.cli.main import build_parser
 
 
 @pytest.fixture(scope="module")
-def quickstart_run(ml100k_path, tmp_path_factory):
+def quickstart_run(ml100k_path, tmp_path_factory, mirror):
     out = tmp_path_factory.mktemp("qs")
-    args = build_parser().parse_args(["quickstart", "--data", str(ml100k_path), "--output", str(out),
-                                      "--epochs", "2", "--ranking-epochs", "2", "--user", "42"])
-    return args.func(args), out
+    zips, cache = tmp_path_factory.mktemp("mirror"), tmp_path_factory.mktemp("cache")
+    mirror.build_zip(ml100k_path, zips, "ml-100k")
+    with mirror.serve(zips) as url, pytest.MonkeyPatch.context() as mp:
+        mp.setenv("TFREC_DATA", str(cache))
+        mp.setenv("TFREC_DATA_URL", url)
+        args = build_parser().parse_args(["quickstart", "--output", str(out),
+                                          "--epochs", "2", "--ranking-epochs", "2", "--user", "42"])
+        rc = args.func(args)
+    return rc, out, cache
 
 
 @pytest.mark.slow
-def test_quickstart_trains_evaluates_exports_and_prints(quickstart_run, capsys):
-    rc, out = quickstart_run
+def test_quickstart_downloads_trains_evaluates_exports_and_prints(quickstart_run, ml100k_path):
+    rc, out, cache = quickstart_run
     assert rc == 0
+    assert (cache / "ml-100k" / "u.data").read_bytes() == (ml100k_path / "u.data").read_bytes()
+    assert json.loads((cache / "ml-100k" / ".tfrec-download.json").read_text())["verified"]["files_sha256"]
     metrics = json.loads((out / "metrics.json").read_text())
     # random ranking puts a held-out item in the top 100 of ~1650 movies about 6% of the time
     assert metrics["retrieval"]["top_100_accuracy"] > 2 * 100 / 1650
@@ -37,7 +49,7 @@ def test_recommend_against_the_served_quickstart_models(quickstart_run, ml100k_p
     from tfrec.serving.config import parse_config_file
     from tfrec.serving.server import ModelServer
 
-    _, out = quickstart_run
+    _, out, _ = quickstart_run
     server = ModelServer(parse_config_file(out / "models" / "models.config"), rest_port=0, grpc_port=0,
                          host="127.0.0.1", poll_seconds=0).start()
     try:
@@ -57,16 +69,12 @@ def test_recommend_against_the_served_quickstart_models(quickstart_run, ml100k_p
         server.stop(drain_seconds=5)
 
 
-def test_quickstart_without_data_offline_says_what_to_pass(monkeypatch, tmp_path, capsys):
-    import tfrec.data
-
-    def no_tfds(*_a, **_k):
-        raise RuntimeError("movielens/100k-ratings is not prepared in ~/tensorflow_datasets")
-
-    monkeypatch.setattr(tfrec.data, "load_movielens", no_tfds)
-    monkeypatch.setattr(qs, "_online", lambda *a, **k: False)
-    args = build_parser().parse_args(["quickstart", "--output", str(tmp_path)])
+def test_quickstart_without_data_offline_says_what_to_do(monkeypatch, tmp_path, capsys, mirror):
+    monkeypatch.setenv("TFREC_DATA", str(tmp_path / "cache"))
+    monkeypatch.setenv("TFREC_DATA_URL", mirror.closed_port_url())
+    args = build_parser().parse_args(["quickstart", "--output", str(tmp_path / "out")])
     assert args.func(args) == 2
     err = capsys.readouterr().err
-    assert "tfrec quickstart --data" in err and "ml-100k" in err
-    assert not (tmp_path / "metrics.json").exists()
+    assert "Could not download ml-100k" in err and "tfrec quickstart --data /path/to/ml-100k" in err
+    assert not (tmp_path / "out" / "metrics.json").exists()
+    assert not (tmp_path / "cache" / "ml-100k").exists()

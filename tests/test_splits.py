@@ -152,6 +152,37 @@ def test_leave_one_out_ties_seeded():
     assert all(splits.leave_one_out(df, seed=s).test["movie_id"].item() == picks[s] for s in range(5))
 
 
+def test_leave_one_out_pick_random_draws_any_row_uniformly():
+    # user u has rows a (oldest), b, c (latest): pick="random" holds out each about a third of the time
+    df = _frame(users=["u"] * 3 + ["v", "v"], items=["a", "b", "c", "a", "b"], times=[1, 2, 3, 1, 2])
+    picks = [splits.leave_one_out(df, seed=s, pick="random").test.set_index("user_id").loc["u", "movie_id"]
+             for s in range(300)]
+    counts = pd.Series(picks).value_counts()
+    assert set(counts.index) == {"a", "b", "c"} and counts.min() > 70  # binomial(300, 1/3): mean 100, sd 8
+    split = splits.leave_one_out(df, seed=3, pick="random")
+    assert split.test["user_id"].tolist() == ["u", "v"]
+    _assert_partition(df, split.train, split.test)
+    # seeded: the same seed holds out the same rows; no time column is needed
+    again = splits.leave_one_out(df.drop(columns="timestamp"), seed=3, pick="random")
+    assert again.test["movie_id"].tolist() == split.test["movie_id"].tolist()
+
+
+def test_leave_one_out_unknown_pick_lists_the_valid_ones():
+    with pytest.raises(ValueError, match=r"Unknown leave-one-out pick 'first'; expected one of \['latest', 'random'\]"):
+        splits.leave_one_out(_frame(["u", "u"], ["a", "b"], [1, 2]), pick="first")
+
+
+def test_protocol_passes_pick_and_keeps_the_other_defaults():
+    from tfrec.evaluation import Protocol
+
+    p = Protocol("leave_one_out", {"pick": "random"})
+    assert p.params == {"seed": 42, "pick": "random"}
+    df = _random_frame(seed=2)
+    (split,) = p.split(df)
+    assert split.test["movie_id"].tolist() == splits.leave_one_out(df, seed=42, pick="random").test["movie_id"].tolist()
+    assert Protocol("ncf").params["pick"] == "latest"
+
+
 # ---------------------------------------------------------------------------------------------
 # ncf_split
 

@@ -183,12 +183,21 @@ def temporal_split(df: pd.DataFrame, ratio: float = 0.8, *, user_col: str = USER
     return Split(df[in_train], df[~in_train])
 
 
-def _loo_test_positions(df: pd.DataFrame, user_col: str, time_col: str, seed: int) -> np.ndarray:
-    """Row positions of each user's latest interaction (users with >= 2 rows), sorted by user."""
+LOO_PICKS = ("latest", "random")
+
+
+def _loo_test_positions(df: pd.DataFrame, user_col: str, time_col: str, seed: int, pick: str = "latest") -> np.ndarray:
+    """Row positions of each user's held-out interaction (users with >= 2 rows), sorted by user:
+    the latest (``pick="latest"``, ties broken at random) or one drawn uniformly (``"random"``)."""
+    if pick not in LOO_PICKS:
+        raise ValueError(f"Unknown leave-one-out pick {pick!r}; expected one of {list(LOO_PICKS)} ('latest': each "
+                         "user's latest interaction, 'random': one interaction drawn at random with seed).")
     u = _codes(df[user_col])
-    t = _codes(df[time_col])
     tiebreak = np.random.default_rng(seed).permutation(len(df))
-    order = np.lexsort((tiebreak, t, u))
+    if pick == "latest":
+        order = np.lexsort((tiebreak, _codes(df[time_col]), u))
+    else:
+        order = np.lexsort((tiebreak, u))
     us = u[order]
     last = np.r_[us[1:] != us[:-1], True] if len(us) else np.zeros(0, bool)
     sizes = np.bincount(u)
@@ -197,28 +206,32 @@ def _loo_test_positions(df: pd.DataFrame, user_col: str, time_col: str, seed: in
 
 
 def leave_one_out(df: pd.DataFrame, seed: int = 42, *, user_col: str = USER_COL, item_col: str = ITEM_COL,
-                  rating_col: str = RATING_COL, time_col: str = TIME_COL) -> Split:
-    """Each user's latest interaction goes to test; all others to train.
+                  rating_col: str = RATING_COL, time_col: str = TIME_COL, pick: str = "latest") -> Split:
+    """One interaction of each user goes to test (the latest, or one at random); all others to train.
 
-    Interactions that share a user's latest timestamp are tied: one of them is picked at random with
-    ``seed``. Users with a single interaction stay in train only (and have no test row).
+    With ``pick="latest"`` interactions that share a user's latest timestamp are tied: one of them is
+    picked at random with ``seed``. ``pick="random"`` holds out one interaction per user drawn
+    uniformly with ``seed`` (the recommender-systems course's leave-one-out; no time column needed).
+    Users with a single interaction stay in train only (and have no test row).
 
     Args:
-      df: interactions with user, item and time columns.
-      seed: int seed of the tie-break. Default 42.
+      df: interactions with user, item and time columns (time only for ``pick="latest"``).
+      seed: int seed of the tie-break or the draw. Default 42.
+      pick: "latest" (default) or "random".
 
     Returns:
       Split(train, test): train in ``df`` order; test has one row per user, sorted by user id.
     """
-    _check_frame(df, [user_col, item_col, time_col], "leave_one_out")
-    pos = _loo_test_positions(df, user_col, time_col, seed)
+    _check_frame(df, [user_col, item_col] + ([time_col] if pick == "latest" else []), "leave_one_out")
+    pos = _loo_test_positions(df, user_col, time_col, seed, pick)
     mask = np.zeros(len(df), bool)
     mask[pos] = True
     return Split(df[~mask], df.iloc[pos])
 
 
 def ncf_split(df: pd.DataFrame, num_negatives: int = 99, seed: int = 42, *, user_col: str = USER_COL,
-              item_col: str = ITEM_COL, rating_col: str = RATING_COL, time_col: str = TIME_COL) -> Split:
+              item_col: str = ITEM_COL, rating_col: str = RATING_COL, time_col: str = TIME_COL,
+              pick: str = "latest") -> Split:
     """Leave-one-out plus sampled negatives per test user, the NCF (He et al. 2017) protocol.
 
     The test row of each user is :func:`leave_one_out`'s with the same ``seed``. For each test user,
@@ -229,6 +242,7 @@ def ncf_split(df: pd.DataFrame, num_negatives: int = 99, seed: int = 42, *, user
       df: interactions with user, item and time columns.
       num_negatives: int >= 1, negatives per test user. Default 99 (rank 1 positive among 100).
       seed: int seed. Default 42.
+      pick: the held-out interaction, as in :func:`leave_one_out`: "latest" (default) or "random".
 
     Returns:
       Split(train, test, negatives): ``negatives`` is a [len(test), num_negatives] array of item ids
@@ -238,8 +252,8 @@ def ncf_split(df: pd.DataFrame, num_negatives: int = 99, seed: int = 42, *, user
       ValueError: if a test user has fewer than ``num_negatives`` items left to sample from.
     """
     num_negatives = _check_int(num_negatives, "num_negatives", 1)
-    _check_frame(df, [user_col, item_col, time_col], "ncf_split")
-    split = leave_one_out(df, seed, user_col=user_col, item_col=item_col, time_col=time_col)
+    _check_frame(df, [user_col, item_col] + ([time_col] if pick == "latest" else []), "ncf_split")
+    split = leave_one_out(df, seed, user_col=user_col, item_col=item_col, time_col=time_col, pick=pick)
     u_codes, u_ids = pd.factorize(df[user_col], sort=True)
     i_codes, i_ids = pd.factorize(df[item_col], sort=True)
     n_items = len(i_ids)

@@ -1,4 +1,4 @@
-"""Callbacks of the trainer: the epoch log, early stopping, atomic checkpoints and fault tolerance.
+"""Callbacks of the trainer: the epoch log, early stopping, atomic checkpoints, fault tolerance, progress.
 
 :class:`RunRecorder` is the one callback that owns the run's state on disk. At the end of every epoch,
 in this order, it
@@ -331,3 +331,102 @@ class TimedCallback(tf.keras.callbacks.Callback):
 
     def on_test_end(self, logs=None):
         self._timed("on_test_end", logs)
+
+
+class LogStream:
+    """A write-only text stream that hands each complete line to ``log`` (e.g. a trainer's log function).
+
+    Args:
+      log: called with each line, without its newline.
+    """
+
+    def __init__(self, log: Callable[[str], None]):
+        self.log = log
+        self._pending = ""
+
+    def write(self, text: str) -> int:
+        *lines, self._pending = (self._pending + text).split("\n")
+        for line in lines:
+            self.log(line)
+        return len(text)
+
+    def flush(self) -> None:
+        """Lines are handed over as soon as they are complete; nothing to flush."""
+
+    def isatty(self) -> bool:
+        return False
+
+
+class ProgressLogger(tf.keras.callbacks.Callback):
+    """Progress within each epoch: a bar on a terminal, else a line every N seconds (``tfrec.progress``).
+
+    A line reads ``epoch 2/10: 120/400 steps (30%), 51.2 steps/s, 52.4k examples/s, ETA 0:05,
+    loss 0.5312`` (the running mean of the epoch's loss, as Keras reports it). The loss is read from
+    the device only when a line is written, so the callback does not slow the steps down.
+
+    Args:
+      batch_size: examples per step (the global batch), for the examples/s rate; None: no such rate.
+      epochs: planned number of epochs (for the label).
+      stream: where to write; default ``sys.stdout``.
+      interval: seconds between lines off a terminal; default ``$TFREC_PROGRESS_SECONDS`` or 15.
+      tty: force the terminal (True) or log-file (False) style; default: whether ``stream`` is a terminal.
+    """
+
+    def __init__(self, batch_size: Optional[int] = None, epochs: int = 0, stream=None,
+                 interval: Optional[float] = None, tty: Optional[bool] = None):
+        super().__init__()
+        from tfrec.progress import default_interval
+
+        self._supports_tf_logs = True  # keep the logs as tensors: no device sync per step
+        self.batch_size = batch_size
+        self.epochs = epochs
+        self.stream = stream
+        self.interval = default_interval() if interval is None else interval
+        self.tty = tty
+        self.progress = None
+        self._logs: Dict[str, Any] = {}
+
+    def _loss(self) -> Dict[str, float]:
+        value = self._logs.get("loss")
+        return {} if value is None else {"loss": float(value)}
+
+    def on_epoch_begin(self, epoch, logs=None):
+        from tfrec.progress import Progress
+
+        total = f"/{self.epochs}" if self.epochs else ""
+        self.progress = Progress((self.params or {}).get("steps"), desc=f"epoch {epoch + 1}{total}", unit="steps",
+                                 items_per_unit=self.batch_size, stream=self.stream, interval=self.interval,
+                                 tty=self.tty)
+        self.progress.lazy_postfix = self._loss
+        self._logs = {}
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.progress is None:
+            return
+        self._logs = logs or {}
+        self.progress.update(batch + 1 - self.progress.n)  # batch is 0-based within the epoch
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.progress is not None:
+            self.progress.close()
+            self.progress = None
+
+    # the validation pass at the end of each epoch (Keras calls the test hooks inside fit)
+    def on_test_begin(self, logs=None):
+        from tfrec.progress import Progress
+
+        if self.progress is not None:
+            self.progress.close()
+        self._epoch_desc = self.progress.desc if self.progress is not None else "evaluation"
+        self.progress = Progress(None, desc=f"{self._epoch_desc} validation", unit="steps",
+                                 items_per_unit=self.batch_size, stream=self.stream, interval=self.interval,
+                                 tty=self.tty)
+
+    def on_test_batch_end(self, batch, logs=None):
+        if self.progress is not None:
+            self.progress.update(batch + 1 - self.progress.n)
+
+    def on_test_end(self, logs=None):
+        if self.progress is not None:
+            self.progress.close()
+            self.progress = None

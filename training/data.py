@@ -30,8 +30,10 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def data_root() -> Path:
-    """``$TFREC_DATA`` or ``../shared/data`` next to the repository."""
-    return Path(os.environ.get("TFREC_DATA", REPO.parent / "shared" / "data"))
+    """The first folder searched for datasets (see :func:`tfrec.data.download.data_roots`)."""
+    from tfrec.data.download import data_roots
+
+    return data_roots()[0]
 
 
 def resolve_path(config: RunConfig) -> Path:
@@ -43,14 +45,16 @@ def resolve_path(config: RunConfig) -> Path:
     if config.data.path:
         candidates = [Path(config.data.path).expanduser()]
     else:
-        candidates = [Path(config.data.dataset).expanduser(), data_root() / config.data.dataset]
+        from tfrec.data.download import data_roots
+
+        candidates = [Path(config.data.dataset).expanduser()] + [r / config.data.dataset for r in data_roots()]
     for c in candidates:
         if c.is_dir():
             return c
     raise FileNotFoundError(
         f"Dataset folder for data.dataset={config.data.dataset!r} / data.path={config.data.path!r} not found; "
-        f"looked in {', '.join(str(c) for c in candidates)}. Set data.path to the folder, or TFREC_DATA to the "
-        "folder that holds it."
+        f"looked in {', '.join(str(c) for c in candidates)}. Set data.path to the folder, TFREC_DATA to the "
+        "folder that holds it, or download it: tfrec data download NAME."
     )
 
 

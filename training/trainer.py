@@ -156,6 +156,7 @@ class Trainer:
         self.run_dir = self.config.resolved_run_dir()
         self.overwrite = overwrite
         self.log = log or (lambda msg: print(msg, flush=True))
+        self._prints = log is None
         self.task = get_task(self.config.model.name)
         self.placement: Optional[Placement] = None
         self.timing: Dict[str, float] = {}
@@ -259,6 +260,13 @@ class Trainer:
         )
         timed = [TimedCallback(recorder)]
         callbacks = list(timed)
+        if cfg.training.verbose == 2 and placement.is_chief:
+            from tfrec.training.callbacks import LogStream, ProgressLogger
+
+            # printing to the console: a bar on a terminal; a caller's log function: its lines
+            stream = None if self._prints else LogStream(self.log)
+            callbacks.insert(0, ProgressLogger(batch_size=global_batch, epochs=cfg.training.epochs, stream=stream,
+                                               tty=None if self._prints else False))
         if cfg.output.tensorboard and placement.is_chief:
             import tensorboard.summary  # noqa: F401  (loaded here, not lazily inside the first epoch)
 

@@ -33,6 +33,11 @@ def register(subparsers) -> None:
                    "temporal, leave_one_out, ncf, canonical, kfold)")
     p.add_argument("-k", type=int, help="list length of top-k metrics (overrides the config's k)")
     p.add_argument("--run-dir", help="folder for results.json / results.csv (default runs/evaluate-<time>)")
+    p.add_argument("--encoding", help="text encoding of the data files, e.g. latin-1 or cp1252 "
+                   "(default: the layout's, latin-1 for ml-100k/ml-1m, utf-8 for CSV)")
+    p.add_argument("--duplicates", default="error", choices=("error", "keep-last", "mean"),
+                   help="a (user, movie) pair rated on several lines: refuse the file, keep the last line, "
+                        "or their mean rating")
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
     p.add_argument("--list", action="store_true", help="list the registered algorithms and protocols and exit")
     p.set_defaults(func=run)
@@ -101,7 +106,8 @@ def run(args) -> int:
 
     protocol = Protocol(cfg.protocol.name, dict(cfg.protocol.params))
     t0 = time.perf_counter()
-    ml = load_movielens(data["path"], layout=data["layout"])
+    ml = load_movielens(data["path"], layout=data.get("layout", "auto"), encoding=args.encoding,
+                        duplicates=args.duplicates)
     print(f"loaded {len(ml.ratings):,} ratings from {data['path']} ({ml.layout}) in {time.perf_counter() - t0:.1f}s")
     ev = Evaluator(ml.ratings, protocol, k=cfg.k, data_path=data["path"], churn=cfg.churn,
                    exclude_seen=cfg.exclude_seen, relevance_threshold=cfg.relevance_threshold,

@@ -4,14 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import socket
 import sys
 import time
 from pathlib import Path
 from typing import Optional
-
-DEFAULT_LOCAL = Path("..") / "shared" / "data" / "ml-100k"
-
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
@@ -23,12 +19,14 @@ def register(subparsers) -> None:
             "evaluate top-100 accuracy and RMSE on the held-out 20%%, export both in TF Serving's layout "
             "(retrieval as <name> brute force and <name>_scann with a recall-tuned ScaNN index), and print the "
             "top 10 movies of a sample user from the exported SavedModel. "
-            "Example: tfrec quickstart --data ../shared/data/ml-100k --output runs/quickstart"
+            "Without --data it downloads MovieLens 100K into the data folder first (see `tfrec data`). "
+            "Example: tfrec quickstart --output runs/quickstart"
         ),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    p.add_argument("--data", help="MovieLens 100K folder (u.data, u.item, ...); default: TFDS movielens/100k-ratings "
-                   "(needs internet the first time)")
+    p.add_argument("--data", help="MovieLens 100K folder (u.data, u.item, ...); default: ml-100k in the data folder "
+                   "($TFREC_DATA or ~/.cache/tfrec/data), downloaded and verified the first time")
+    p.add_argument("--encoding", help="text encoding of the --data files (default latin-1, MovieLens 100K's)")
     p.add_argument("--output", default="runs/quickstart", help="folder for metrics.json and models/")
     p.add_argument("--name", default="movies", help="model name of the retrieval export")
     p.add_argument("--epochs", type=int, default=3, help="retrieval training epochs")
@@ -41,38 +39,20 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
-def _offline_message(error: Exception) -> str:
-    hint = f"--data {DEFAULT_LOCAL}" if DEFAULT_LOCAL.is_dir() else "--data /path/to/ml-100k"
-    return (f"tfrec quickstart: MovieLens 100K is not available from TFDS here ({type(error).__name__}: "
-            f"{str(error).splitlines()[0] if str(error) else 'no details'}).\n"
-            f"Pass a local copy of the dataset folder (u.data, u.item, u.user), e.g.:\n"
-            f"  tfrec quickstart {hint}\n"
-            f"(download: https://files.grouplens.org/datasets/movielens/ml-100k.zip)")
+def load_data(path: Optional[str], encoding: Optional[str] = None):
+    """MovieLens 100K from ``path`` or, without one, from the data folder (downloaded there if absent).
 
-
-def _online(host: str = "storage.googleapis.com", timeout: float = 3.0) -> bool:
-    try:
-        socket.create_connection((host, 443), timeout=timeout).close()
-        return True
-    except OSError:
-        return False
-
-
-def load_data(path: Optional[str]):
-    """MovieLens 100K from ``path`` or, without one, from TFDS (prepared copy, else download)."""
+    Raises:
+      DownloadError: no ``path`` and the download failed (the message says what to do).
+    """
     from tfrec.data import load_movielens
+    from tfrec.data.download import download_dataset
+    from tfrec.progress import Progress
 
     if path:
-        return load_movielens(path)
-    try:
-        return load_movielens(source="tfds", layout="ml-100k")
-    except Exception as first:  # noqa: BLE001 - not prepared locally: try to download
-        if not _online():
-            raise RuntimeError(_offline_message(first)) from None
-        try:
-            return load_movielens(source="tfds", layout="ml-100k", download=True)
-        except Exception as e:  # noqa: BLE001
-            raise RuntimeError(_offline_message(e)) from None
+        return load_movielens(path, encoding=encoding)
+    folder = download_dataset("ml-100k", progress=Progress, log=lambda msg: print(msg, flush=True))
+    return load_movielens(folder, layout="ml-100k")
 
 
 def top_k_accuracy(rec, test, data, k: int = 100) -> float:
@@ -101,10 +81,12 @@ def run(args) -> int:
     t_all = time.perf_counter()
     out = Path(args.output)
     print("tfrec quickstart: MovieLens 100K -> two-tower retrieval + ranking -> TF Serving export", flush=True)
+    from tfrec.data.download import DownloadError
+
     try:
-        ml = load_data(args.data)
-    except RuntimeError as e:
-        print(str(e), file=sys.stderr)
+        ml = load_data(args.data, args.encoding)
+    except DownloadError as e:
+        print(f"tfrec quickstart: error: {e}", file=sys.stderr)
         return 2
     import numpy as np
 
@@ -206,6 +188,6 @@ def run(args) -> int:
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2, default=float) + "\n")
     print(f"done in {metrics['total_seconds']:.0f} s; metrics in {out / 'metrics.json'}. Next:")
     print(f"  tfrec serve --model-config {base / 'models.config'}")
-    titles_arg = f" --titles {args.data}" if args.data else ""
+    titles_arg = f" --titles {ml.path}" if ml.path else ""
     print(f"  tfrec recommend --server http://localhost:8501 --model {args.name}_scann --user {user} -k 10{titles_arg}")
     return 0

@@ -35,13 +35,6 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    import os
-
-    import logging
-
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")  # keep TensorFlow's C++ info lines off the console
-    for name in ("absl", "tensorflow"):  # checkpoint/SavedModel info chatter
-        logging.getLogger(name).setLevel(logging.WARNING)
     from tfrec.training.families import registry
 
     if args.list_models:

@@ -39,12 +39,6 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    import logging
-    import os
-
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
-    for name in ("absl", "tensorflow"):
-        logging.getLogger(name).setLevel(logging.WARNING)
     from tfrec.training.config import load_config
 
     overrides = list(args.overrides)

@@ -147,7 +147,8 @@ def _scan(
                 f"bytes {bline[e.start:e.end]!r} are not valid {encoding}.",
                 line=number,
                 content=shown,
-                hint=f"Re-save the file as {encoding}, or pass the file's encoding (e.g. encoding='latin-1').",
+                hint=f"Re-save the file as {encoding}, or pass the file's encoding: encoding='latin-1' "
+                "(or cp1252, ...) in Python, --encoding latin-1 on the command line.",
             ) from None
         shown = line.replace(psep, sep)
         parts = _split(line, psep, quoted)

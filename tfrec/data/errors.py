@@ -8,6 +8,23 @@ from typing import Optional, Union
 _MAX_CONTENT = 120  # characters of the offending line quoted in a message
 
 
+def escape_control(text: str, keep: str = "") -> str:
+    r"""``text`` with every non-printable character (control bytes such as ESC, NUL, CR, bidi
+    overrides) written as a Python escape (``\x1b``, ``\u202e``), except those in ``keep``.
+
+    Error messages quote data and paths; escaping keeps a bad line from driving the terminal.
+
+    Example:
+        >>> print(escape_control("ok\x1b[31m red"))
+        ok\x1b[31m red
+        >>> escape_control("two\nlines", keep="\n") == "two\nlines"
+        True
+    """
+    if text.isprintable() and not keep:
+        return text
+    return "".join(c if c.isprintable() or c in keep else repr(c)[1:-1] for c in text)
+
+
 def _shorten(text: str, limit: int = _MAX_CONTENT) -> str:
     return text if len(text) <= limit else text[:limit] + f"... ({len(text)} characters)"
 
@@ -41,10 +58,10 @@ class DataFormatError(ValueError):
         self.line = line
         self.content = None if content is None else _shorten(content)
         self.problem = problem
-        where = self.path if line is None else f"{self.path}:{line}"
-        message = f"{where}: {problem}"
+        where = escape_control(self.path if line is None else f"{self.path}:{line}")
+        message = f"{where}: {escape_control(problem)}"
         if self.content is not None:
-            message += f" Line: {self.content!r}."
+            message += f" Line: {escape_control(repr(self.content))}."
         if hint:
-            message += f" {hint}"
+            message += f" {escape_control(hint)}"
         super().__init__(message)

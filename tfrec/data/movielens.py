@@ -23,6 +23,7 @@ import pandas as pd
 
 from tfrec.data._io import Field, data_line, read_table
 from tfrec.data.errors import DataFormatError
+from tfrec.data.validation import check_policy, check_rating_scale, resolve_duplicates
 
 # TFDS ``movie_genres`` ClassLabel names, in label order (Action = 0, ..., "(no genres listed)" = 20).
 MOVIELENS_GENRES: Tuple[str, ...] = (
@@ -70,6 +71,12 @@ LAYOUT_FILES: Dict[str, Tuple[str, str, Optional[str]]] = {
     "ml-100k": ("u.data", "u.item", "u.user"),
     "ml-1m": ("ratings.dat", "movies.dat", "users.dat"),
     "ml-latest": ("ratings.csv", "movies.csv", None),
+}
+# Layout -> (ratings file separator, header line, default encoding, rating scale).
+_RATINGS_FORMAT: Dict[str, Tuple[str, bool, str, Tuple[float, float]]] = {
+    "ml-100k": ("\t", False, "latin-1", (1.0, 5.0)),
+    "ml-1m": ("::", False, "latin-1", (1.0, 5.0)),
+    "ml-latest": (",", True, "utf-8", (0.5, 5.0)),
 }
 # Names accepted for ``layout`` that mean the CSV layout.
 _CSV_ALIASES = ("ml-latest-small", "ml-20m", "ml-25m", "ml-32m")
@@ -142,6 +149,9 @@ def load_movielens(
     source: str = "local",
     data_dir: Union[str, Path, None] = None,
     download: bool = False,
+    encoding: Optional[str] = None,
+    rating_scale: Union[str, Sequence[float], None] = "auto",
+    duplicates: str = "error",
 ) -> MovieLens:
     """Loads MovieLens ratings, movies and users from a local folder or from TFDS.
 
@@ -154,6 +164,14 @@ def load_movielens(
       source: "local" or "tfds" (``tfds.load("movielens/<config>-ratings")``).
       data_dir: TFDS data folder (``source="tfds"`` only).
       download: let TFDS download and prepare the data (``source="tfds"`` only; needs internet).
+      encoding: text encoding of the files, e.g. "latin-1", "cp1252"; default the layout's
+        (latin-1 for ml-100k and ml-1m, utf-8 for the CSV layout).
+      rating_scale: (low, high): every rating must lie inside, or the load fails naming the line;
+        "auto" (default): the layout's scale (1..5 for ml-100k/ml-1m, 0.5..5 for the CSV layout);
+        None: no check.
+      duplicates: what to do with a (user, movie) pair rated on several lines: "error" (default;
+        names both lines), "keep-last" (the last line), "mean" (their mean rating, at the last line's
+        position, with the latest timestamp).
 
     Returns:
       MovieLens with ``ratings``, ``movies``, ``users`` frames (see :class:`MovieLens`).
@@ -161,11 +179,13 @@ def load_movielens(
     Raises:
       ValueError: unknown ``layout`` or ``source``, or no ``path`` with ``source="local"``.
       FileNotFoundError: the folder or the layout's files are missing (says which were looked for).
-      DataFormatError: a file is empty or has a malformed line (names file and line).
+      DataFormatError: a file is empty or has a malformed line, a rating outside the scale, or a
+        repeated (user, movie) pair with ``duplicates="error"`` (names file and line).
       RuntimeError: ``source="tfds"`` and the data is neither prepared in ``data_dir`` nor downloadable.
     """
     _check_choice("source", source, SOURCES)
     _check_choice("layout", layout, LAYOUTS)
+    check_policy(duplicates)
     if source == "tfds":
         return _load_tfds(layout, data_dir, download)
     if path is None:
@@ -183,7 +203,19 @@ def load_movielens(
         )
     resolved = _resolve_layout(folder, layout)
     loader = {"ml-100k": _load_100k, "ml-1m": _load_1m, "ml-latest": _load_csv}[resolved]
-    ratings, movies, users = loader(folder)
+    sep, header, default_encoding, default_scale = _RATINGS_FORMAT[resolved]
+    enc = encoding or default_encoding
+    ratings, movies, users = loader(folder, enc)
+    ratings_path = folder / LAYOUT_FILES[resolved][0]
+
+    def locate(row: int, problem: str, hint: str) -> None:
+        _raise_at_row(ratings_path, row, problem, header=header, sep=sep, encoding=enc, hint=hint)
+
+    check_rating_scale(ratings, default_scale if isinstance(rating_scale, str) and rating_scale == "auto"
+                       else rating_scale, locate)
+    ratings = resolve_duplicates(ratings, duplicates, locate,
+                                 line_of=lambda row: data_line(ratings_path, row, header=header, sep=sep,
+                                                               encoding=enc)[0])
     return MovieLens(ratings=ratings, movies=movies, users=users, layout=resolved, path=folder)
 
 
@@ -334,12 +366,11 @@ def _ratings_fields(sources: Optional[Sequence[str]] = None) -> List[Field]:
     return [Field(n, k, s) for n, k, s in zip(names, kinds, sources)]
 
 
-def _load_100k(folder: Path):
-    enc = "latin-1"
+def _load_100k(folder: Path, enc: str):
     ratings_path, items_path, users_path = (folder / f for f in LAYOUT_FILES["ml-100k"])
     ratings = read_table(ratings_path, _ratings_fields(), sep="\t", header=False, encoding=enc)
 
-    genre_order = _read_100k_genre_order(folder / "u.genre")
+    genre_order = _read_100k_genre_order(folder / "u.genre", enc)
     n_flags = len(genre_order)
     item_fields = [Field("movie_id", "int"), Field("movie_title", "str"), Field("release_date", "str"),
                    Field("video_release_date", "str"), Field("imdb_url", "str")]  # fmt: skip
@@ -373,17 +404,17 @@ def _load_100k(folder: Path):
     return ratings, movies.reset_index(drop=True), users
 
 
-def _read_100k_genre_order(path: Path) -> List[int]:
+def _read_100k_genre_order(path: Path, enc: str = "latin-1") -> List[int]:
     """TFDS label of each u.item genre flag column, from u.genre when present."""
     if not path.is_file():
         return [_GENRE_LABEL[g] for g in _ML100K_GENRES]
     table = read_table(path, [Field("genre", "str"), Field("index", "int")], sep="|", header=False,
-                       encoding="latin-1")  # fmt: skip
+                       encoding=enc)  # fmt: skip
     table = table.sort_values("index")
     if table["index"].tolist() != list(range(len(table))):
         raise DataFormatError(path, f"genre indices must be 0..{len(table) - 1}; found {table['index'].tolist()}.")
     labels = table["genre"].map(_GENRE_LABEL)
-    _check_values(table, path, labels.isna(), "genre", list(MOVIELENS_GENRES), "|", "latin-1")
+    _check_values(table, path, labels.isna(), "genre", list(MOVIELENS_GENRES), "|", enc)
     return labels.astype(np.int64).tolist()
 
 
@@ -413,8 +444,8 @@ def _users_frame(raw, bucket_age, raw_age, label_text, occupation_text, path, se
     return frame if raw_age is not None else frame.drop(columns="raw_user_age")
 
 
-def _load_1m(folder: Path):
-    enc, sep = "latin-1", "::"
+def _load_1m(folder: Path, enc: str):
+    sep = "::"
     ratings_path, movies_path, users_path = (folder / f for f in LAYOUT_FILES["ml-1m"])
     ratings = read_table(ratings_path, _ratings_fields(), sep=sep, header=False, encoding=enc)
     raw = read_table(movies_path, [Field("movie_id", "int"), Field("title", "str"), Field("genres", "str")],
@@ -444,16 +475,16 @@ def _load_1m(folder: Path):
     return ratings, movies.reset_index(drop=True), users
 
 
-def _load_csv(folder: Path):
+def _load_csv(folder: Path, enc: str):
     ratings_path, movies_path = (folder / f for f in LAYOUT_FILES["ml-latest"][:2])
     fields = _ratings_fields(("userId", "movieId", "rating", "timestamp"))
-    ratings = read_table(ratings_path, fields, sep=",", header=True, quoted=True)
+    ratings = read_table(ratings_path, fields, sep=",", header=True, quoted=True, encoding=enc)
     movie_fields = [Field("movie_id", "int", "movieId"), Field("title", "str"), Field("genres", "str")]
-    raw = read_table(movies_path, movie_fields, sep=",", header=True, quoted=True)
-    _check_unique(raw, "movie_id", movies_path, header=True, sep=",", encoding="utf-8")
-    genres = _genres_from_names(raw["genres"], movies_path, header=True, sep=",", encoding="utf-8")
+    raw = read_table(movies_path, movie_fields, sep=",", header=True, quoted=True, encoding=enc)
+    _check_unique(raw, "movie_id", movies_path, header=True, sep=",", encoding=enc)
+    genres = _genres_from_names(raw["genres"], movies_path, header=True, sep=",", encoding=enc)
     movies = _movies_frame(raw["movie_id"], raw["title"], genres)
-    ratings = _join(ratings, movies, None, ratings_path, header=True, sep=",", encoding="utf-8")
+    ratings = _join(ratings, movies, None, ratings_path, header=True, sep=",", encoding=enc)
     return ratings, movies.reset_index(drop=True), None
 
 

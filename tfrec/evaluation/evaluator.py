@@ -149,8 +149,13 @@ class EvaluatedAlgorithm:
             f"recall@{k}": M.recall_at_k(hits, n_rel),
             f"map@{k}": M.map_at_k(hits, n_rel),
             f"hr@{k}": M.hit_rate_at_k(hits, n_rel),
-            f"arhr@{k}": M.arhr_at_k(hits, n_rel),
         }
+        # ARHR is a leave-one-out metric; elsewhere users have several held-out items and the per-user
+        # sum of 1/rank (which can exceed 1) goes by its own name
+        if self.protocol.leave_one_out:
+            out[f"arhr@{k}"] = M.arhr_at_k(hits, n_rel)
+        else:
+            out[f"reciprocal_rank_sum@{k}"] = M.reciprocal_rank_sum_at_k(hits, n_rel)
         train = data.train
         if self.protocol.leave_one_out and train.columns.rating in data.test.columns:
             # one left-out item per user: hit rates by its rating
@@ -291,11 +296,27 @@ class Evaluator:
         return pd.DataFrame(rows).set_index("algorithm") if rows else pd.DataFrame()
 
     def _progress(self, items, desc, enabled):
+        """``items``, reporting progress on stderr (a bar on a terminal, else a line every
+        ``$TFREC_PROGRESS_SECONDS``, see :class:`tfrec.progress.Progress`)."""
         if not (self.progress and enabled):
             return items
-        from tqdm.auto import tqdm
+        import sys
 
-        return tqdm(items, desc=desc, leave=False)
+        from tfrec.progress import Progress
+
+        items = list(items)
+        bar = Progress(len(items), desc=f"evaluate {desc}", unit="folds" if desc != "algorithms" else "algorithms",
+                       stream=sys.stderr)
+
+        def report():
+            try:
+                for item in items:
+                    yield item
+                    bar.update(1)
+            finally:
+                bar.close()
+
+        return report()
 
 
 def _join_side_features(frame: pd.DataFrame, full: pd.DataFrame, columns: Columns) -> pd.DataFrame:

@@ -7,8 +7,8 @@ name               what it does
                    full-catalog top-k with seen items removed.
 ``random``         random ratio split (``ratio``, default 0.8, TFRS tutorials); full catalog.
 ``temporal``       per-user temporal split (``ratio``, default 0.8); full catalog.
-``leave_one_out``  latest interaction of each user held out; full catalog; adds cumulative and
-                   rating hit rates.
+``leave_one_out``  one interaction of each user held out (``pick``: ``latest``, default, or
+                   ``random``); full catalog; adds ARHR, cumulative and rating hit rates.
 ``ncf``            leave-one-out + ``num_negatives`` (default 99) sampled negatives per test user
                    (He et al. 2017); the held-out item is ranked among its negatives.
 ``canonical``      the ml-100k ``u1..u5``/``ua``/``ub`` files (``split``, default ``u1``) read
@@ -35,8 +35,8 @@ _PARAMS = {
     "msr_stratified": {"ratio": 0.75, "seed": 42},
     "random": {"ratio": 0.8, "seed": 42},
     "temporal": {"ratio": 0.8},
-    "leave_one_out": {"seed": 42},
-    "ncf": {"num_negatives": 99, "seed": 42},
+    "leave_one_out": {"seed": 42, "pick": "latest"},
+    "ncf": {"num_negatives": 99, "seed": 42, "pick": "latest"},
     "canonical": {"split": "u1"},
     "kfold": {"k": 5, "seed": 42},
 }
@@ -95,9 +95,9 @@ class Protocol:
         if self.name == "temporal":
             return [splits.temporal_split(frame, ratio=p["ratio"], **tkw)]
         if self.name == "leave_one_out":
-            return [splits.leave_one_out(frame, seed=p["seed"], **tkw)]
+            return [splits.leave_one_out(frame, seed=p["seed"], pick=p["pick"], **tkw)]
         if self.name == "ncf":
-            return [splits.ncf_split(frame, num_negatives=p["num_negatives"], seed=p["seed"], **tkw)]
+            return [splits.ncf_split(frame, num_negatives=p["num_negatives"], seed=p["seed"], pick=p["pick"], **tkw)]
         if self.name == "kfold":
             return list(splits.kfold_split(frame, k=p["k"], seed=p["seed"], **kw))
         # canonical

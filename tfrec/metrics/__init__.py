@@ -17,6 +17,7 @@ from tfrec.metrics.ranking import (
     precision_at_k,
     rating_hit_rate,
     recall_at_k,
+    reciprocal_rank_sum_at_k,
     relevant_counts,
 )
 from tfrec.metrics.rating import mae, rmse
@@ -31,6 +32,7 @@ __all__ = [
     "map_at_k",
     "hit_rate_at_k",
     "arhr_at_k",
+    "reciprocal_rank_sum_at_k",
     "mrr_at_k",
     "cumulative_hit_rate",
     "rating_hit_rate",

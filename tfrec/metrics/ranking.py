@@ -43,6 +43,7 @@ __all__ = [
     "map_at_k",
     "hit_rate_at_k",
     "arhr_at_k",
+    "reciprocal_rank_sum_at_k",
     "mrr_at_k",
     "cumulative_hit_rate",
     "rating_hit_rate",
@@ -204,13 +205,33 @@ def hit_rate_at_k(hits, num_relevant, k: Optional[int] = None, reduce: bool = Tr
     return _finish(h.any(axis=1).astype(np.float64), valid, reduce)
 
 
-def arhr_at_k(hits, num_relevant, k: Optional[int] = None, reduce: bool = True):
-    """Average reciprocal hit rank: per user, sum of 1/rank over hits in the top k, averaged over users.
+def reciprocal_rank_sum_at_k(hits, num_relevant, k: Optional[int] = None, reduce: bool = True):
+    """Per user, the sum of 1/rank over every hit in the top k, averaged over users.
 
-    With leave-one-out (one relevant item per user) this is F. Kane's
-    ``RecommenderMetrics.AverageReciprocalHitRank`` and equals :func:`mrr_at_k`.
+    With several relevant items per user this sum can exceed 1 (hits at ranks 1 and 2 give 1.5); it
+    is *not* ARHR, which is defined with one held-out item per user (see :func:`arhr_at_k`).
     """
     h, nrel, k, valid = _prepare(hits, num_relevant, k)
+    return _finish(h @ (1.0 / np.arange(1, h.shape[1] + 1)), valid, reduce)
+
+
+def arhr_at_k(hits, num_relevant, k: Optional[int] = None, reduce: bool = True):
+    """Average reciprocal hit rank of leave-one-out: 1/rank of each user's held-out item in the top k
+    (0 when it is not there), averaged over users.
+
+    This is F. Kane's ``RecommenderMetrics.AverageReciprocalHitRank`` and equals :func:`mrr_at_k`
+    there. It is defined for one relevant item per user only; with several, use
+    :func:`reciprocal_rank_sum_at_k` (the per-user sum) or :func:`mrr_at_k` (the first hit).
+
+    Raises:
+      ValueError: a user has more than one relevant item.
+    """
+    h, nrel, k, valid = _prepare(hits, num_relevant, k)
+    if (nrel > 1).any():
+        raise ValueError(
+            f"arhr_at_k is defined for leave-one-out (one held-out item per user); {int((nrel > 1).sum())} users "
+            f"have more (up to {int(nrel.max())}). Use reciprocal_rank_sum_at_k for the per-user sum of 1/rank, "
+            "or mrr_at_k for the rank of the first hit.")
     return _finish(h @ (1.0 / np.arange(1, h.shape[1] + 1)), valid, reduce)
 
 
