@@ -39,7 +39,8 @@ def served(tmp_path_factory):
     export_retrieval(base, "movies", toy.query_model, toy.query_features, toy.item_ids, toy.item_embeddings,
                      k=K, version=1, scann=False, warmup_examples={"user_id": toy.user_ids}, log=None)
     server = ModelServer([ModelConfig("movies", base / "movies")], rest_port=0, grpc_port=0, host="127.0.0.1",
-                         poll_seconds=0.2, batch_options=BatchOptions(max_batch_size=16)).start()
+                         poll_seconds=0.2, batch_options=BatchOptions(max_batch_size=16), max_num_load_retries=1,
+                         load_retry_interval_micros=300_000).start()
     yield {"base": base, "toy": toy, "server": server}
     server.stop(drain_seconds=5)
 
@@ -218,13 +219,18 @@ def test_broken_version_is_reported_and_does_not_replace_the_working_one(served)
     broken.mkdir()
     (broken / "saved_model.pb").write_bytes(b"this is not a SavedModel")
     deadline = time.monotonic() + 10
+    states = []
     while time.monotonic() < deadline:
         st = {s.version: s for s in server.manager.status("movies")}
-        if current + 1 in st and st[current + 1].state == "END":
-            break
+        if current + 1 in st:
+            states.append((st[current + 1].state, st[current + 1].error_code))
+            if st[current + 1].state == "END":
+                break
         time.sleep(0.05)
-    assert st[current + 1].state == "END" and st[current + 1].error_code == "UNKNOWN"
-    assert st[current + 1].error_message
+    # one retry (LOADING with the first error), then END with the canonical code of an unparsable file
+    assert ("LOADING", "DATA_LOSS") in states, states
+    assert st[current + 1].state == "END" and st[current + 1].error_code == "DATA_LOSS"
+    assert "Error parsing message" in st[current + 1].error_message
     assert server.manager.versions("movies") == [current]
     assert _valid_answer(server)
 
