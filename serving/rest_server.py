@@ -292,11 +292,19 @@ class RestServer:
             return True
         self._protocol.draining = True
         self._server.config.timeout_graceful_shutdown = max(1, int(round(timeout)))
+        try:  # in-flight answers say Connection: close from now on, not from uvicorn's next tick
+            self._loop.call_soon_threadsafe(self._shutdown_connections)
+        except RuntimeError:  # the loop already stopped
+            pass
         self._server.should_exit = True
         self._thread.join(timeout + 5)
         done = not self._thread.is_alive() and self._asgi.inflight == 0
         self._asgi.pool.shutdown(wait=False, cancel_futures=True)
         return done
+
+    def _shutdown_connections(self) -> None:
+        for connection in list(self._server.server_state.connections):
+            connection.shutdown()
 
     def close(self) -> None:
         try:

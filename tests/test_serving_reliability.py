@@ -287,3 +287,67 @@ def test_sigterm_finishes_in_flight_requests(served, capsys):
     assert time.monotonic() - timing["term"] < 30
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", port), timeout=2).close()
+
+
+def test_sigterm_with_keep_alive_clients_fails_no_request_sent_before_it(served, capsys):
+    """Eight clients on keep-alive connections send requests back to back (each waits in a 200 ms batch
+    window) while ``tfrec serve`` gets SIGTERM: every request sent before the signal is answered 200, the
+    answers in flight at the signal say ``Connection: close``, and no connection is reset under a client."""
+    from tfrec.cli.main import build_parser
+
+    base = served["base"]
+    port = _free_port()
+    args = build_parser().parse_args([
+        "serve", "--model-base-path", str(base / "movies"), "--model-name", "movies", "--rest-port", str(port),
+        "--grpc-port", "-1", "--host", "127.0.0.1", "--engine", "builtin", "--poll-seconds", "0",
+        "--batch-timeout-ms", "200", "--no-warmup"])
+    records, timing = [], {}
+    lock = threading.Lock()
+
+    def client():
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        while "term" not in timing or time.monotonic() < timing["term"] + 1.0:
+            sent = time.monotonic()
+            try:
+                conn.request("POST", "/v1/models/movies:predict", body=b'{"instances": ["u1"]}',
+                             headers={"Content-Type": "application/json"})
+                resp = conn.getresponse()
+                resp.read()
+                outcome = (resp.status, resp.getheader("Connection"))
+            except (OSError, http.client.HTTPException) as e:
+                outcome = (type(e).__name__, None)
+                conn.close()
+                time.sleep(0.05)
+            with lock:
+                records.append((sent, time.monotonic(), outcome))
+
+    def driver():
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        threads = [threading.Thread(target=client) for _ in range(8)]
+        for t in threads:
+            t.start()
+        time.sleep(1.0)
+        timing["term"] = time.monotonic()
+        os.kill(os.getpid(), signal.SIGTERM)
+        for t in threads:
+            t.join(timeout=60)
+
+    helper = threading.Thread(target=driver)
+    helper.start()
+    rc = args.func(args)
+    helper.join(timeout=60)
+    capsys.readouterr()
+    term = timing["term"]
+    before = [r for r in records if r[0] < term]
+    assert len(before) >= 16 and rc == 0
+    assert [r for r in before if r[2][0] != 200] == [], [r for r in before if r[2][0] != 200]
+    answered_after = [r for r in before if r[1] > term]  # in flight at the signal (a 200 ms batch window)
+    assert any(r[2][1] == "close" for r in answered_after), answered_after
+    late = [r for r in answered_after if r[1] > term + 0.15]  # surely answered once the drain began
+    assert all(r[2][1] == "close" for r in late), late
