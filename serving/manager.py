@@ -130,10 +130,19 @@ class Signature:
         self.limits.check_inputs(out, {n: bool(s.shape.rank and s.shape[0] is None) for n, s in self.inputs.items()})
         return out
 
+    def submit(self, arrays: Mapping[str, np.ndarray], callback) -> bool:
+        """Queues validated ``arrays`` on the batcher without waiting; ``callback(outputs, error)`` runs on
+        a batch thread. Returns False (nothing queued) when the signature is not batched: use :meth:`call`."""
+        return self._batcher is not None and self._batcher.submit(dict(arrays), callback)
+
     def run(self, inputs: Mapping[str, np.ndarray]) -> Dict[str, np.ndarray]:
-        arrays = self.validate(inputs)
+        """Validates ``inputs`` and runs them (batched with other requests when the signature is)."""
+        return self.execute(self.validate(inputs))
+
+    def execute(self, arrays: Mapping[str, np.ndarray]) -> Dict[str, np.ndarray]:
+        """Runs validated arrays, batched with other requests when the signature is."""
         if self._batcher is not None:
-            return self._batcher.run(arrays)
+            return self._batcher.run(dict(arrays))
         return self.call(arrays)
 
     def close(self) -> None:
@@ -196,6 +205,10 @@ class Servable:
     def _enter(self) -> None:
         with self._cond:
             self._inflight += 1
+
+    def release(self) -> None:
+        """Ends a request started by :meth:`ModelManager.acquire`."""
+        self._exit()
 
     def _exit(self) -> None:
         with self._cond:
@@ -466,6 +479,14 @@ class ModelManager:
         Raises:
           ServingError: NOT_FOUND ``Servable not found for request: Latest(<name>)`` (or ``Specific``).
         """
+        s = self.acquire(name, version, label)
+        try:
+            yield s
+        finally:
+            s.release()
+
+    def acquire(self, name: str, version: Optional[int] = None, label: Optional[str] = None) -> Servable:
+        """Like :meth:`servable` for a request that ends on another thread: call ``release()`` once done."""
         with self._lock:
             model = self._models.get(name)
             if label is not None:
@@ -476,10 +497,7 @@ class ModelManager:
             if s is None:
                 raise servable_not_found(name, version)
             s._enter()
-        try:
-            yield s
-        finally:
-            s._exit()
+        return s
 
     def predict(self, name: str, inputs: Mapping[str, np.ndarray], signature_name: str = DEFAULT_SIGNATURE,
                 version: Optional[int] = None, output_filter: Sequence[str] = ()) -> Tuple[int, Dict[str, np.ndarray]]:

@@ -20,7 +20,7 @@ import json
 import logging
 import re
 import urllib.parse
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Callable, Dict, Optional, Tuple, Union
 
 from tfrec.serving.errors import ServingError, invalid
 from tfrec.serving.limits import EXCLUDE_INPUT, RequestLimits
@@ -63,15 +63,23 @@ class RestApp:
 
     def handle(self, method: str, path: str, body: bytes) -> Tuple[int, Dict[str, Any]]:
         """Answers one request; never raises (internal errors are a 500 with the exception's type)."""
-        try:
-            return 200, self._dispatch(method, path.split("?", 1)[0], body)
-        except ServingError as e:
-            return e.http_status, {"error": e.message}
-        except Exception as e:  # noqa: BLE001 - never leak a traceback; the server keeps serving
-            logger.exception("internal error on %s %s", method, path)
-            return 500, {"error": f"Internal error: {type(e).__name__}: {e}"}
+        answer = self.start(method, path, body)
+        if isinstance(answer, PendingPredict):
+            try:
+                return 200, answer.run()
+            except Exception as e:  # noqa: BLE001 - converted to an error answer
+                return error_answer(e, method, path)
+        return answer
 
-    def _dispatch(self, method: str, path: str, body: bytes) -> Dict[str, Any]:
+    def start(self, method: str, path: str, body: bytes) -> Union[Tuple[int, Dict[str, Any]], "PendingPredict"]:
+        """Parses and validates a request: the answer, or a :class:`PendingPredict` left to run."""
+        try:
+            result = self._dispatch(method, path.split("?", 1)[0], body)
+        except Exception as e:  # noqa: BLE001 - converted to an error answer
+            return error_answer(e, method, path)
+        return result if isinstance(result, PendingPredict) else (200, result)
+
+    def _dispatch(self, method: str, path: str, body: bytes) -> Union[Dict[str, Any], "PendingPredict"]:
         if method == "GET":
             m = _GET_RE.match(path)
             if not m:
@@ -94,7 +102,7 @@ class RestApp:
             return self._predict(_unquote(name), int(version) if version is not None else None, _unquote(label), body)
         raise invalid(f"Malformed request: {method} {path}")
 
-    def _predict(self, name: str, version: Optional[int], label: Optional[str], body: bytes) -> Dict[str, Any]:
+    def _predict(self, name: str, version: Optional[int], label: Optional[str], body: bytes) -> "PendingPredict":
         from tfrec.serving.tensors import format_columnar, format_row, parse_columnar, parse_instances
 
         try:
@@ -116,17 +124,18 @@ class RestApp:
         signature_name = doc.get("signature_name", "")
         if not isinstance(signature_name, str):
             raise invalid("'signature_name' must be a string")
-        with self.manager.servable(name, version, label) as s:
+        s = self.manager.acquire(name, version, label)
+        try:
             sig = s.signature(signature_name)
             self._check_sizes(doc, sig.inputs)
             if has_inst:
                 arrays = parse_instances(doc["instances"], sig.inputs)
             else:
                 arrays = parse_columnar(doc["inputs"], sig.inputs)
-            out = s.predict(sig.name, arrays)
-        if has_inst:
-            return {"predictions": format_row(out)}
-        return {"outputs": format_columnar(out)}
+            return PendingPredict(s, sig, sig.validate(arrays), row_format=has_inst)
+        except BaseException:
+            s.release()
+            raise
 
     def _check_sizes(self, doc: Dict[str, Any], specs) -> None:
         """Row count and ``exclude_items`` length read off the JSON lists, before any array is built."""
@@ -157,3 +166,53 @@ def _is_b64(v: Any) -> bool:
 
 def _unquote(segment: Optional[str]) -> Optional[str]:
     return urllib.parse.unquote(segment) if segment is not None else None
+
+
+def error_answer(error: BaseException, method: str = "", path: str = "") -> Tuple[int, Dict[str, Any]]:
+    """``(HTTP status, {"error": message})`` of an exception; anything but a ServingError is a 500."""
+    if isinstance(error, ServingError):
+        return error.http_status, {"error": error.message}
+    logger.error("internal error on %s %s", method, path, exc_info=error)
+    return 500, {"error": f"Internal error: {type(error).__name__}: {error}"}
+
+
+class PendingPredict:
+    """A validated predict request that holds its model version until it has run.
+
+    Args:
+      servable: the version, acquired with :meth:`ModelManager.acquire` (released here).
+      signature: the signature to call.
+      arrays: validated inputs.
+      row_format: answer ``{"predictions": ...}`` (else ``{"outputs": ...}``).
+    """
+
+    def __init__(self, servable, signature, arrays, row_format: bool):
+        self.servable = servable
+        self.signature = signature
+        self.arrays = arrays
+        self.row_format = row_format
+
+    def run(self) -> Dict[str, Any]:
+        """Runs the model here (blocking) and returns the JSON answer."""
+        try:
+            out = self.signature.execute(self.arrays)
+        finally:
+            self.servable.release()
+        return self.answer(out)
+
+    def submit(self, callback: Callable[[Optional[Dict], Optional[BaseException]], None]) -> bool:
+        """Queues the request on the signature's batcher; ``callback(outputs, error)`` runs on a batch
+        thread once done. False (nothing queued) when the signature is not batched: use :meth:`run`."""
+        def done(out, error):
+            self.servable.release()
+            callback(out, error)
+
+        return self.signature.submit(self.arrays, done)
+
+    def answer(self, out) -> Dict[str, Any]:
+        """The JSON answer for the model's outputs."""
+        from tfrec.serving.tensors import format_columnar, format_row
+
+        if self.row_format:
+            return {"predictions": format_row(out)}
+        return {"outputs": format_columnar(out)}

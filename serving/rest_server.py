@@ -31,12 +31,13 @@ from typing import Optional, Tuple
 
 from tfrec.serving.errors import HTTP_STATUS
 from tfrec.serving.limits import RequestLimits
-from tfrec.serving.rest import RestApp
+from tfrec.serving.rest import PendingPredict, RestApp, error_answer
 
 logger = logging.getLogger("tfrec.serving.rest")
 
 DRAIN_IDLE_GRACE_S = 0.5  # on drain, an idle keep-alive connection stays open this long for a request on the wire
 MAX_HEADER_BYTES = 64 * 1024  # request line + headers (a 431 past it)
+_INLINE_BYTES = 64 * 1024  # bodies up to this size are parsed on the event loop
 _TRIM_AFTER_BYTES = 1 << 20  # after a request body this large, return freed heap memory to the OS
 
 
@@ -184,14 +185,51 @@ class _AsgiApp:
             return _json(408, {"error": f"Request body not received within {self.limits.body_timeout_s:g} s"})
         if body is None:
             return _json(413, {"error": f"Request body exceeds the limit of {limit} bytes (--max-body-bytes)"})
-        loop = asyncio.get_running_loop()
-        future = loop.run_in_executor(self.pool, self._handle, method, path, body)
         try:
-            return await asyncio.wait_for(asyncio.shield(future), self.limits.request_timeout_s)
+            if len(body) > _INLINE_BYTES:  # parsing would hold up the event loop: all on a worker thread
+                return await self._within_timeout(asyncio.get_running_loop().run_in_executor(
+                    self.pool, self._handle, method, path, body))
+            return await self._inline(method, path, body)
         except asyncio.TimeoutError:
             return _json(HTTP_STATUS["DEADLINE_EXCEEDED"], {
                 "error": f"Deadline exceeded: the request took longer than {self.limits.request_timeout_s:g} s "
                          "(--request-timeout-s)"})
+
+    async def _within_timeout(self, future: asyncio.Future):
+        """``future``'s result, or TimeoutError after ``request_timeout_s`` (the work itself goes on)."""
+        if self.limits.request_timeout_s is None:
+            return await future
+        return await asyncio.wait_for(asyncio.shield(future), self.limits.request_timeout_s)
+
+    async def _inline(self, method: str, path: str, body: bytes) -> Tuple[int, bytes]:
+        """A small request: parsed on the event loop, its model call queued on the batcher (no worker
+        thread held while it waits), or run on a worker thread for a signature that is not batched."""
+        loop = asyncio.get_running_loop()
+        answer = self.app.start(method, path, body)
+        if not isinstance(answer, PendingPredict):
+            return _json(*answer)
+        done = loop.create_future()
+
+        def settle(out, error) -> None:
+            if not done.done():
+                done.set_result((out, error))
+
+        if answer.submit(lambda out, error: loop.call_soon_threadsafe(settle, out, error)):
+            out, error = await self._within_timeout(done)
+            if error is not None:
+                return _json(*error_answer(error, method, path))
+            try:
+                return _json(200, answer.answer(out))
+            except Exception as e:  # noqa: BLE001 - converted to an error answer
+                return _json(*error_answer(e, method, path))
+        return await self._within_timeout(loop.run_in_executor(self.pool, self._run_pending, answer, method, path))
+
+    @staticmethod
+    def _run_pending(answer: PendingPredict, method: str, path: str) -> Tuple[int, bytes]:
+        try:
+            return _json(200, answer.run())
+        except Exception as e:  # noqa: BLE001 - converted to an error answer
+            return _json(*error_answer(e, method, path))
 
     @staticmethod
     async def _read_body(receive, limit: int) -> Optional[bytes]:

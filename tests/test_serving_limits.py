@@ -34,12 +34,17 @@ LIMITS = RequestLimits(max_batch_size=64, max_exclude_items=50, max_body_bytes=1
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def folder(tmp_path_factory):
     base = tmp_path_factory.mktemp("models")
     toy = tiny_two_tower(num_users=20, num_items=100, dim=4, seed=3)
     export_retrieval(base, "movies", toy.query_model, toy.query_features, toy.item_ids, toy.item_embeddings,
                      k=4, version=1, scann=False, log=None)
-    srv = ModelServer([ModelConfig("movies", base / "movies")], rest_port=0, grpc_port=0, host="127.0.0.1",
+    return base / "movies"
+
+
+@pytest.fixture(scope="module")
+def server(folder):
+    srv = ModelServer([ModelConfig("movies", folder)], rest_port=0, grpc_port=0, host="127.0.0.1",
                       poll_seconds=0, limits=LIMITS, warmup=False).start()
     yield srv
     srv.stop(drain_seconds=5)
@@ -196,3 +201,20 @@ def test_connections_over_the_limit_are_refused_and_the_rest_served(server):
             s.close()
         assert rest.drain(timeout=5)
         rest.close()
+
+
+def test_request_over_the_timeout_is_504_deadline_exceeded(folder):
+    """A request waiting in a 2 s batch window with a 0.3 s request timeout: 504 after about 0.3 s."""
+    from tfrec.serving.batching import BatchOptions
+
+    slow = ModelServer([ModelConfig("movies", folder)], rest_port=0, grpc_port=None, host="127.0.0.1",
+                       poll_seconds=0, warmup=False, batch_options=BatchOptions(max_batch_size=64, batch_timeout_ms=2000),
+                       limits=RequestLimits(request_timeout_s=0.3)).start()
+    try:
+        t0 = time.monotonic()
+        status, answer = _post(slow.rest_port, b'{"instances": ["u1"]}')
+        took = time.monotonic() - t0
+        assert status == 504 and answer["error"].startswith("Deadline exceeded"), answer
+        assert 0.25 < took < 1.5, took
+    finally:
+        slow.stop(drain_seconds=5)
