@@ -156,9 +156,10 @@ class _AsgiApp:
         self.inflight += 1
         try:
             status, body = await self._answer(scope, receive)
-            await send({"type": "http.response.start", "status": status,
-                        "headers": [(b"content-type", b"application/json"),
-                                    (b"content-length", str(len(body)).encode())]})
+            headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+            if status in (408, 413):  # the body was not read to its end: the connection cannot be reused
+                headers.append((b"connection", b"close"))
+            await send({"type": "http.response.start", "status": status, "headers": headers})
             await send({"type": "http.response.body", "body": body})
         finally:
             self.inflight -= 1
@@ -180,7 +181,7 @@ class _AsgiApp:
             return _json(413, {"error": f"Request body of {length} bytes exceeds the limit of {limit} bytes "
                                         "(--max-body-bytes)"})
         try:
-            body = await asyncio.wait_for(self._read_body(receive, limit), self.limits.body_timeout_s)
+            body = await self._read_body_within(receive, limit)
         except asyncio.TimeoutError:
             return _json(408, {"error": f"Request body not received within {self.limits.body_timeout_s:g} s"})
         if body is None:
@@ -215,7 +216,13 @@ class _AsgiApp:
                 done.set_result((out, error))
 
         if answer.submit(lambda out, error: loop.call_soon_threadsafe(settle, out, error)):
-            out, error = await self._within_timeout(done)
+            timeout = self.limits.request_timeout_s
+            timer = loop.call_later(timeout, settle, None, asyncio.TimeoutError()) if timeout else None
+            out, error = await done  # a timer, not wait_for: no extra task per request
+            if timer is not None:
+                timer.cancel()
+            if isinstance(error, asyncio.TimeoutError):
+                raise error
             if error is not None:
                 return _json(*error_answer(error, method, path))
             try:
@@ -230,6 +237,27 @@ class _AsgiApp:
             return _json(200, answer.run())
         except Exception as e:  # noqa: BLE001 - converted to an error answer
             return _json(*error_answer(e, method, path))
+
+    async def _read_body_within(self, receive, limit: int) -> Optional[bytes]:
+        """The body, None past ``limit`` bytes; TimeoutError after ``body_timeout_s`` (a timer that cancels
+        this task, not wait_for: no extra task per request)."""
+        task = asyncio.current_task()
+        fired = []
+
+        def expire() -> None:
+            fired.append(True)
+            task.cancel()
+
+        timer = asyncio.get_running_loop().call_later(self.limits.body_timeout_s, expire)
+        try:
+            return await self._read_body(receive, limit)
+        except asyncio.CancelledError:
+            if not fired:
+                raise  # cancelled by the server, not by the deadline
+            task.uncancel()
+            raise asyncio.TimeoutError() from None
+        finally:
+            timer.cancel()
 
     @staticmethod
     async def _read_body(receive, limit: int) -> Optional[bytes]:

@@ -218,3 +218,13 @@ def test_request_over_the_timeout_is_504_deadline_exceeded(folder):
         assert 0.25 < took < 1.5, took
     finally:
         slow.stop(drain_seconds=5)
+
+
+def test_body_not_sent_in_time_is_408(server):
+    with socket.create_connection(("127.0.0.1", server.rest_port), timeout=10) as s:
+        t0 = time.monotonic()
+        s.sendall(b"POST /v1/models/movies:predict HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"inst")
+        reply = _closed_within(s, LIMITS.body_timeout_s + 5)
+        took = time.monotonic() - t0
+    assert reply.startswith(b"HTTP/1.1 408") and b"Request body not received within 2 s" in reply, reply[:200]
+    assert LIMITS.body_timeout_s - 0.1 < took < LIMITS.body_timeout_s + 1.5, took
