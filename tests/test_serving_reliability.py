@@ -351,3 +351,39 @@ def test_sigterm_with_keep_alive_clients_fails_no_request_sent_before_it(served,
     assert any(r[2][1] == "close" for r in answered_after), answered_after
     late = [r for r in answered_after if r[1] > term + 0.15]  # surely answered once the drain began
     assert all(r[2][1] == "close" for r in late), late
+
+
+def test_grpc_drain_finishes_in_flight_calls_and_refuses_new_ones(served):
+    """Four gRPC calls wait in a 300 ms batch window when the server stops: all four answer OK; a call
+    after the stop is UNAVAILABLE."""
+    base = served["base"]
+    server = ModelServer([ModelConfig("movies", base / "movies")], rest_port=None, grpc_port=0, host="127.0.0.1",
+                         poll_seconds=0, warmup=False,
+                         batch_options=BatchOptions(max_batch_size=64, batch_timeout_ms=300)).start()
+    channel = grpc.insecure_channel(server.grpc_target)
+    stub = prediction_service_pb2_grpc.PredictionServiceStub(channel)
+    req = predict_pb2.PredictRequest()
+    req.model_spec.name = "movies"
+    req.inputs["user_id"].CopyFrom(tf.make_tensor_proto(np.array(["u1"], object)))
+    stub.Predict(req, timeout=30)  # connected
+    codes = []
+
+    def call():
+        try:
+            stub.Predict(req, timeout=30)
+            codes.append("OK")
+        except grpc.RpcError as e:
+            codes.append(e.code().name)
+
+    threads = [threading.Thread(target=call) for _ in range(4)]
+    for t in threads:
+        t.start()
+    time.sleep(0.1)
+    assert server.stop(drain_seconds=10)
+    for t in threads:
+        t.join(timeout=30)
+    assert codes == ["OK"] * 4, codes
+    with pytest.raises(grpc.RpcError) as e:
+        stub.Predict(req, timeout=5)
+    assert e.value.code() == grpc.StatusCode.UNAVAILABLE
+    channel.close()
