@@ -59,10 +59,10 @@ def register(subparsers) -> None:
                      default=5, help="retries of a version that failed to load (TF Serving's flag)")
     eng.add_argument("--load_retry_interval_micros", "--load-retry-interval-micros", dest="load_retry_interval_micros",
                      type=int, default=60_000_000, help="microseconds between load retries (TF Serving's flag)")
-    lim = p.add_argument_group("limits (REST, and gRPC where they apply)")
-    lim.add_argument("--rest-engine", choices=("uvicorn", "stdlib"), default="uvicorn",
+    eng.add_argument("--rest-engine", choices=("uvicorn", "stdlib"), default="uvicorn",
                      help="uvicorn, or the standard library's ThreadingHTTPServer (no header deadline or connection "
                      "limit; kept for comparison in benchmarks/serving_load.py)")
+    lim = p.add_argument_group("limits (REST, and gRPC where they apply)")
     lim.add_argument("--max-exclude-items", type=int, default=10_000, help="items per row of exclude_items")
     lim.add_argument("--max-body-bytes", type=int, default=64 << 20, help="request body (gRPC message) size")
     lim.add_argument("--header-timeout-s", type=float, default=10.0,
