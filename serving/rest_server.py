@@ -304,7 +304,7 @@ class RestServer:
         self._sock.bind(address)
         self._sock.listen(1024)
         self._sock.setblocking(False)
-        config = uvicorn.Config(self._asgi, http=self._protocol, lifespan="off", access_log=False,
+        config = uvicorn.Config(self._asgi, http=self._protocol, lifespan="off", access_log=False, log_config=None,
                                 log_level="warning", proxy_headers=False, server_header=False, date_header=False,
                                 timeout_keep_alive=int(max(1, round(self.limits.keep_alive_s))),
                                 timeout_graceful_shutdown=30, ws="none")
