@@ -1,17 +1,19 @@
 """The REST API's HTTP server: uvicorn (httptools parser, uvloop when installed) on its own thread.
 
-Chosen on measurement over aiohttp and Starlette on this project's request shape (see
-``benchmarks/serving_load.py``): a bare ASGI callable on uvicorn answered the most requests per
-second; routing is the two regular expressions of :class:`~tfrec.serving.rest.RestApp`, so Starlette
-adds only per-request cost. What uvicorn lacks is added here, per :class:`RequestLimits`:
+Chosen on measurement over aiohttp and Starlette (16 keep-alive clients posting small JSON bodies to
+a handler that runs a numpy scoring call on a thread pool): a bare ASGI callable on uvicorn answered
+the most requests per second; routing is the two regular expressions of
+:class:`~tfrec.serving.rest.RestApp`, so Starlette would add only per-request cost. Small requests
+are parsed on the event loop and queued on the signature's batcher with a callback, so no thread
+waits on a batch; large bodies and unbatched signatures run on a bounded worker pool (``workers``).
+What uvicorn lacks is added here, per :class:`RequestLimits`:
 
 * header deadline: a connection that has not sent a request's complete headers within
   ``header_timeout_s`` of connecting (or of starting the request) gets a 408 and is closed, so a
   client that trickles bytes is cut off and half-open connections cost no thread and expire;
 * body deadline (``body_timeout_s``), body size (``max_body_bytes``, 413 before reading it);
 * connection limit (``max_connections``: further connections are closed on accept);
-* per-request time (``request_timeout_s``: 504 ``DEADLINE_EXCEEDED``); model calls run on a bounded
-  thread pool (``workers``), the event loop only parses and writes;
+* per-request time (``request_timeout_s``: 504 ``DEADLINE_EXCEEDED``);
 * drain: on :meth:`RestServer.drain` the port closes, in-flight requests finish, every later response
   carries ``Connection: close``, and idle keep-alive connections are closed only after
   ``DRAIN_IDLE_GRACE_S`` without a request, so a request a client sent before the signal is answered.
@@ -140,7 +142,7 @@ def _make_protocol(limits: RequestLimits):
 
 
 class _AsgiApp:
-    """ASGI callable: reads the body under the limits, runs :class:`RestApp` on the worker pool."""
+    """ASGI callable: reads the body under the limits, answers through :class:`RestApp`."""
 
     def __init__(self, app: RestApp, limits: RequestLimits):
         self.app = app
