@@ -1,26 +1,30 @@
-"""Load test of ``tfrec serve``: 16 concurrent clients for 30 s against ScaNN retrieval over 100k items.
+"""Load test of ``tfrec serve``: 16 and 128 concurrent clients, REST (uvicorn and stdlib) and gRPC.
 
 Setup: a retrieval model (StringLookup + Embedding query tower over 10,000 users, 64-d) with a
 ScaNN index over 100,000 clustered synthetic candidates, exported by ``tfrec.export.export_retrieval``
-(recall@10 target 0.95). ``tfrec serve`` runs as a separate process (built-in engine, default
-batching: max batch 64, no batch timeout) on loopback.
+(recall@10 target 0.95). Two ``tfrec serve`` processes (built-in engine, default limits and
+batching) run on loopback: one with the default REST server (``--rest-engine uvicorn``) and gRPC, one
+with the standard library's ``ThreadingHTTPServer`` (``--rest-engine stdlib``: the REST server before
+uvicorn, same request handling and model manager) for the ``rest_stdlib`` rows.
 
 Measured:
 * in-process latency: the exported SavedModel's ``serving_default`` called in this process, one
-  user per call (median of 500 calls);
-* sequential latency through the server (1 client, REST and gRPC): the server's overhead is its
-  median minus the in-process median;
-* load: 16 client threads, each sending one-user predict requests back to back over a keep-alive
-  connection for 30 s, once over REST (JSON, row format) and once over gRPC: QPS, p50/p95/p99,
-  errors (any non-200 / non-OK answer or exception);
-* resident memory (RSS) of the server process after loading, and after the load.
+  user per call (median of 500 calls); sequential latency through each server (1 client, 300 calls);
+* load: N clients (16, then 128) in separate client processes (``_load_client.py``: 2 processes for
+  16 clients, 4 for 128, so the client's GIL is not the limit), each sending one-user predict
+  requests back to back over a keep-alive connection (REST, JSON row format) or a channel (gRPC) for
+  ``--seconds``: QPS, p50/p95/p99, errors (any non-200 / non-OK answer or exception);
+* resident memory (RSS) of the serving process before and after each row.
+Rows ``rest``, ``rest_stdlib``, ``grpc`` (16 clients) and ``*_128``, run one after the other in that
+order: on a shared machine compare rows of one run (``ratios``), not across runs.
 
-Run: ``python benchmarks/serving_load.py [--seconds 30] [--clients 16] [--candidates 100000]``
+Run: ``python benchmarks/serving_load.py [--seconds 30] [--clients 16 128] [--candidates 100000]``
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import http.client
 import json
 import os
@@ -105,43 +109,8 @@ class GrpcWorker:
             raise RuntimeError("wrong answer length")
 
 
-def run_load(make_worker, users, clients: int, seconds: float):
-    latencies, errors = [], []
-    lock = threading.Lock()
-    start = threading.Barrier(clients + 1)
-    stop_at = [0.0]
-
-    def client(seed):
-        worker = make_worker()
-        rng = np.random.default_rng(seed)
-        local, errs = [], []
-        start.wait()
-        while time.perf_counter() < stop_at[0]:
-            user = users[rng.integers(len(users))]
-            t0 = time.perf_counter()
-            try:
-                worker(user)
-                local.append(time.perf_counter() - t0)
-            except Exception as e:  # noqa: BLE001 - counted
-                errs.append(repr(e)[:200])
-        with lock:
-            latencies.extend(local)
-            errors.extend(errs)
-
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
-    for t in threads:
-        t.start()
-    stop_at[0] = time.perf_counter() + seconds
-    t0 = time.perf_counter()
-    start.wait()
-    for t in threads:
-        t.join()
-    elapsed = time.perf_counter() - t0
-    return {"requests": len(latencies), "errors": len(errors), "error_examples": errors[:3],
-            "qps": len(latencies) / elapsed, "seconds": elapsed, **percentiles(latencies)}
-
-
 def sequential(worker, users, n: int):
+    """Latency of one client's requests, one after the other (after 20 warm-up calls)."""
     for u in users[:20]:
         worker(u)
     times = []
@@ -152,16 +121,74 @@ def sequential(worker, users, n: int):
     return percentiles(times)
 
 
+def start_server(config: Path, engine: str, grpc: bool):
+    """Starts ``tfrec serve`` in its own process; returns ``(process, rest_port, grpc_port or None)``."""
+    cmd = [sys.executable, "-m", "tfrec.cli.main", "serve", "--model-config", str(config), "--rest-port", "0",
+           "--grpc-port", "0" if grpc else "-1", "--host", "127.0.0.1", "--engine", "builtin",
+           "--rest-engine", engine]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=REPO)
+    for line in proc.stdout:
+        m = re.search(r"ready .*REST http://127\.0\.0\.1:(\d+) gRPC (?:127\.0\.0\.1:(\d+)|off)", line)
+        if m:
+            threading.Thread(target=lambda: [None for _ in proc.stdout], daemon=True).start()  # drain its output
+            return proc, int(m.group(1)), int(m.group(2)) if m.group(2) else None
+    raise RuntimeError(f"tfrec serve --rest-engine {engine} did not start")
+
+
+def request_bodies(users, model: str, path: Path) -> Path:
+    """Pre-built REST bodies and serialized gRPC requests for the client processes."""
+    from tensorflow_serving.apis import predict_pb2
+
+    rest, grpc_ = [], []
+    for u in users[:500]:
+        rest.append(json.dumps({"instances": [{"user_id": str(u)}]}))
+        req = predict_pb2.PredictRequest()
+        req.model_spec.name = model
+        t = req.inputs["user_id"]
+        t.dtype = 7  # DT_STRING
+        t.tensor_shape.dim.add().size = 1
+        t.string_val.append(str(u).encode())
+        grpc_.append(base64.b64encode(req.SerializeToString()).decode())
+    path.write_text(json.dumps({"path": f"/v1/models/{model}:predict", "k": K, "rest": rest, "grpc": grpc_}))
+    return path
+
+
+def run_clients(protocol: str, port: int, clients: int, seconds: float, bodies: Path, work: Path):
+    """``clients`` threads over 2 (<= 16 clients) or 4 client processes; returns load statistics."""
+    procs = 2 if clients <= 16 else 4
+    start_at = time.time() + 3.0  # every process has imported grpc and connected by then
+    outs, children = [], []
+    for i in range(procs):
+        out = work / f"load_{protocol}_{port}_{clients}_{i}.json"
+        threads = clients // procs + (1 if i < clients % procs else 0)
+        children.append(subprocess.Popen([
+            sys.executable, str(Path(__file__).resolve().parent / "_load_client.py"), "--protocol", protocol,
+            "--port", str(port), "--threads", str(threads), "--seconds", str(seconds), "--bodies", str(bodies),
+            "--start-at", repr(start_at), "--out", str(out)]))
+        outs.append(out)
+    for c in children:
+        if c.wait(timeout=seconds + 120) != 0:
+            raise RuntimeError(f"a load client exited with {c.returncode}")
+    latencies, errors = [], []
+    for out in outs:
+        d = json.loads(out.read_text())
+        latencies += d["latencies"]
+        errors += d["errors"]
+    return {"requests": len(latencies), "errors": len(errors), "error_examples": errors[:3],
+            "qps": len(latencies) / seconds, "client_processes": procs, **percentiles(latencies)}
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--seconds", type=float, default=30.0)
-    p.add_argument("--clients", type=int, default=16)
+    p.add_argument("--clients", type=int, nargs="+", default=[16, 128])
     p.add_argument("--candidates", type=int, default=100_000)
     p.add_argument("--users", type=int, default=10_000)
     p.add_argument("--dim", type=int, default=64)
     args = p.parse_args()
     work = Path(tempfile.mkdtemp(prefix="serving_load_"))
-    proc = None
+    servers = []
+    rows, ratios = [], {}
     try:
         tower, users, item_ids, items, user_vecs = build_model(args.users, args.candidates, args.dim)
         rng = np.random.default_rng(1)
@@ -170,7 +197,6 @@ def main() -> None:
                                   tuning_queries=user_vecs[rng.choice(len(users), 1000, replace=False)],
                                   warmup_examples={"user_id": users[:4]})
         model = "movies_scann"
-        # in-process reference
         sig = tf.saved_model.load(str(export.paths[model])).signatures["serving_default"]
         inproc = []
         for i in range(520):
@@ -178,59 +204,65 @@ def main() -> None:
             sig(user_id=tf.constant([users[i % len(users)]]))
             if i >= 20:
                 inproc.append(time.perf_counter() - t0)
-        inproc_stats = percentiles(inproc)
+        inproc_p50 = percentiles(inproc)["p50_ms"]
         del sig
-        print(f"in-process: p50 {inproc_stats['p50_ms']:.3f} ms", flush=True)
-
-        cmd = [sys.executable, "-m", "tfrec.cli.main", "serve", "--model-config", str(work / "models.config"),
-               "--rest-port", "0", "--grpc-port", "0", "--host", "127.0.0.1", "--engine", "builtin"]
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=REPO)
-        rest_port = grpc_port = None
-        for line in proc.stdout:
-            m = re.search(r"ready .*REST http://127\.0\.0\.1:(\d+) gRPC 127\.0\.0\.1:(\d+)", line)
-            if m:
-                rest_port, grpc_port = int(m.group(1)), int(m.group(2))
-                break
-        if rest_port is None:
-            raise RuntimeError("server did not start:\n" + proc.stdout.read()[-3000:])
-        threading.Thread(target=lambda: [None for _ in proc.stdout], daemon=True).start()  # drain its output
-        server = psutil.Process(proc.pid)
-        rss_before = server.memory_info().rss / 2**20
-        seq_rest = sequential(RestWorker(rest_port, model), users, 300)
-        seq_grpc = sequential(GrpcWorker(grpc_port, model), users, 300)
-        print(f"sequential: REST p50 {seq_rest['p50_ms']:.3f} ms, gRPC p50 {seq_grpc['p50_ms']:.3f} ms", flush=True)
-        load_rest = run_load(lambda: RestWorker(rest_port, model), users, args.clients, args.seconds)
-        print(f"REST load: {load_rest['qps']:.0f} QPS, p50 {load_rest['p50_ms']:.2f} / p95 {load_rest['p95_ms']:.2f} / "
-              f"p99 {load_rest['p99_ms']:.2f} ms, errors {load_rest['errors']}", flush=True)
-        load_grpc = run_load(lambda: GrpcWorker(grpc_port, model), users, args.clients, args.seconds)
-        print(f"gRPC load: {load_grpc['qps']:.0f} QPS, p50 {load_grpc['p50_ms']:.2f} / p95 {load_grpc['p95_ms']:.2f} / "
-              f"p99 {load_grpc['p99_ms']:.2f} ms, errors {load_grpc['errors']}", flush=True)
-        rss_after = server.memory_info().rss / 2**20
-        print(f"server RSS {rss_before:.0f} MiB -> {rss_after:.0f} MiB", flush=True)
+        print(f"in-process: p50 {inproc_p50:.3f} ms", flush=True)
+        main_proc, rest_port, grpc_port = start_server(work / "models.config", "uvicorn", grpc=True)
+        servers.append(main_proc)
+        std_proc, std_port, _ = start_server(work / "models.config", "stdlib", grpc=False)
+        servers.append(std_proc)
+        bodies = request_bodies(users, model, work / "bodies.json")
+        targets = {"rest": ("rest", rest_port, main_proc), "rest_stdlib": ("rest", std_port, std_proc),
+                   "grpc": ("grpc", grpc_port, main_proc)}
+        seq = {"rest": sequential(RestWorker(rest_port, model), users, 300),
+               "rest_stdlib": sequential(RestWorker(std_port, model), users, 300),
+               "grpc": sequential(GrpcWorker(grpc_port, model), users, 300)}
+        print("sequential p50: " + ", ".join(f"{k} {v['p50_ms']:.3f} ms" for k, v in seq.items()), flush=True)
+        t = export.tuning
+        for clients in args.clients:
+            for name, (protocol, port, proc) in targets.items():
+                server = psutil.Process(proc.pid)
+                rss_before = server.memory_info().rss / 2**20
+                load = run_clients(protocol, port, clients, args.seconds, bodies, work)
+                rss_after = server.memory_info().rss / 2**20
+                label = name if clients == 16 else f"{name}_{clients}"
+                print(f"{label}: {load['qps']:.0f} QPS, p50 {load['p50_ms']:.2f} / p95 {load['p95_ms']:.2f} / "
+                      f"p99 {load['p99_ms']:.2f} ms, errors {load['errors']}, RSS {rss_before:.0f} -> "
+                      f"{rss_after:.0f} MiB", flush=True)
+                rows.append(row(label, {
+                    "qps": load["qps"], "p50_ms": load["p50_ms"], "p95_ms": load["p95_ms"], "p99_ms": load["p99_ms"],
+                    "errors": load["errors"], "requests": load["requests"],
+                    "sequential_p50_ms": seq[name]["p50_ms"],
+                    "server_overhead_p50_ms": seq[name]["p50_ms"] - inproc_p50},
+                    error_examples=load["error_examples"], clients=clients, seconds=args.seconds,
+                    client_processes=load["client_processes"], rest_engine=None if protocol == "grpc" else
+                    ("stdlib" if name == "rest_stdlib" else "uvicorn"), candidates=args.candidates, dim=args.dim,
+                    model=model, server_rss_mib_before=round(rss_before, 1), server_rss_mib_after=round(rss_after, 1),
+                    in_process_p50_ms=round(inproc_p50, 4), load_average=[round(x, 2) for x in os.getloadavg()]))
+            by = {r["algorithm"]: r["metrics"] for r in rows if r["clients"] == clients}
+            sfx = "" if clients == 16 else f"_{clients}"
+            new, old = by[f"rest{sfx}"], by[f"rest_stdlib{sfx}"]
+            ratios[f"rest_vs_stdlib_{clients}_clients"] = {
+                "qps_ratio": round(new["qps"] / old["qps"], 3), "p99_ratio": round(new["p99_ms"] / old["p99_ms"], 3)}
+            print(f"{clients} clients: REST uvicorn/stdlib QPS x{ratios[f'rest_vs_stdlib_{clients}_clients']['qps_ratio']}"
+                  f", p99 x{ratios[f'rest_vs_stdlib_{clients}_clients']['p99_ratio']}", flush=True)
     finally:
-        if proc is not None and proc.poll() is None:
-            proc.terminate()
-            proc.wait(timeout=60)
+        for proc in servers:
+            if proc.poll() is None:
+                proc.terminate()
+                proc.wait(timeout=60)
         shutil.rmtree(work, ignore_errors=True)
-    t = export.tuning
-    common = {"clients": args.clients, "seconds": args.seconds, "candidates": args.candidates, "dim": args.dim,
-              "model": model, "server_rss_mib_before": round(rss_before, 1), "server_rss_mib_after": round(rss_after, 1),
-              "in_process_p50_ms": round(inproc_stats["p50_ms"], 4), "load_average": [round(x, 2) for x in os.getloadavg()]}
-    rows = []
-    for proto, seq, load in (("rest", seq_rest, load_rest), ("grpc", seq_grpc, load_grpc)):
-        rows.append(row(f"tfrec_serve_{proto}", {
-            "qps": load["qps"], "p50_ms": load["p50_ms"], "p95_ms": load["p95_ms"], "p99_ms": load["p99_ms"],
-            "errors": load["errors"], "requests": load["requests"],
-            "sequential_p50_ms": seq["p50_ms"],
-            "server_overhead_p50_ms": seq["p50_ms"] - inproc_stats["p50_ms"]},
-            error_examples=load["error_examples"], **common))
     write_results(
         "serving_load", f"synthetic retrieval: {args.users} users, {args.candidates} x {args.dim} clustered candidates",
-        f"{args.clients} concurrent clients x {args.seconds:.0f} s per protocol on loopback, one-user predict requests "
-        f"to {model} (ScaNN {t.settings.num_leaves} leaves / search {t.settings.num_leaves_to_search} / reorder "
-        f"{t.settings.num_reordering_candidates}, tuned recall@10 {t.recall:.3f}); server = `tfrec serve` built-in "
-        "engine in its own process, default batching; overhead = sequential served p50 - in-process p50",
-        rows, scann=t.to_dict())
+        f"{' and '.join(map(str, args.clients))} concurrent clients (client processes apart from the servers) x "
+        f"{args.seconds:.0f} s per row on loopback, one-user predict requests to {model} (ScaNN "
+        f"{t.settings.num_leaves} leaves / search {t.settings.num_leaves_to_search} / reorder "
+        f"{t.settings.num_reordering_candidates}, tuned recall@10 {t.recall:.3f}); servers = `tfrec serve` built-in "
+        "engine, default limits and batching, REST on uvicorn (rows rest, grpc) or on the standard library's "
+        "ThreadingHTTPServer (rows rest_stdlib, the server before uvicorn), each in its own process; rows run one "
+        "after the other on a machine shared with other jobs, so compare within this run (ratios); "
+        "overhead = sequential served p50 - in-process p50",
+        rows, ratios=ratios, scann=t.to_dict())
 
 
 if __name__ == "__main__":

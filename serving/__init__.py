@@ -6,7 +6,9 @@ Public API (imported on first use, so ``import serving`` is light):
   draining on SIGTERM); :func:`tfserving_command` -- the equivalent real ``tensorflow_model_server``
   command line.
 * :class:`ModelConfig`, :func:`parse_config_file`, :func:`configs_from_base_path` -- what to serve.
-* :class:`BatchOptions` -- server-side batching.
+* :class:`BatchOptions` -- server-side batching; :class:`RequestLimits` -- rows, ``exclude_items``,
+  body size, deadlines and connections per request.
+* :class:`RestServer` -- the REST API's HTTP server (uvicorn).
 * :class:`RestClient`, :class:`GrpcClient`, :class:`ServingClientError` -- clients.
 * :class:`ServingError` -- an error with TF Serving's code and HTTP status.
 """
@@ -30,6 +32,8 @@ _LAZY = {
     "parse_policy": "tfrec.serving.config",
     "configs_from_base_path": "tfrec.serving.config",
     "BatchOptions": "tfrec.serving.batching",
+    "RequestLimits": "tfrec.serving.limits",
+    "RestServer": "tfrec.serving.rest_server",
     "RestClient": "tfrec.serving.client",
     "GrpcClient": "tfrec.serving.client",
     "ServingClientError": "tfrec.serving.client",

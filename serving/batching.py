@@ -44,15 +44,24 @@ class BatchOptions:
 
 
 class _Task:
-    __slots__ = ("inputs", "rows", "key", "done", "result", "error")
+    __slots__ = ("inputs", "rows", "key", "done", "result", "error", "callback")
 
-    def __init__(self, inputs: Arrays, rows: int, key):
+    def __init__(self, inputs: Arrays, rows: int, key, callback=None):
         self.inputs = inputs
         self.rows = rows
         self.key = key
         self.done = threading.Event()
         self.result: Optional[Arrays] = None
         self.error: Optional[BaseException] = None
+        self.callback = callback
+
+    def finish(self) -> None:
+        self.done.set()
+        if self.callback is not None:
+            try:
+                self.callback(self.result, self.error)
+            except Exception:  # noqa: BLE001 - a caller's callback must not stop the batch worker
+                logger.exception("batch callback failed")
 
 
 def _key(inputs: Arrays):
@@ -83,19 +92,32 @@ class Batcher:
 
     def run(self, inputs: Arrays) -> Arrays:
         """Runs ``inputs`` (possibly together with other callers' inputs) and returns its outputs."""
+        task = self._enqueue(inputs, None)
+        if task is None:
+            return self.fn(inputs)  # no common batch dimension: run alone
+        task.done.wait()
+        if task.error is not None:
+            raise task.error
+        return task.result
+
+    def submit(self, inputs: Arrays, callback: Callable[[Optional[Arrays], Optional[BaseException]], None]) -> bool:
+        """Queues ``inputs`` without waiting: ``callback(outputs, error)`` runs on a worker thread when done.
+
+        Returns False (nothing queued) when the inputs have no common batch dimension: call :meth:`run`.
+        """
+        return self._enqueue(inputs, callback) is not None
+
+    def _enqueue(self, inputs: Arrays, callback) -> Optional[_Task]:
         rows = {int(a.shape[0]) for a in inputs.values() if a.ndim}
         if len(rows) != 1 or 0 in rows:
-            return self.fn(inputs)  # no common batch dimension: run alone
-        task = _Task(inputs, rows.pop(), _key(inputs))
+            return None
+        task = _Task(inputs, rows.pop(), _key(inputs), callback)
         with self._cond:
             if self._closed:
                 raise RuntimeError(f"{self.name} is closed")
             self._queue.append(task)
             self._cond.notify()
-        task.done.wait()
-        if task.error is not None:
-            raise task.error
-        return task.result
+        return task
 
     def close(self) -> None:
         """Finishes queued requests and stops the worker threads."""
@@ -153,11 +175,11 @@ class Batcher:
         for t in group:
             t.result = {n: v[start:start + t.rows] for n, v in out.items()}
             start += t.rows
-            t.done.set()
+            t.finish()
 
     def _run_alone(self, task: _Task) -> None:
         try:
             task.result = self.fn(task.inputs)
         except BaseException as e:  # noqa: BLE001 - handed to the waiting caller
             task.error = e
-        task.done.set()
+        task.finish()

@@ -8,6 +8,7 @@ The config file is the text proto TF Serving reads with ``--model_config_file``:
         base_path: "/models/movies"
         model_platform: "tensorflow"
         model_version_policy { latest { num_versions: 1 } }   # or all {} / specific { versions: 3 }
+        version_labels { key: "stable" value: 3 }               # /labels/stable, gRPC version_label
       }
     }
 
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import List, Optional, Tuple, Union
+from typing import List, Mapping, Optional, Tuple, Union
 
 PathLike = Union[str, Path]
 
@@ -50,11 +51,19 @@ class VersionPolicy:
 
 @dataclasses.dataclass(frozen=True)
 class ModelConfig:
-    """One served model: its name, the folder holding its integer version folders, its policy."""
+    """One served model: its name, the folder holding its integer version folders, its policy.
+
+    Attributes:
+      name: the model name in request paths and ``model_spec.name``.
+      base_path: the folder holding ``<version>/saved_model.pb``.
+      policy: which versions are served.
+      version_labels: label -> version (``version_labels`` of the config file), e.g. ``{"stable": 3}``.
+    """
 
     name: str
     base_path: Path
     policy: VersionPolicy = VersionPolicy()
+    version_labels: Mapping[str, int] = dataclasses.field(default_factory=dict)
 
 
 class ModelConfigError(ValueError):
@@ -119,8 +128,23 @@ def parse_config_file(path: PathLike) -> List[ModelConfig]:
         base = Path(c.base_path)
         if not base.is_absolute():
             base = (path.parent / base).resolve()
-        out.append(ModelConfig(c.name, base, _policy_from_proto(c)))
+        labels = {str(k): int(v) for k, v in sorted(c.version_labels.items())}
+        bad = [k for k in labels if not k or not all(ch.isalnum() or ch in "-_." for ch in k) or k[0].isdigit()]
+        if bad:
+            raise ModelConfigError(f"{where} ({c.name}): invalid version label {bad[0]!r}; a label is letters, "
+                                   "digits, '-', '_' or '.', not starting with a digit")
+        out.append(ModelConfig(c.name, base, _policy_from_proto(c), labels))
     return out
+
+
+def has_relative_base_paths(path: PathLike) -> bool:
+    """True when a model config file has a relative ``base_path`` (as ``tfrec export`` writes them)."""
+    from google.protobuf import text_format
+    from tensorflow_serving.config import model_server_config_pb2
+
+    msg = model_server_config_pb2.ModelServerConfig()
+    text_format.Parse(Path(path).read_text(), msg)
+    return any(not Path(c.base_path).is_absolute() for c in msg.model_config_list.config)
 
 
 def _policy_from_proto(c) -> VersionPolicy:

@@ -76,3 +76,29 @@ def servable_not_found(name: str, version=None, label=None) -> ServingError:
     else:
         req = f"Latest({name})"
     return ServingError("NOT_FOUND", f"Servable not found for request: {req}")
+
+
+def error_code_of(error: BaseException) -> str:
+    """The canonical code name of an exception (what a failed load reports in its status).
+
+    A ServingError's code, a TensorFlow ``OpError``'s code, ``NOT_FOUND`` for a missing file,
+    ``DATA_LOSS`` for an unparsable ``saved_model.pb``, else ``UNKNOWN``.
+    """
+    if isinstance(error, ServingError):
+        return error.code
+    try:
+        import tensorflow as tf
+
+        from tensorflow.core.protobuf import error_codes_pb2
+
+        if isinstance(error, tf.errors.OpError):
+            code = error_codes_pb2.Code.Name(error.error_code)
+            return code if code in HTTP_STATUS else "UNKNOWN"
+    except ImportError:
+        pass
+    text = str(error)
+    if isinstance(error, (FileNotFoundError, NotADirectoryError)) or "does not exist" in text:
+        return "NOT_FOUND"
+    if type(error).__name__ == "DecodeError" or "Cannot parse file" in text or "Error parsing message" in text:
+        return "DATA_LOSS"  # an unparsable saved_model.pb
+    return "UNKNOWN"

@@ -21,6 +21,7 @@ from tensorflow_serving.apis import (
 )
 
 from tfrec.serving.errors import ServingError, invalid
+from tfrec.serving.limits import RequestLimits
 from tfrec.serving.manager import ModelManager
 
 logger = logging.getLogger("tfrec.serving.grpc")
@@ -106,7 +107,7 @@ class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
     def GetModelStatus(self, request, context):  # noqa: N802
         try:
             spec = request.model_spec
-            statuses = self.manager.status(spec.name, _version(spec))
+            statuses = self.manager.status(spec.name, _version(spec), _label(spec))
             response = get_model_status_pb2.GetModelStatusResponse()
             for st in statuses:
                 entry = response.model_version_status.add()
@@ -132,11 +133,17 @@ def _error_code(name: str) -> int:
     return value.number if value is not None else enum.values_by_name["UNKNOWN"].number
 
 
-def make_grpc_server(manager: ModelManager, address: str, max_workers: int = 16):
-    """A started-ready (not yet started) ``grpc.Server`` with both services; returns ``(server, port)``."""
+def make_grpc_server(manager: ModelManager, address: str, max_workers: int = 16,
+                     limits: Optional[RequestLimits] = None):
+    """A ready (not yet started) ``grpc.Server`` with both services; returns ``(server, port)``.
+
+    Requests larger than ``limits.max_body_bytes`` fail with RESOURCE_EXHAUSTED (gRPC's own check);
+    rows and ``exclude_items`` are checked by the manager as for REST.
+    """
+    max_in = limits.max_body_bytes if limits is not None else MAX_MESSAGE_BYTES
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="grpc"),
-        options=[("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+        options=[("grpc.max_receive_message_length", max_in),
                  ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
                  ("grpc.so_reuseport", 0)])
     prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(PredictionServicer(manager), server)

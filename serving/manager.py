@@ -5,8 +5,11 @@ version folders (non-numeric folders such as an export's temporary folder are ig
 their warm-up requests, routes requests to them, and unloads versions the policy no longer wants
 (latest 1 by default). A new version takes traffic only once it is fully loaded and warmed up; the
 version it replaces stops taking new requests at that moment and is unloaded once its in-flight
-requests finish, so a version switch fails no request. A version that fails to load is reported in
-its status (``state: END`` with the error) and never replaces a working one.
+requests finish, so a version switch fails no request. A version that fails to load is retried
+(``max_num_load_retries`` times, ``load_retry_interval_micros`` apart, as TF Serving's flags of those
+names; its status is ``LOADING`` with the last error meanwhile), then reported as ``END`` with a
+canonical error code, and never replaces a working one. ``version_labels`` of the config route
+``/labels/<label>`` (REST) and ``model_spec.version_label`` (gRPC) requests.
 """
 
 from __future__ import annotations
@@ -24,7 +27,8 @@ import numpy as np
 
 from tfrec.serving.batching import Batcher, BatchOptions
 from tfrec.serving.config import ModelConfig, parse_config_file
-from tfrec.serving.errors import ServingError, invalid, not_found, servable_not_found
+from tfrec.serving.errors import ServingError, error_code_of, invalid, not_found, servable_not_found
+from tfrec.serving.limits import RequestLimits
 
 logger = logging.getLogger("tfrec.serving")
 
@@ -69,11 +73,13 @@ class Signature:
       inputs / outputs: name -> ``tf.TensorSpec``.
     """
 
-    def __init__(self, name: str, fn, batch_options: BatchOptions, label: str):
+    def __init__(self, name: str, fn, batch_options: BatchOptions, label: str,
+                 limits: RequestLimits = RequestLimits()):
         import tensorflow as tf
 
         self.name = name
         self._fn = fn
+        self.limits = limits
         _, kwargs = fn.structured_input_signature
         self.inputs: Dict[str, "tf.TensorSpec"] = dict(sorted(kwargs.items()))
         self.outputs = {k: tf.TensorSpec(v.shape, v.dtype, k) for k, v in sorted(fn.structured_outputs.items())}
@@ -121,12 +127,22 @@ class Signature:
                     raise invalid(f"inputs '{batch[0]}' and '{n}' of signature '{self.name}' have different batch "
                                   f"sizes ({batch[1]} and {arr.shape[0]})")
             out[n] = arr
+        self.limits.check_inputs(out, {n: bool(s.shape.rank and s.shape[0] is None) for n, s in self.inputs.items()})
         return out
 
+    def submit(self, arrays: Mapping[str, np.ndarray], callback) -> bool:
+        """Queues validated ``arrays`` on the batcher without waiting; ``callback(outputs, error)`` runs on
+        a batch thread. Returns False (nothing queued) when the signature is not batched: use :meth:`call`."""
+        return self._batcher is not None and self._batcher.submit(dict(arrays), callback)
+
     def run(self, inputs: Mapping[str, np.ndarray]) -> Dict[str, np.ndarray]:
-        arrays = self.validate(inputs)
+        """Validates ``inputs`` and runs them (batched with other requests when the signature is)."""
+        return self.execute(self.validate(inputs))
+
+    def execute(self, arrays: Mapping[str, np.ndarray]) -> Dict[str, np.ndarray]:
+        """Runs validated arrays, batched with other requests when the signature is."""
         if self._batcher is not None:
-            return self._batcher.run(arrays)
+            return self._batcher.run(dict(arrays))
         return self.call(arrays)
 
     def close(self) -> None:
@@ -137,7 +153,8 @@ class Signature:
 class Servable:
     """A loaded model version: its signatures, signature protos and in-flight request count."""
 
-    def __init__(self, name: str, version: int, path: Path, batch_options: BatchOptions):
+    def __init__(self, name: str, version: int, path: Path, batch_options: BatchOptions,
+                 limits: RequestLimits = RequestLimits()):
         import tensorflow as tf
 
         self.name = name
@@ -146,7 +163,7 @@ class Servable:
         self.loaded = tf.saved_model.load(str(path))
         self.signature_defs = _read_signature_defs(path)
         self.signatures: Dict[str, Signature] = {
-            k: Signature(k, fn, batch_options, f"{name}/{version}") for k, fn in self.loaded.signatures.items()}
+            k: Signature(k, fn, batch_options, f"{name}/{version}", limits) for k, fn in self.loaded.signatures.items()}
         self._inflight = 0
         self._cond = threading.Condition()
 
@@ -189,6 +206,10 @@ class Servable:
         with self._cond:
             self._inflight += 1
 
+    def release(self) -> None:
+        """Ends a request started by :meth:`ModelManager.acquire`."""
+        self._exit()
+
     def _exit(self) -> None:
         with self._cond:
             self._inflight -= 1
@@ -226,11 +247,18 @@ def _read_signature_defs(path: Path):
 
 
 @dataclasses.dataclass
+class _Failure:
+    mtime: Optional[float]  # of saved_model.pb when it failed: a changed file is tried again at once
+    attempts: int  # loads tried so far
+    retry_at: float  # time.monotonic() of the next try (inf: no more retries)
+
+
+@dataclasses.dataclass
 class _Model:
     config: ModelConfig
     available: Dict[int, Servable] = dataclasses.field(default_factory=dict)
     status: Dict[int, VersionStatus] = dataclasses.field(default_factory=dict)
-    failed: Dict[int, Tuple[float, str]] = dataclasses.field(default_factory=dict)  # version -> (mtime, error)
+    failed: Dict[int, _Failure] = dataclasses.field(default_factory=dict)
 
 
 class ModelManager:
@@ -243,11 +271,21 @@ class ModelManager:
       config_file: the model config file the configs came from; re-read when it changes, so that
         models added to it (e.g. by ``tfrec export``) are served without a restart.
       warmup: replay warm-up requests before a version takes traffic.
+      limits: request limits checked on every call (rows, ``exclude_items`` length).
+      max_num_load_retries: loads retried after a failure (TF Serving's default 5).
+      load_retry_interval_micros: wait between tries (TF Serving's default 60 s).
     """
 
     def __init__(self, configs: Sequence[ModelConfig], poll_seconds: float = 1.0,
                  batch_options: BatchOptions = BatchOptions(), config_file: Optional[Path] = None,
-                 warmup: bool = True):
+                 warmup: bool = True, limits: RequestLimits = RequestLimits(), max_num_load_retries: int = 5,
+                 load_retry_interval_micros: int = 60_000_000):
+        if max_num_load_retries < 0 or load_retry_interval_micros < 0:
+            raise ValueError(f"max_num_load_retries and load_retry_interval_micros must be >= 0, got "
+                             f"{max_num_load_retries} and {load_retry_interval_micros}")
+        self.limits = limits
+        self.max_num_load_retries = int(max_num_load_retries)
+        self.load_retry_interval = load_retry_interval_micros / 1e6
         self.poll_seconds = float(poll_seconds)
         self.batch_options = batch_options
         self.config_file = Path(config_file) if config_file else None
@@ -348,12 +386,14 @@ class ModelManager:
             return
         on_disk = self._disk_versions(model)
         while True:
-            # a failed version is skipped (and retried only when its saved_model.pb changes), so the
-            # newest loadable versions are served
+            # a failed version is skipped until its retry is due (or its saved_model.pb changes), so the
+            # newest loadable versions are served meanwhile
             usable = []
+            now = time.monotonic()
             for v, p in on_disk.items():
                 failed = model.failed.get(v)
-                if failed is not None and failed[0] == self._mtime(p / "saved_model.pb") and v not in model.available:
+                if (failed is not None and v not in model.available and now < failed.retry_at
+                        and failed.mtime == self._mtime(p / "saved_model.pb")):
                     continue
                 usable.append(v)
             wanted = model.config.policy.choose(usable)
@@ -378,16 +418,27 @@ class ModelManager:
             model.status[version] = VersionStatus(version, LOADING)
         t0 = time.perf_counter()
         try:
-            servable = Servable(name, version, path, self.batch_options)
+            servable = Servable(name, version, path, self.batch_options, self.limits)
             n_warm = servable.warmup() if self.warmup else 0
         except Exception as e:  # noqa: BLE001 - reported in the version status
             msg = str(e).strip().split("\n")[0] or type(e).__name__
             if "Op type not registered" in msg and "Scann" in msg:
                 msg += " (this model needs the ScaNN ops: serve it with `tfrec serve`, which imports scann)"
-            logger.error("model %s version %d failed to load: %s", name, version, msg)
+            code = error_code_of(e)
+            mtime = self._mtime(path / "saved_model.pb")
             with self._lock:
-                model.status[version] = VersionStatus(version, END, "UNKNOWN", msg)
-                model.failed[version] = (self._mtime(path / "saved_model.pb"), msg)
+                prev = model.failed.get(version)
+                attempts = (prev.attempts if prev is not None and prev.mtime == mtime else 0) + 1
+                retry = attempts <= self.max_num_load_retries
+                retry_at = time.monotonic() + self.load_retry_interval if retry else float("inf")
+                model.failed[version] = _Failure(mtime, attempts, retry_at)
+                if retry:
+                    model.status[version] = VersionStatus(version, LOADING, code, f"{msg} (retry {attempts} of "
+                                                          f"{self.max_num_load_retries} in {self.load_retry_interval:g} s)")
+                else:
+                    model.status[version] = VersionStatus(version, END, code, msg)
+            logger.error("model %s version %d failed to load (attempt %d of %d): %s", name, version, attempts,
+                         self.max_num_load_retries + 1, msg)
             return False
         with self._lock:
             model.available[version] = servable
@@ -428,20 +479,25 @@ class ModelManager:
         Raises:
           ServingError: NOT_FOUND ``Servable not found for request: Latest(<name>)`` (or ``Specific``).
         """
-        if label is not None:
-            raise servable_not_found(name, label=label)
+        s = self.acquire(name, version, label)
+        try:
+            yield s
+        finally:
+            s.release()
+
+    def acquire(self, name: str, version: Optional[int] = None, label: Optional[str] = None) -> Servable:
+        """Like :meth:`servable` for a request that ends on another thread: call ``release()`` once done."""
         with self._lock:
             model = self._models.get(name)
+            if label is not None:
+                version = self._resolve_label(model, name, label)
             s = None
             if model is not None and model.available:
                 s = model.available.get(version) if version is not None else model.available[max(model.available)]
             if s is None:
                 raise servable_not_found(name, version)
             s._enter()
-        try:
-            yield s
-        finally:
-            s._exit()
+        return s
 
     def predict(self, name: str, inputs: Mapping[str, np.ndarray], signature_name: str = DEFAULT_SIGNATURE,
                 version: Optional[int] = None, output_filter: Sequence[str] = ()) -> Tuple[int, Dict[str, np.ndarray]]:
@@ -449,14 +505,27 @@ class ModelManager:
         with self.servable(name, version) as s:
             return s.version, s.predict(signature_name, inputs, output_filter)
 
-    def status(self, name: str, version: Optional[int] = None) -> List[VersionStatus]:
+    @staticmethod
+    def _resolve_label(model: Optional[_Model], name: str, label: str) -> int:
+        if model is None:
+            raise servable_not_found(name, label=label)
+        version = model.config.version_labels.get(label)
+        if version is None:
+            known = ", ".join(sorted(model.config.version_labels)) or "none"
+            raise invalid(f"Unrecognized servable version label: {label} (model {name} has labels: {known})")
+        return version
+
+    def status(self, name: str, version: Optional[int] = None, label: Optional[str] = None) -> List[VersionStatus]:
         """``model_version_status`` entries, newest first (TF Serving's order).
 
         Raises:
-          ServingError: NOT_FOUND when the model (or version) is unknown.
+          ServingError: NOT_FOUND when the model (or version) is unknown; INVALID_ARGUMENT for an
+            unknown label.
         """
         with self._lock:
             model = self._models.get(name)
+            if label is not None:
+                version = self._resolve_label(model, name, label)
             if model is None or not model.status:
                 raise not_found(f"Could not find any versions of model {name}")
             if version is not None:

@@ -1,4 +1,4 @@
-"""TensorFlow Serving's REST API over the standard library's ``ThreadingHTTPServer``.
+"""TensorFlow Serving's REST API, independent of the HTTP transport: ``(method, path, body) -> (status, JSON)``.
 
 Endpoints (as TF Serving 2.x):
 
@@ -7,8 +7,11 @@ Endpoints (as TF Serving 2.x):
 * ``POST /v1/models/{m}[/versions/{v}]:predict`` with ``{"signature_name"?, "instances": [...]}`` ->
   ``{"predictions": [...]}`` or ``{"inputs": ...}`` -> ``{"outputs": ...}``
 
-Every error is ``{"error": "<message>"}`` with TF Serving's status (400 for a malformed request, 404
-for an unknown model or version). One thread per connection (HTTP/1.1 keep-alive).
+``/versions/{v}`` may also be ``/labels/{label}`` (a ``version_labels`` entry of the model config);
+path segments are URL-decoded (``movies%2Dv2`` is ``movies-v2``). Every error is
+``{"error": "<message>"}`` with TF Serving's status (400 for a malformed request, 404 for an
+unknown model or version). The HTTP servers are :class:`~tfrec.serving.rest_server.RestServer`
+(uvicorn, the default) and :class:`~tfrec.serving.rest_stdlib.StdlibRestServer`.
 """
 
 from __future__ import annotations
@@ -16,19 +19,17 @@ from __future__ import annotations
 import json
 import logging
 import re
-import socket
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Dict, Optional, Tuple
+import urllib.parse
+from typing import Any, Callable, Dict, Optional, Tuple, Union
 
 from tfrec.serving.errors import ServingError, invalid
+from tfrec.serving.limits import EXCLUDE_INPUT, RequestLimits
 from tfrec.serving.manager import ModelManager
 
 logger = logging.getLogger("tfrec.serving.rest")
 
 _GET_RE = re.compile(r"^/v1/models/([^/:]+)(?:/versions/(\d+)|/labels/([^/:]+))?(/metadata)?/?$", re.I)
 _POST_RE = re.compile(r"^/v1/models/([^/:]+)(?:/versions/(\d+)|/labels/([^/:]+))?:(predict|classify|regress)$", re.I)
-MAX_BODY_BYTES = 256 * 1024 * 1024
 
 
 def _to_dict(message) -> Dict[str, Any]:
@@ -56,32 +57,40 @@ def metadata_json(servable) -> Dict[str, Any]:
 class RestApp:
     """Request handling independent of the HTTP transport: ``(method, path, body) -> (status, json)``."""
 
-    def __init__(self, manager: ModelManager, max_body_bytes: int = MAX_BODY_BYTES):
+    def __init__(self, manager: ModelManager, limits: Optional[RequestLimits] = None):
         self.manager = manager
-        self.max_body_bytes = max_body_bytes
+        self.limits = limits or manager.limits
 
     def handle(self, method: str, path: str, body: bytes) -> Tuple[int, Dict[str, Any]]:
-        try:
-            return 200, self._dispatch(method, path.split("?", 1)[0], body)
-        except ServingError as e:
-            return e.http_status, {"error": e.message}
-        except Exception as e:  # noqa: BLE001 - never leak a traceback; the server keeps serving
-            logger.exception("internal error on %s %s", method, path)
-            return 500, {"error": f"Internal error: {type(e).__name__}: {e}"}
+        """Answers one request; never raises (internal errors are a 500 with the exception's type)."""
+        answer = self.start(method, path, body)
+        if isinstance(answer, PendingPredict):
+            try:
+                return 200, answer.run()
+            except Exception as e:  # noqa: BLE001 - converted to an error answer
+                return error_answer(e, method, path)
+        return answer
 
-    def _dispatch(self, method: str, path: str, body: bytes) -> Dict[str, Any]:
+    def start(self, method: str, path: str, body: bytes) -> Union[Tuple[int, Dict[str, Any]], "PendingPredict"]:
+        """Parses and validates a request: the answer, or a :class:`PendingPredict` left to run."""
+        try:
+            result = self._dispatch(method, path.split("?", 1)[0], body)
+        except Exception as e:  # noqa: BLE001 - converted to an error answer
+            return error_answer(e, method, path)
+        return result if isinstance(result, PendingPredict) else (200, result)
+
+    def _dispatch(self, method: str, path: str, body: bytes) -> Union[Dict[str, Any], "PendingPredict"]:
         if method == "GET":
             m = _GET_RE.match(path)
             if not m:
                 raise invalid(f"Malformed request: {method} {path}")
             name, version, label, meta = m.groups()
+            name, label = _unquote(name), _unquote(label)
             version = int(version) if version is not None else None
             if meta:
                 with self.manager.servable(name, version, label) as s:
                     return metadata_json(s)
-            if label is not None:
-                raise ServingError("NOT_FOUND", f"Could not find version label {label} of model {name}")
-            return status_json(self.manager.status(name, version))
+            return status_json(self.manager.status(name, version, label))
         if method == "POST":
             m = _POST_RE.match(path)
             if not m:
@@ -90,10 +99,10 @@ class RestApp:
             if verb.lower() != "predict":
                 raise invalid(f"The {verb} API needs a {verb.lower()} signature; this server runs predict "
                               f"signatures only: use POST /v1/models/{name}:predict")
-            return self._predict(name, int(version) if version is not None else None, label, body)
+            return self._predict(_unquote(name), int(version) if version is not None else None, _unquote(label), body)
         raise invalid(f"Malformed request: {method} {path}")
 
-    def _predict(self, name: str, version: Optional[int], label: Optional[str], body: bytes) -> Dict[str, Any]:
+    def _predict(self, name: str, version: Optional[int], label: Optional[str], body: bytes) -> "PendingPredict":
         from tfrec.serving.tensors import format_columnar, format_row, parse_columnar, parse_instances
 
         try:
@@ -115,193 +124,95 @@ class RestApp:
         signature_name = doc.get("signature_name", "")
         if not isinstance(signature_name, str):
             raise invalid("'signature_name' must be a string")
-        with self.manager.servable(name, version, label) as s:
+        s = self.manager.acquire(name, version, label)
+        try:
             sig = s.signature(signature_name)
+            self._check_sizes(doc, sig.inputs)
             if has_inst:
                 arrays = parse_instances(doc["instances"], sig.inputs)
             else:
                 arrays = parse_columnar(doc["inputs"], sig.inputs)
-            out = s.predict(sig.name, arrays)
-        if has_inst:
+            return PendingPredict(s, sig, sig.validate(arrays), row_format=has_inst)
+        except BaseException:
+            s.release()
+            raise
+
+    def _check_sizes(self, doc: Dict[str, Any], specs) -> None:
+        """Row count and ``exclude_items`` length read off the JSON lists, before any array is built."""
+        limits = self.limits
+        instances = doc.get("instances")
+        if isinstance(instances, list):
+            limits.check_rows(len(instances))
+            first = instances[0] if instances else None
+            excl = first.get(EXCLUDE_INPUT) if isinstance(first, dict) else None
+        else:
+            inputs = doc.get("inputs")
+            if not isinstance(inputs, dict) or _is_b64(inputs):
+                inputs = {next(iter(specs)): inputs} if len(specs) == 1 else {}
+            for n, v in inputs.items():
+                spec = specs.get(n)
+                if isinstance(v, list) and spec is not None and spec.shape.rank and spec.shape[0] is None:
+                    limits.check_rows(len(v))
+            excl = inputs.get(EXCLUDE_INPUT)
+            excl = excl[0] if isinstance(excl, list) and excl else None
+        if isinstance(excl, list) and limits.max_exclude_items is not None and len(excl) > limits.max_exclude_items:
+            raise invalid(f"input '{EXCLUDE_INPUT}' has {len(excl)} items per row, more than the limit of "
+                          f"{limits.max_exclude_items} (--max-exclude-items)")
+
+
+def _is_b64(v: Any) -> bool:
+    return isinstance(v, dict) and set(v) == {"b64"}
+
+
+def _unquote(segment: Optional[str]) -> Optional[str]:
+    return urllib.parse.unquote(segment) if segment is not None else None
+
+
+def error_answer(error: BaseException, method: str = "", path: str = "") -> Tuple[int, Dict[str, Any]]:
+    """``(HTTP status, {"error": message})`` of an exception; anything but a ServingError is a 500."""
+    if isinstance(error, ServingError):
+        return error.http_status, {"error": error.message}
+    logger.error("internal error on %s %s", method, path, exc_info=error)
+    return 500, {"error": f"Internal error: {type(error).__name__}: {error}"}
+
+
+class PendingPredict:
+    """A validated predict request that holds its model version until it has run.
+
+    Args:
+      servable: the version, acquired with :meth:`ModelManager.acquire` (released here).
+      signature: the signature to call.
+      arrays: validated inputs.
+      row_format: answer ``{"predictions": ...}`` (else ``{"outputs": ...}``).
+    """
+
+    def __init__(self, servable, signature, arrays, row_format: bool):
+        self.servable = servable
+        self.signature = signature
+        self.arrays = arrays
+        self.row_format = row_format
+
+    def run(self) -> Dict[str, Any]:
+        """Runs the model here (blocking) and returns the JSON answer."""
+        try:
+            out = self.signature.execute(self.arrays)
+        finally:
+            self.servable.release()
+        return self.answer(out)
+
+    def submit(self, callback: Callable[[Optional[Dict], Optional[BaseException]], None]) -> bool:
+        """Queues the request on the signature's batcher; ``callback(outputs, error)`` runs on a batch
+        thread once done. False (nothing queued) when the signature is not batched: use :meth:`run`."""
+        def done(out, error):
+            self.servable.release()
+            callback(out, error)
+
+        return self.signature.submit(self.arrays, done)
+
+    def answer(self, out) -> Dict[str, Any]:
+        """The JSON answer for the model's outputs."""
+        from tfrec.serving.tensors import format_columnar, format_row
+
+        if self.row_format:
             return {"predictions": format_row(out)}
         return {"outputs": format_columnar(out)}
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server_version = "tfrec-serving"
-    timeout = 60  # idle keep-alive connections close after this many seconds
-
-    def log_message(self, format: str, *args) -> None:  # noqa: A002 - BaseHTTPRequestHandler's name
-        logger.debug("%s - %s", self.address_string(), format % args)
-
-    def send_error(self, code: int, message: Optional[str] = None, explain: Optional[str] = None) -> None:
-        """Errors of the HTTP layer (bad request line, unknown method, ...) also get a JSON body."""
-        if code == 501:  # unsupported method: the client's mistake, not a server error
-            code, message = 405, f"Malformed request: method {self.command!r} not allowed (use GET or POST)"
-        text = message or explain or "Malformed request"
-        data = json.dumps({"error": f"Malformed request: {text}" if "Malformed" not in text else text}).encode()
-        try:
-            self.send_response(code)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.send_header("Connection", "close")
-            self.end_headers()
-            if self.command != "HEAD" and code >= 200 and code not in (204, 304):
-                self.wfile.write(data)
-        except OSError:
-            pass
-        self.close_connection = True
-
-    def setup(self) -> None:
-        super().setup()
-        try:  # headers and body are two writes: without this, Nagle + delayed ACK add 40 ms per response
-            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        except OSError:
-            pass
-        self.server.track(self.connection, True)
-
-    def finish(self) -> None:
-        try:
-            super().finish()
-        finally:
-            self.server.track(self.connection, False)
-
-    def _respond(self, status: int, payload: Dict[str, Any]) -> None:
-        data = json.dumps(payload, indent=None, separators=(",", ":")).encode("utf-8")
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        if self.server.draining.is_set() or self.close_connection:
-            self.send_header("Connection", "close")
-            self.close_connection = True
-        self.end_headers()
-        self.wfile.write(data)
-
-    def _serve(self, method: str) -> None:
-        self.server.request_started()
-        try:
-            body = b""
-            if method == "POST":
-                length = self.headers.get("Content-Length")
-                if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-                    body = self._read_chunked()
-                    if body is None:
-                        return
-                else:
-                    try:
-                        n = int(length) if length is not None else 0
-                        if n < 0:
-                            raise ValueError
-                    except ValueError:
-                        self.close_connection = True
-                        self._respond(400, {"error": f"Malformed request: invalid Content-Length {length!r}"})
-                        return
-                    if n > self.server.app.max_body_bytes:
-                        self.close_connection = True
-                        self._respond(413, {"error": f"Request body of {n} bytes exceeds the limit of "
-                                                     f"{self.server.app.max_body_bytes} bytes"})
-                        return
-                    body = self.rfile.read(n)
-                    if len(body) < n:
-                        self.close_connection = True
-                        return
-            status, payload = self.server.app.handle(method, self.path, body)
-            self._respond(status, payload)
-        except (ConnectionError, socket.timeout, BrokenPipeError):
-            self.close_connection = True
-        finally:
-            self.server.request_finished()
-
-    def _read_chunked(self) -> Optional[bytes]:
-        chunks = []
-        total = 0
-        while True:
-            line = self.rfile.readline(65537)
-            try:
-                size = int(line.split(b";")[0].strip(), 16)
-            except ValueError:
-                self.close_connection = True
-                self._respond(400, {"error": "Malformed request: invalid chunked encoding"})
-                return None
-            if size == 0:
-                self.rfile.readline()
-                return b"".join(chunks)
-            total += size
-            if total > self.server.app.max_body_bytes:
-                self.close_connection = True
-                self._respond(413, {"error": "Request body exceeds the size limit"})
-                return None
-            chunks.append(self.rfile.read(size))
-            self.rfile.readline()
-
-    def do_GET(self) -> None:  # noqa: N802 - BaseHTTPRequestHandler's naming
-        self._serve("GET")
-
-    def do_POST(self) -> None:  # noqa: N802
-        self._serve("POST")
-
-    def _not_allowed(self) -> None:
-        self.server.request_started()
-        self.close_connection = True
-        try:
-            self._respond(405, {"error": f"Malformed request: {self.command} {self.path} (use GET or POST)"})
-        finally:
-            self.server.request_finished()
-
-    do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _not_allowed
-
-
-class RestServer(ThreadingHTTPServer):
-    """The HTTP server; :meth:`drain` stops accepting, lets in-flight requests finish, then closes."""
-
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 128
-
-    def __init__(self, address: Tuple[str, int], app: RestApp):
-        self.app = app
-        self.draining = threading.Event()
-        self._inflight = 0
-        self._cond = threading.Condition()
-        self._connections: Dict[socket.socket, bool] = {}
-        super().__init__(address, _Handler)
-
-    def track(self, conn: socket.socket, alive: bool) -> None:
-        with self._cond:
-            if alive:
-                self._connections[conn] = True
-            else:
-                self._connections.pop(conn, None)
-
-    def request_started(self) -> None:
-        with self._cond:
-            self._inflight += 1
-
-    def request_finished(self) -> None:
-        with self._cond:
-            self._inflight -= 1
-            self._cond.notify_all()
-
-    @property
-    def inflight(self) -> int:
-        with self._cond:
-            return self._inflight
-
-    def drain(self, timeout: float = 30.0) -> bool:
-        """Stops accepting connections and waits (up to ``timeout`` s) for in-flight requests.
-
-        Returns True when every in-flight request finished.
-        """
-        self.draining.set()
-        self.shutdown()  # stops serve_forever: no new connections are accepted
-        self.socket.close()
-        with self._cond:
-            done = self._cond.wait_for(lambda: self._inflight == 0, timeout=timeout)
-            conns = list(self._connections)
-        for c in conns:  # idle keep-alive connections: wake their threads up
-            try:
-                c.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-        return done

@@ -24,13 +24,17 @@ from typing import List, Optional, Sequence
 
 from tfrec.serving.batching import BatchOptions
 from tfrec.serving.config import ModelConfig
+from tfrec.serving.limits import RequestLimits
 from tfrec.serving.manager import ModelManager
 
 logger = logging.getLogger("tfrec.serving")
 
 
+REST_ENGINES = ("uvicorn", "stdlib")
+
+
 class ModelServer:
-    """REST (``ThreadingHTTPServer``) and gRPC (thread pool) servers over one model manager.
+    """REST (uvicorn) and gRPC (thread pool) servers over one model manager.
 
     Args:
       configs: models to serve.
@@ -42,15 +46,28 @@ class ModelServer:
       config_file: re-read when it changes (see :class:`ModelManager`).
       grpc_workers: gRPC thread-pool size.
       warmup: replay warm-up requests on load.
+      limits: request limits (rows, ``exclude_items``, body size, deadlines, connections).
+      max_num_load_retries: loads retried after a failure (TF Serving's flag; default 5).
+      load_retry_interval_micros: wait between load tries (TF Serving's flag; default 60 s).
+      rest_engine: ``uvicorn`` (default) or ``stdlib`` (the standard library's ``ThreadingHTTPServer``,
+        without header deadline or connection limit; kept for side-by-side measurement).
     """
 
     def __init__(self, configs: Sequence[ModelConfig], rest_port: Optional[int] = 8501,
                  grpc_port: Optional[int] = 8500, host: str = "0.0.0.0", poll_seconds: float = 1.0,
                  batch_options: BatchOptions = BatchOptions(), config_file: Optional[Path] = None,
-                 grpc_workers: int = 16, warmup: bool = True):
+                 grpc_workers: int = 16, warmup: bool = True, limits: RequestLimits = RequestLimits(),
+                 max_num_load_retries: int = 5, load_retry_interval_micros: int = 60_000_000,
+                 rest_engine: str = "uvicorn"):
+        if rest_engine not in REST_ENGINES:
+            raise ValueError(f"rest_engine must be one of {REST_ENGINES}, got {rest_engine!r}")
         self.host = host
+        self.limits = limits
+        self.rest_engine = rest_engine
         self.manager = ModelManager(configs, poll_seconds=poll_seconds, batch_options=batch_options,
-                                    config_file=config_file, warmup=warmup)
+                                    config_file=config_file, warmup=warmup, limits=limits,
+                                    max_num_load_retries=max_num_load_retries,
+                                    load_retry_interval_micros=load_retry_interval_micros)
         self._rest_port = rest_port
         self._grpc_port = grpc_port
         self._grpc_workers = grpc_workers
@@ -58,7 +75,6 @@ class ModelServer:
         self.grpc = None
         self.rest_port: Optional[int] = None
         self.grpc_port: Optional[int] = None
-        self._rest_thread: Optional[threading.Thread] = None
         self._stopped = threading.Event()
 
     @property
@@ -74,20 +90,26 @@ class ModelServer:
     def start(self) -> "ModelServer":
         """Loads the models on disk, then opens the ports (so a ready server can answer at once)."""
         from tfrec.serving.grpc_service import make_grpc_server
-        from tfrec.serving.rest import RestApp, RestServer
+        from tfrec.serving.rest import RestApp
 
         self.manager.start()
         try:
             if self._rest_port is not None:
-                self.rest = RestServer((self.host, int(self._rest_port)), RestApp(self.manager))
-                self.rest_port = self.rest.server_address[1]
-                self._rest_thread = threading.Thread(target=self.rest.serve_forever, kwargs={"poll_interval": 0.2},
-                                                     name="rest-server", daemon=True)
-                self._rest_thread.start()
+                address = (self.host, int(self._rest_port))
+                if self.rest_engine == "stdlib":
+                    from tfrec.serving.rest_stdlib import StdlibRestServer
+
+                    self.rest = StdlibRestServer(address, RestApp(self.manager, self.limits))
+                else:
+                    from tfrec.serving.rest_server import RestServer
+
+                    self.rest = RestServer(address, RestApp(self.manager, self.limits))
+                self.rest.start()
+                self.rest_port = self.rest.port
             if self._grpc_port is not None:
                 host = f"[{self.host}]" if ":" in self.host else self.host
                 self.grpc, self.grpc_port = make_grpc_server(self.manager, f"{host}:{int(self._grpc_port)}",
-                                                             self._grpc_workers)
+                                                             self._grpc_workers, self.limits)
                 self.grpc.start()
         except Exception:
             self.stop(drain_seconds=0)
@@ -108,7 +130,7 @@ class ModelServer:
             grpc_done = self.grpc.stop(grace=drain_seconds)  # rejects new RPCs, lets running ones finish
         if self.rest is not None:
             ok = self.rest.drain(timeout=drain_seconds)
-            self.rest.server_close()
+            self.rest.close()
         if grpc_done is not None:
             ok = grpc_done.wait(timeout=drain_seconds + 1) and ok
         self.manager.stop(timeout=drain_seconds)

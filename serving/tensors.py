@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 from typing import Any, Dict, List, Mapping, Tuple
 
 import numpy as np
@@ -48,7 +49,11 @@ def _json_type(v: Any) -> str:
 
 
 def _short(v: Any, limit: int = 60) -> str:
-    text = repr(v)
+    """``v`` as JSON text (``true``, ``null``, ``"u1"``), cut to ``limit`` characters."""
+    try:
+        text = json.dumps(v, ensure_ascii=False, allow_nan=True)
+    except (TypeError, ValueError):
+        text = repr(v)
     return text if len(text) <= limit else text[:limit] + "..."
 
 

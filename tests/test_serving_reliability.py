@@ -39,7 +39,8 @@ def served(tmp_path_factory):
     export_retrieval(base, "movies", toy.query_model, toy.query_features, toy.item_ids, toy.item_embeddings,
                      k=K, version=1, scann=False, warmup_examples={"user_id": toy.user_ids}, log=None)
     server = ModelServer([ModelConfig("movies", base / "movies")], rest_port=0, grpc_port=0, host="127.0.0.1",
-                         poll_seconds=0.2, batch_options=BatchOptions(max_batch_size=16)).start()
+                         poll_seconds=0.2, batch_options=BatchOptions(max_batch_size=16), max_num_load_retries=1,
+                         load_retry_interval_micros=300_000).start()
     yield {"base": base, "toy": toy, "server": server}
     server.stop(drain_seconds=5)
 
@@ -218,13 +219,18 @@ def test_broken_version_is_reported_and_does_not_replace_the_working_one(served)
     broken.mkdir()
     (broken / "saved_model.pb").write_bytes(b"this is not a SavedModel")
     deadline = time.monotonic() + 10
+    states = []
     while time.monotonic() < deadline:
         st = {s.version: s for s in server.manager.status("movies")}
-        if current + 1 in st and st[current + 1].state == "END":
-            break
+        if current + 1 in st:
+            states.append((st[current + 1].state, st[current + 1].error_code))
+            if st[current + 1].state == "END":
+                break
         time.sleep(0.05)
-    assert st[current + 1].state == "END" and st[current + 1].error_code == "UNKNOWN"
-    assert st[current + 1].error_message
+    # one retry (LOADING with the first error), then END with the canonical code of an unparsable file
+    assert ("LOADING", "DATA_LOSS") in states, states
+    assert st[current + 1].state == "END" and st[current + 1].error_code == "DATA_LOSS"
+    assert "Error parsing message" in st[current + 1].error_message
     assert server.manager.versions("movies") == [current]
     assert _valid_answer(server)
 
@@ -281,3 +287,103 @@ def test_sigterm_finishes_in_flight_requests(served, capsys):
     assert time.monotonic() - timing["term"] < 30
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", port), timeout=2).close()
+
+
+def test_sigterm_with_keep_alive_clients_fails_no_request_sent_before_it(served, capsys):
+    """Eight clients on keep-alive connections send requests back to back (each waits in a 200 ms batch
+    window) while ``tfrec serve`` gets SIGTERM: every request sent before the signal is answered 200, the
+    answers in flight at the signal say ``Connection: close``, and no connection is reset under a client."""
+    from tfrec.cli.main import build_parser
+
+    base = served["base"]
+    port = _free_port()
+    args = build_parser().parse_args([
+        "serve", "--model-base-path", str(base / "movies"), "--model-name", "movies", "--rest-port", str(port),
+        "--grpc-port", "-1", "--host", "127.0.0.1", "--engine", "builtin", "--poll-seconds", "0",
+        "--batch-timeout-ms", "200", "--no-warmup"])
+    records, timing = [], {}
+    lock = threading.Lock()
+
+    def client():
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        while "term" not in timing or time.monotonic() < timing["term"] + 1.0:
+            sent = time.monotonic()
+            try:
+                conn.request("POST", "/v1/models/movies:predict", body=b'{"instances": ["u1"]}',
+                             headers={"Content-Type": "application/json"})
+                resp = conn.getresponse()
+                resp.read()
+                outcome = (resp.status, resp.getheader("Connection"))
+            except (OSError, http.client.HTTPException) as e:
+                outcome = (type(e).__name__, None)
+                conn.close()
+                time.sleep(0.05)
+            with lock:
+                records.append((sent, time.monotonic(), outcome))
+
+    def driver():
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        threads = [threading.Thread(target=client) for _ in range(8)]
+        for t in threads:
+            t.start()
+        time.sleep(1.0)
+        timing["term"] = time.monotonic()
+        os.kill(os.getpid(), signal.SIGTERM)
+        for t in threads:
+            t.join(timeout=60)
+
+    helper = threading.Thread(target=driver)
+    helper.start()
+    rc = args.func(args)
+    helper.join(timeout=60)
+    capsys.readouterr()
+    term = timing["term"]
+    before = [r for r in records if r[0] < term]
+    assert len(before) >= 16 and rc == 0
+    assert [r for r in before if r[2][0] != 200] == [], [r for r in before if r[2][0] != 200]
+    answered_after = [r for r in before if r[1] > term]  # in flight at the signal (a 200 ms batch window)
+    assert any(r[2][1] == "close" for r in answered_after), answered_after
+    late = [r for r in answered_after if r[1] > term + 0.15]  # surely answered once the drain began
+    assert all(r[2][1] == "close" for r in late), late
+
+
+def test_grpc_drain_finishes_in_flight_calls_and_refuses_new_ones(served):
+    """Four gRPC calls wait in a 300 ms batch window when the server stops: all four answer OK; a call
+    after the stop is UNAVAILABLE."""
+    base = served["base"]
+    server = ModelServer([ModelConfig("movies", base / "movies")], rest_port=None, grpc_port=0, host="127.0.0.1",
+                         poll_seconds=0, warmup=False,
+                         batch_options=BatchOptions(max_batch_size=64, batch_timeout_ms=300)).start()
+    channel = grpc.insecure_channel(server.grpc_target)
+    stub = prediction_service_pb2_grpc.PredictionServiceStub(channel)
+    req = predict_pb2.PredictRequest()
+    req.model_spec.name = "movies"
+    req.inputs["user_id"].CopyFrom(tf.make_tensor_proto(np.array(["u1"], object)))
+    stub.Predict(req, timeout=30)  # connected
+    codes = []
+
+    def call():
+        try:
+            stub.Predict(req, timeout=30)
+            codes.append("OK")
+        except grpc.RpcError as e:
+            codes.append(e.code().name)
+
+    threads = [threading.Thread(target=call) for _ in range(4)]
+    for t in threads:
+        t.start()
+    time.sleep(0.1)
+    assert server.stop(drain_seconds=10)
+    for t in threads:
+        t.join(timeout=30)
+    assert codes == ["OK"] * 4, codes
+    with pytest.raises(grpc.RpcError) as e:
+        stub.Predict(req, timeout=5)
+    assert e.value.code() == grpc.StatusCode.UNAVAILABLE
+    channel.close()

@@ -45,14 +45,32 @@ def register(subparsers) -> None:
                      help="auto: tensorflow_model_server if on PATH, else builtin")
     eng.add_argument("--poll-seconds", type=float, default=1.0,
                      help="how often the base paths are checked for new or removed versions (0: never)")
-    eng.add_argument("--max-batch-size", type=int, default=64,
-                     help="rows per batched model call (1: no server-side batching)")
+    eng.add_argument("--max-batch-size", type=int, default=1024,
+                     help="rows per request (more: 400 'Task size N is larger than maximum input batch size M', "
+                     "as TF Serving) and per batched model call")
+    eng.add_argument("--no-batching", action="store_true", help="no server-side batching of concurrent requests")
     eng.add_argument("--batch-timeout-ms", type=float, default=0.0,
                      help="how long a batch waits for more requests (0: batch only what is already queued)")
     eng.add_argument("--batch-threads", type=int, default=2, help="batch worker threads per signature")
     eng.add_argument("--drain-seconds", type=float, default=30.0,
                      help="on SIGTERM/SIGINT, how long in-flight requests may take to finish")
     eng.add_argument("--no-warmup", action="store_true", help="do not replay assets.extra warm-up requests on load")
+    eng.add_argument("--max_num_load_retries", "--max-num-load-retries", dest="max_num_load_retries", type=int,
+                     default=5, help="retries of a version that failed to load (TF Serving's flag)")
+    eng.add_argument("--load_retry_interval_micros", "--load-retry-interval-micros", dest="load_retry_interval_micros",
+                     type=int, default=60_000_000, help="microseconds between load retries (TF Serving's flag)")
+    eng.add_argument("--rest-engine", choices=("uvicorn", "stdlib"), default="uvicorn",
+                     help="uvicorn, or the standard library's ThreadingHTTPServer (no header deadline or connection "
+                     "limit; kept for comparison in benchmarks/serving_load.py)")
+    lim = p.add_argument_group("limits (REST, and gRPC where they apply)")
+    lim.add_argument("--max-exclude-items", type=int, default=10_000, help="items per row of exclude_items")
+    lim.add_argument("--max-body-bytes", type=int, default=64 << 20, help="request body (gRPC message) size")
+    lim.add_argument("--header-timeout-s", type=float, default=10.0,
+                     help="seconds a client may take to send a request's headers; then the connection is closed")
+    lim.add_argument("--body-timeout-s", type=float, default=30.0, help="seconds a client may take to send a body")
+    lim.add_argument("--request-timeout-s", type=float, default=30.0, help="seconds one REST request may run (504)")
+    lim.add_argument("--max-connections", type=int, default=4096, help="open REST connections")
+    lim.add_argument("--rest-workers", type=int, default=64, help="threads running REST requests' model calls")
     p.set_defaults(func=run)
 
 
@@ -84,13 +102,17 @@ def _exec_tfserving(binary: str, args) -> int:
 
     config = Path(args.model_config) if args.model_config else None
     if config is not None:
-        from tfrec.serving.config import parse_config_file
+        from tfrec.serving.config import has_relative_base_paths, parse_config_file
 
         scann = [c.name for c in parse_config_file(config) if is_scann_model(c.base_path)]
-        if scann:
+        relative = has_relative_base_paths(config)
+        if scann or relative:
             alt = config.parent / TFSERVING_CONFIG_FILE
-            print(f"tfrec serve: {', '.join(scann)} hold ScaNN ops that stock tensorflow_model_server cannot load "
-                  f"(and one failed model stops it); serving {alt} instead.", file=sys.stderr)
+            why = (f"{', '.join(scann)} hold ScaNN ops that stock tensorflow_model_server cannot load "
+                   "(and one failed model stops it)" if scann else
+                   f"{config} has relative base paths, which tensorflow_model_server does not resolve against "
+                   "the config file's folder")
+            print(f"tfrec serve: {why}; serving {alt} instead.", file=sys.stderr)
             if not alt.is_file():
                 print(f"tfrec serve: error: {alt} not found; re-export or use --engine builtin", file=sys.stderr)
                 return 2
@@ -138,14 +160,26 @@ def run(args) -> int:
             return 2
     import tfrec  # noqa: F401  (tf_keras before TensorFlow)
     from tfrec.serving.batching import BatchOptions
+    from tfrec.serving.limits import RequestLimits
     from tfrec.serving.server import ModelServer
 
     logging.getLogger("tfrec.serving").setLevel(logging.INFO)
-    server = ModelServer(
-        configs, rest_port=None if args.rest_port < 0 else args.rest_port,
-        grpc_port=None if args.grpc_port < 0 else args.grpc_port, host=args.host, poll_seconds=args.poll_seconds,
-        batch_options=BatchOptions(args.max_batch_size, args.batch_timeout_ms, args.batch_threads),
-        config_file=config_file, grpc_workers=args.grpc_workers, warmup=not args.no_warmup)
+    try:
+        limits = RequestLimits(max_batch_size=args.max_batch_size, max_exclude_items=args.max_exclude_items,
+                               max_body_bytes=args.max_body_bytes, header_timeout_s=args.header_timeout_s,
+                               body_timeout_s=args.body_timeout_s, request_timeout_s=args.request_timeout_s,
+                               max_connections=args.max_connections, workers=args.rest_workers)
+        server = ModelServer(
+            configs, rest_port=None if args.rest_port < 0 else args.rest_port,
+            grpc_port=None if args.grpc_port < 0 else args.grpc_port, host=args.host, poll_seconds=args.poll_seconds,
+            batch_options=BatchOptions(1 if args.no_batching else args.max_batch_size, args.batch_timeout_ms,
+                                       args.batch_threads),
+            config_file=config_file, grpc_workers=args.grpc_workers, warmup=not args.no_warmup, limits=limits,
+            max_num_load_retries=args.max_num_load_retries,
+            load_retry_interval_micros=args.load_retry_interval_micros, rest_engine=args.rest_engine)
+    except ValueError as e:
+        print(f"tfrec serve: error: {e}", file=sys.stderr)
+        return 2
     try:
         server.start()
     except OSError as e:
@@ -157,5 +191,5 @@ def run(args) -> int:
         print(f"tfrec serve: model {name}: {state}", flush=True)
     rest = f"REST {server.rest_url}" if server.rest else "REST off"
     grpc_ = f"gRPC {server.grpc_target}" if server.grpc else "gRPC off"
-    print(f"tfrec serve: ready (engine builtin) {rest} {grpc_}", flush=True)
+    print(f"tfrec serve: ready (engine builtin, REST on {args.rest_engine}) {rest} {grpc_}", flush=True)
     return server.serve_until_signal(drain_seconds=args.drain_seconds)

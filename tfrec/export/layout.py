@@ -214,14 +214,16 @@ def models_config_text(entries: Sequence[tuple]) -> str:
 def write_models_config(base_path: PathLike, config_root: Optional[str] = None) -> List[Path]:
     """Writes ``models.config`` (every model) and ``models.tfserving.config`` (no ScaNN models) in ``base_path``.
 
-    ``models.config`` is for ``tfrec serve`` (which registers the ScaNN ops); ``models.tfserving.config``
-    leaves out the ``*_scann`` models, which stock ``tensorflow_model_server`` cannot load (and a model
-    that fails to load at start-up stops it).
+    ``models.config`` is for ``tfrec serve`` (which registers the ScaNN ops). Its ``base_path`` fields
+    are relative (``"movies"``), resolved against the config file's folder, so a copied or moved model
+    folder serves its own models. ``models.tfserving.config`` leaves out the ``*_scann`` models, which
+    stock ``tensorflow_model_server`` cannot load (and a model that fails to load at start-up stops it),
+    and holds absolute paths, since TF Serving does not resolve them against the config file.
 
     Args:
       base_path: the model base path.
-      config_root: path written in ``base_path:`` fields instead of the absolute ``base_path``,
-        e.g. ``/models`` for the ``tensorflow/serving`` Docker image with ``base_path`` mounted there.
+      config_root: path written in both files' ``base_path:`` fields instead, e.g. ``/models`` for the
+        ``tensorflow/serving`` Docker image with ``base_path`` mounted there.
 
     Returns:
       The two files written.
@@ -231,7 +233,8 @@ def write_models_config(base_path: PathLike, config_root: Optional[str] = None) 
     names = model_names(base)
     written = []
     for fname, chosen in ((CONFIG_FILE, names), (TFSERVING_CONFIG_FILE, [n for n in names if not is_scann_model(base / n)])):
-        text = models_config_text([(n, f"{root}/{n}") for n in chosen])
+        relative = fname == CONFIG_FILE and not config_root
+        text = models_config_text([(n, n if relative else f"{root}/{n}") for n in chosen])
         path = base / fname
         tmp = base / f"{TEMP_PREFIX}{fname}-{os.getpid()}"
         tmp.write_text(text)
