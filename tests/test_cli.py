@@ -117,3 +117,31 @@ def test_tune_set_overrides_the_config(tmp_path, ml100k_path, capsys):
     assert len(results["trials"]) == 1
     best = (tmp_path / "search" / "p" / "best_config.yaml").read_text()
     assert "epochs: 1\n" in best
+
+
+def test_train_list_models_needs_no_config(capsys):
+    assert main(["train", "--list-models"]) == 0
+    names = [line.split()[0] for line in capsys.readouterr().out.splitlines()]
+    from tfrec.training.families.registry import available
+
+    assert names == available()
+
+
+def test_train_without_config_says_what_to_pass(capsys):
+    assert main(["train"]) == 2
+    err = capsys.readouterr().err
+    assert "--config is required" in err and "--list-models" in err
+
+
+def test_output_into_a_closed_pipe_is_not_a_traceback(monkeypatch):
+    # `tfrec train --list-models | head -1`: the reader has closed the pipe, so every write fails with EPIPE
+    import io
+    import os
+
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    broken = io.TextIOWrapper(os.fdopen(write_end, "wb"), line_buffering=True)
+    monkeypatch.setattr(sys, "stdout", broken)
+    with pytest.raises(BrokenPipeError):
+        print("a line")  # the pipe really is broken
+    assert main(["train", "--list-models"]) == 141  # stopped quietly, no traceback

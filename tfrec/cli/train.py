@@ -21,7 +21,8 @@ def register(subparsers) -> None:
         ),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    p.add_argument("--config", required=True, help="YAML config (sections data, model, training, evaluation, output)")
+    p.add_argument("--config", help="YAML config (sections data, model, training, evaluation, output); required unless "
+                                      "--list-models")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config key (dotted path; the value is read as YAML), e.g. --set "
                         "training.learning_rate=1e-3 --set model.params.embedding_dim=16; repeatable")
@@ -45,6 +46,9 @@ def run(args) -> int:
         return 0
     from tfrec.training.config import load_config
 
+    if not args.config:
+        raise ValueError("--config is required (e.g. tfrec train --config configs/train_mf_ml100k.yaml); "
+                         "tfrec train --list-models lists the model families.")
     overrides = list(args.overrides)
     if args.data:
         overrides.append(f"data.path={args.data}")
