@@ -106,3 +106,25 @@ def test_carve_settings_are_checked():
         FamilyAlgorithm("mf", data={"protocol": "random"})
     with pytest.raises(ConfigError, match="data.validation_ratio"):
         FamilyAlgorithm("mf", data={"validation_ratio": 1.5})
+
+
+def test_prepare_frame_carves_like_prepare_and_applies_the_row_filter():
+    import numpy as np
+    import pandas as pd
+
+    from tfrec import splits
+    from tfrec.training import from_dict
+    from tfrec.training.families.registry import get_task
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"user_id": rng.integers(1, 6, 40).astype(str), "movie_id": rng.integers(1, 9, 40).astype(str),
+                          "user_rating": rng.integers(1, 6, 40).astype(np.float32)})
+    cfg = from_dict({"model": {"name": "two_tower"}, "data": {"min_rating": 4, "validation_ratio": 0.2, "seed": 5}})
+    run = get_task("two_tower").prepare_frame(cfg, frame)
+    kept = frame[frame["user_rating"] >= 4].reset_index(drop=True)
+    pd.testing.assert_frame_equal(run.train, kept)
+    fit, val = splits.validation_carve(kept, 0.2, seed=5)
+    assert run.fit.index.tolist() == fit.index.tolist() and run.val.index.tolist() == val.index.tolist()
+    assert len(run.test) == 0 and run.protocol is None
+    unfiltered = get_task("mf").prepare_frame(from_dict({"model": {"name": "mf"}, "data": {"min_rating": 4}}), frame)
+    assert len(unfiltered.train) == len(frame)
