@@ -112,7 +112,7 @@ def test_evaluate_schema_errors(tmp_path):
         """)
     with pytest.raises(ConfigError, match=r"cfg.yaml:1: unknown config key 'protocol.parms'. Did you mean 'protocol.params'\?"):
         load(path, EvaluateConfig)
-    with pytest.raises(ConfigError, match=r"'algorithms\[0\].name' is required"):
+    with pytest.raises(ConfigError, match=r"'algorithms\[0\]' needs a 'name'"):
         validate(EvaluateConfig, {"algorithms": [{"params": {}}]})
     with pytest.raises(ConfigError, match=r"no algorithms to evaluate"):
         validate(EvaluateConfig, {"k": 5})

@@ -63,8 +63,8 @@ class RunData:
     """The frames and vocabularies of one run.
 
     Attributes:
-      path: the dataset folder.
-      protocol: the :class:`Protocol` that made the train/test split.
+      path: the dataset folder (None for training rows handed over by a caller, see :func:`carve`).
+      protocol: the :class:`Protocol` that made the train/test split (None likewise).
       train: the protocol's training rows (fit + validation), index reset to 0..n-1.
       fit: training rows the model fits on; ``fit.index`` are their positions in ``train``.
       val: validation rows (carved from ``train``); ``val.index`` likewise.
@@ -75,8 +75,8 @@ class RunData:
       extra: family-specific data (e.g. feature vocabularies).
     """
 
-    path: Path
-    protocol: Protocol
+    path: Optional[Path]
+    protocol: Optional[Protocol]
     train: pd.DataFrame
     fit: pd.DataFrame
     val: pd.DataFrame
@@ -117,26 +117,54 @@ def _load_cached(loader, path: Path, key: Optional[str] = None):
 
 def prepare(config: RunConfig, loader: Callable[[Path], Tuple[pd.DataFrame, Any, Any]] = load_movielens_frames,
             row_filter: Optional[Callable[[pd.DataFrame], pd.DataFrame]] = None) -> RunData:
-    """Loads and splits the data of ``config`` (see the module docstring).
+    """Loads and splits the data of ``config`` (see the module docstring; the carve is :func:`carve`).
 
     Args:
       config: the run config.
       loader: path -> (interactions, items metadata or None, users metadata or None).
       row_filter: applied to the training rows before the validation carve (e.g. keep positives).
     """
-    from tfrec import splits
-
     path = resolve_path(config)
     frame, items, users = _load_cached(loader, path)
     if config.data.max_rows is not None:
         frame = frame.iloc[: config.data.max_rows]
     protocol = Protocol(config.data.protocol, dict(config.data.protocol_params))
     folds = protocol.split(frame, data_path=path)
-    train, test, negatives = folds[0].train, folds[0].test, folds[0].negatives
+    return carve(config, folds[0].train, folds[0].test, negatives=folds[0].negatives, protocol=protocol, path=path,
+                 items=items, users=users, row_filter=row_filter)
+
+
+def carve(config: RunConfig, train: pd.DataFrame, test: Optional[pd.DataFrame] = None, *,
+          negatives: Optional[np.ndarray] = None, protocol: Optional[Protocol] = None, path: Optional[Path] = None,
+          items: Optional[pd.DataFrame] = None, users: Optional[pd.DataFrame] = None,
+          row_filter: Optional[Callable[[pd.DataFrame], pd.DataFrame]] = None) -> RunData:
+    """The run data of a train/test split: the validation carve and the vocabularies (steps 2-3 of the module docstring).
+
+    :func:`prepare` calls it on the protocol's split; ``tfrec evaluate`` (``FamilyAlgorithm``) on the
+    evaluator's training rows of a fold, so that both train on the same fit / validation rows.
+
+    Args:
+      config: the run config (``data.validation_ratio`` and ``data.seed`` carve the validation rows).
+      train: [n, ...] the training rows of the split (the index is ignored; the row order matters).
+      test: the test rows, or None (an empty frame: no final evaluation).
+      negatives: sampled negative item ids of the ``ncf`` protocol. Default None.
+      protocol: the protocol that made the split, or None (the caller's own split). Default None.
+      path: the dataset folder, or None. Default None.
+      items, users: item / user metadata frames. Default None.
+      row_filter: applied to the training rows before the carve (e.g. keep positives). Default None.
+
+    Raises:
+      ValueError: fewer than 2 training rows, or a carve that leaves an empty fit or validation set.
+    """
+    from tfrec import splits
+
+    where = path if path is not None else "the given training rows"
+    if test is None:
+        test = train.iloc[:0]
     if row_filter is not None:
         train = row_filter(train)
     if len(train) < 2:
-        raise ValueError(f"The training split of {path} has {len(train)} rows; there is nothing to train on. "
+        raise ValueError(f"The training split of {where} has {len(train)} rows; there is nothing to train on. "
                          "Check data.max_rows / data.min_rating.")
     # positional index: fit.index / val.index are row positions in train (and in vocab.frame)
     train = train.reset_index(drop=True)

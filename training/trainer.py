@@ -45,7 +45,7 @@ import os
 import shutil
 import time
 from pathlib import Path
-from typing import Any, Callable, Dict, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, Optional, Sequence, Union
 
 import numpy as np
 
@@ -55,6 +55,9 @@ from tfrec.config import ConfigError, RunConfig, parse_yaml
 from tfrec.training.config import Config, from_dict, load_config
 from tfrec.training.strategy import Placement, make_placement, serve_forever, set_mixed_precision
 from tfrec.training.families.registry import get_task, monitor_of
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 logger = logging.getLogger("tfrec.training")
 
@@ -117,6 +120,9 @@ class RunResult:
       monitor: the monitored metric.
       model: the trained Keras model (best weights when ``training.restore_best``).
       resumed_from: last completed epoch restored from a backup, or None.
+      metrics: the contents of metrics.json.
+      run: the family's run data (``tfrec.training.data.RunData`` or the family's own), for its
+        ``task.algorithm(model, run)``.
     """
 
     run_dir: Path
@@ -128,6 +134,7 @@ class RunResult:
     model: Any = None
     resumed_from: Optional[int] = None
     metrics: Dict[str, Any] = dataclasses.field(default_factory=dict)
+    run: Any = None
 
 
 class Trainer:
@@ -139,6 +146,10 @@ class Trainer:
       overwrite: delete an existing run folder first (else a completed run is refused and an
         interrupted one resumed).
       log: function that prints progress lines. Default: ``print`` to stdout (flushed).
+      train_frame: training rows split off by the caller (``tfrec evaluate``: a fold's training rows,
+        see ``FamilyAlgorithm``) to train on instead of loading and splitting ``config.data``; the
+        family's ``prepare_frame`` carves them as ``prepare`` does. There are no test rows, so the final
+        evaluation is skipped. Default None.
 
     Example:
 
@@ -149,8 +160,10 @@ class Trainer:
     """
 
     def __init__(self, config: Union[Config, str, Path, Dict[str, Any]], run_dir: Union[str, Path, None] = None,
-                 overwrite: bool = False, log: Optional[Callable[[str], None]] = None):
+                 overwrite: bool = False, log: Optional[Callable[[str], None]] = None,
+                 train_frame: Optional["pd.DataFrame"] = None):
         self.config = _as_config(config)
+        self.train_frame = train_frame
         if run_dir is not None:
             self.config.output.run_dir = str(run_dir)
         self.run_dir = self.config.resolved_run_dir()
@@ -187,7 +200,7 @@ class Trainer:
 
         # -- data and model ---------------------------------------------------------------------
         t0 = time.perf_counter()
-        run = task.prepare(cfg)
+        run = task.prepare(cfg) if self.train_frame is None else task.prepare_frame(cfg, self.train_frame)
         task.write_vocab(run, out / "vocab")
         params = dict(cfg.model.params)
         task.setup(params, run)
@@ -316,7 +329,7 @@ class Trainer:
 
         # -- final evaluation -------------------------------------------------------------------
         final: Dict[str, Any] = {}
-        if cfg.evaluation.enabled:
+        if cfg.evaluation.enabled and self.train_frame is None:
             t0 = time.perf_counter()
             final, note = self._evaluate(model, run)
             if note:
@@ -338,7 +351,7 @@ class Trainer:
             "resumed_from_epoch": recorder.resumed_from,
             "history": history,
             "final": final,
-            "final_source": self.final_source if cfg.evaluation.enabled else None,
+            "final_source": self.final_source if cfg.evaluation.enabled and self.train_frame is None else None,
             "devices": placement.description,
             "replicas": replicas,
             "global_batch_size": global_batch,
@@ -352,7 +365,8 @@ class Trainer:
             metrics["warm_start"] = warm_info
         atomic_write_text(out / "metrics.json", json.dumps(metrics, indent=2, default=_json_default) + "\n")
         self.log(f"done in {self.timing['total_seconds']:.1f}s; run folder {out}")
-        return RunResult(out, history, final, best_epoch, best_value, monitor, model, recorder.resumed_from, metrics)
+        return RunResult(out, history, final, best_epoch, best_value, monitor, model, recorder.resumed_from, metrics,
+                         run)
 
     # ------------------------------------------------------------------------------------------
     def _warm_start(self, model, run, val_x: Dict[str, np.ndarray], out: Path, finished: bool) -> Dict[str, Any]:

@@ -54,9 +54,8 @@ def resolve(args):
     Raises:
       ConfigError: an invalid config, override, algorithm or protocol (names the file, line and key).
     """
-    from tfrec.config import EvaluateConfig, Locator, apply_overrides, read_yaml, set_dotted, validate
+    from tfrec.config import ConfigError, EvaluateConfig, Locator, apply_overrides, read_yaml, set_dotted, validate
     from tfrec.evaluation import Protocol
-    from tfrec.recommenders.registry import create
 
     doc = read_yaml(args.config)
     raw, origins = apply_overrides(doc.data, getattr(args, "overrides", None) or [])
@@ -72,14 +71,16 @@ def resolve(args):
         origins["protocol"] = f"--protocol {args.protocol}"
     if args.algorithms:
         specs = [{"name": a} if isinstance(a, str) else a for a in raw.get("algorithms") or []]
-        by_name = {s.get("name"): s for s in specs if isinstance(s, dict)}
+        by_name = {s.get("name") or s.get("family"): s for s in specs if isinstance(s, dict)}
         raw["algorithms"] = [by_name.get(n.strip(), {"name": n.strip()})
                              for n in args.algorithms.split(",") if n.strip()]
         origins["algorithms"] = f"--algorithms {args.algorithms}"
     cfg = validate(EvaluateConfig, raw, Locator(str(args.config), doc.lines, origins))
     for i, spec in enumerate(cfg.algorithms):  # fail on a bad name or parameter before loading anything
         try:
-            create(spec.name, **dict(spec.params))
+            build_algorithm(spec)
+        except ConfigError as e:  # a family's params / training / data: the message names the dotted key
+            cfg.locator.fail(f"algorithms[{i}]", f"config key 'algorithms[{i}]' (family {spec.family!r}): {e.message}")
         except ValueError as e:
             cfg.locator.fail(f"algorithms[{i}]", f"config key 'algorithms[{i}]': {e}")
     try:
@@ -89,11 +90,33 @@ def resolve(args):
     return cfg
 
 
+def build_algorithm(spec):
+    """The evaluation ``Algorithm`` of one ``algorithms`` entry (an ``AlgorithmConfig``).
+
+    A ``family`` entry becomes a ``tfrec.training.family_algorithm.FamilyAlgorithm`` (trained by the
+    Trainer of ``tfrec train``); any other entry the algorithm registry's ``create(name, **params)``.
+
+    Raises:
+      ValueError: an unknown algorithm or family (names the valid ones) or invalid parameters
+        (a ``ConfigError`` naming the dotted key for a family's settings).
+    """
+    if spec.family is not None:
+        from tfrec.training.family_algorithm import FamilyAlgorithm
+
+        return FamilyAlgorithm(spec.family, spec.params, training=spec.training, data=spec.data, name=spec.name)
+    from tfrec.recommenders.registry import create
+
+    return create(spec.name, **dict(spec.params))
+
+
 def run(args) -> int:
     if args.list:
         from tfrec.evaluation import PROTOCOLS, available_algorithms
 
+        from tfrec.training.families.registry import available as available_families
+
         print("algorithms:", ", ".join(available_algorithms()))
+        print("families:  ", ", ".join(available_families()), "(entries with 'family:', trained as by tfrec train)")
         print("protocols: ", ", ".join(PROTOCOLS))
         return 0
     cfg = resolve(args)
@@ -114,7 +137,7 @@ def run(args) -> int:
                    progress=not args.no_progress)
     print(f"protocol {protocol.describe()}: {len(ev.folds)} fold(s), "
           f"{len(ev.folds[0].train.frame):,} train / {len(ev.folds[0].test):,} test interactions")
-    table = ev.run([spec.model_dump() for spec in cfg.algorithms])
+    table = ev.run([build_algorithm(spec) for spec in cfg.algorithms])
     import pandas as pd
 
     with pd.option_context("display.float_format", "{:.4f}".format, "display.width", 200):

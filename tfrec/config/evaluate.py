@@ -23,6 +23,7 @@ from typing import Any, Dict, List, Literal, Optional
 from pydantic import Field, model_validator
 
 from tfrec.config.section import Fail, Section
+from tfrec.config.training import TrainingConfig
 
 
 def _name_only(value: Any) -> Any:
@@ -59,16 +60,46 @@ class ProtocolConfig(Section):
     _from_name = model_validator(mode="before")(classmethod(lambda cls, v: _name_only(v)))
 
 
-class AlgorithmConfig(Section):
-    """One entry of ``algorithms``: a registered algorithm and its constructor parameters.
+class FamilyDataConfig(Section):
+    """``algorithms[i].data`` of a ``family`` entry: the validation carve of ``tfrec train``'s ``data`` section.
 
     Attributes:
-      name: the registry name (``tfrec evaluate --list`` shows them), e.g. "mf", "two_tower".
-      params: keyword arguments of the algorithm; ``params.name`` renames its result row. Default {}.
+      validation_ratio: share of the fold's training rows carved out (seeded) for early stopping; in
+        (0, 1). Default 0.1.
+      seed: seed of the carve. Default 42.
     """
 
-    name: str
+    validation_ratio: float = Field(0.1, gt=0, lt=1)
+    seed: int = 42
+
+
+class AlgorithmConfig(Section):
+    """One entry of ``algorithms``: a registered algorithm and its parameters, or a ``tfrec train`` family.
+
+    A ``family`` entry is trained by the Trainer of ``tfrec train`` (same validation carve, loop,
+    early stopping and scorer), so it reproduces ``tfrec train``'s test metrics on the same split::
+
+        - family: mf
+          params: {embedding_dim: 32}          # model.params of the family
+          training: {epochs: 3}                # the training section of a train config
+          data: {validation_ratio: 0.1, seed: 42}
+
+    Attributes:
+      name: the algorithm registry name (``tfrec evaluate --list`` shows them), e.g. "mf", "two_tower";
+        with ``family``: the result row's name (default the family's name). Default None.
+      family: a ``tfrec train`` model family (``tfrec train --list-models``), or None. Default None.
+      params: keyword arguments of the algorithm (``params.name`` renames its row), or with ``family``
+        the family's ``model.params``. Default {}.
+      training: with ``family`` only: the ``training`` section (as in a train config). Default None
+        (its defaults).
+      data: with ``family`` only: see :class:`FamilyDataConfig`. Default None (its defaults).
+    """
+
+    name: Optional[str] = None
+    family: Optional[str] = None
     params: Dict[str, Any] = Field(default_factory=dict)
+    training: Optional[TrainingConfig] = None
+    data: Optional[FamilyDataConfig] = None
 
     _from_name = model_validator(mode="before")(classmethod(lambda cls, v: _name_only(v)))
 
@@ -116,4 +147,12 @@ class EvaluateConfig(Section):
     def check(self, fail: Fail) -> None:
         if not self.algorithms:
             fail("algorithms", "no algorithms to evaluate; add an 'algorithms' list or pass --algorithms.")
+        for i, spec in enumerate(self.algorithms):
+            if spec.family is None and spec.name is None:
+                fail(f"algorithms[{i}]", f"config key 'algorithms[{i}]' needs a 'name' (a registered algorithm) "
+                                         "or a 'family' (a tfrec train model family).")
+            for key in ("training", "data"):
+                if spec.family is None and getattr(spec, key) is not None:
+                    fail(f"algorithms[{i}].{key}", f"config key 'algorithms[{i}].{key}' is a setting of a tfrec train "
+                                                   f"family; add 'family: <model>' to that entry or remove {key!r}.")
 

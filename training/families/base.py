@@ -77,7 +77,25 @@ class Task:
         """The run's data (``tfrec.training.data.RunData``): MovieLens layout, protocol split, carve."""
         from tfrec.training import data
 
-        return data.prepare(config)
+        return data.prepare(config, row_filter=self.row_filter(config))
+
+    def prepare_frame(self, config, train: pd.DataFrame):
+        """The run's data from training rows a caller split off (``tfrec evaluate``: a fold's training rows).
+
+        The same validation carve and vocabularies as :meth:`prepare` (``tfrec.training.data.carve``),
+        without test rows.
+
+        Args:
+          config: the run config (``data.validation_ratio``, ``data.seed``).
+          train: [n, ...] MovieLens-layout training rows (user, item, rating and feature columns).
+        """
+        from tfrec.training import data
+
+        return data.carve(config, train, row_filter=self.row_filter(config))
+
+    def row_filter(self, config):
+        """A function applied to the training rows before the carve (e.g. keep positives), or None."""
+        return None
 
     def examples(self, run, frame: pd.DataFrame, split: str) -> Tuple[Dict[str, np.ndarray], Optional[np.ndarray]]:
         """(features, labels or None) of ``frame``; ``split`` is "fit", "val" or "test"."""
@@ -103,7 +121,8 @@ class Task:
     # -- run folder and final evaluation (defaults: MovieLens user-item data) -------------------------
     def describe_data(self, run) -> str:
         """One log line about the prepared data."""
-        return (f"{run.path} protocol {run.protocol.describe()}: {len(run.fit)} fit / {len(run.val)} validation "
+        source = "given training rows" if run.protocol is None else f"{run.path} protocol {run.protocol.describe()}"
+        return (f"{source}: {len(run.fit)} fit / {len(run.val)} validation "
                 f"/ {len(run.test)} test rows; {run.vocab.n_users} users, {run.vocab.n_items} items")
 
     def write_vocab(self, run, folder) -> None:

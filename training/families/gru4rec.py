@@ -83,6 +83,10 @@ class GRU4RecTask(Task):
         run.extra.update(batch_size=config.training.batch_size)
         return run
 
+    def prepare_frame(self, config, train):
+        raise ValueError("model 'gru4rec' trains on session click logs (data.format: sessions), not on the user-item "
+                         "training rows of an evaluation fold; train it with `tfrec train` on a sessions dataset.")
+
     def examples(self, run, frame, split):
         from tfrec.data.session_batches import session_parallel_batches, sort_sessions
 

@@ -59,13 +59,11 @@ class TwoTowerTask(Task):
     monitor = "val_loss"
     mode = "min"
 
-    def prepare(self, config):
-        from tfrec.training import data
-
+    def row_filter(self, config):
+        """Keeps the training rows rated at least ``data.min_rating`` (all when it is None)."""
         threshold = config.data.min_rating
         rating = "user_rating"
-        keep = None if threshold is None else (lambda f: f[f[rating] >= threshold])
-        return data.prepare(config, row_filter=keep)
+        return None if threshold is None else (lambda f: f[f[rating] >= threshold])
 
     def build_model(self, params, run):
         from tfrec.data.side_features import training_frame
