@@ -1,4 +1,4 @@
-"""``tfrec evaluate``: --protocol keeps the config's params it accepts; a failing algorithm keeps the others' results."""
+"""``tfrec evaluate``: --protocol keeps the config's params it takes; a failing algorithm keeps the others' results."""
 
 import json
 

@@ -93,8 +93,11 @@ class RunData:
         return self.vocab.user_index(frame[cols.user]), self.vocab.item_index(frame[cols.item])
 
 
+Frames = Tuple[pd.DataFrame, Optional[pd.DataFrame], Optional[pd.DataFrame]]
+
+
 def load_movielens_frames(path: Path, *, encoding: Optional[str] = None, rating_scale: Any = "auto",
-                          duplicates: str = "error") -> Tuple[pd.DataFrame, Optional[pd.DataFrame], Optional[pd.DataFrame]]:
+                          duplicates: str = "error") -> Frames:
     """(ratings, movies, users) of a MovieLens folder (any layout ``tfrec.data.load_movielens`` reads).
 
     Args:

@@ -90,8 +90,8 @@ class CTRTask(Task):
         fmt = data.detect_format(config)
         if fmt in ("criteo", "ctr"):
             if config.model.params.get("task", "rating") != "ctr":
-                raise ValueError(f"model {self.name!r} on a CTR table ({fmt}) needs model.params.task: ctr (the labels are "
-                                 f"clicks), got {config.model.params.get('task')!r}.")
+                raise ValueError(f"model {self.name!r} on a CTR table ({fmt}) needs model.params.task: ctr (the "
+                                 f"labels are clicks), got {config.model.params.get('task')!r}.")
             return data.prepare_criteo(config)
         return data.prepare(config)
 
