@@ -126,3 +126,33 @@ def test_auto_format_detects_mapped_session_columns(tmp_path):
 
     folder = _session_folder(tmp_path, _session_rows())
     assert detect_format(_session_config(folder)) == "sessions"
+
+
+def test_gru4rec_trains_from_the_cli_on_a_renamed_click_log(rsc15_path, tmp_path):
+    import json
+
+    import pandas as pd
+
+    from tfrec.cli.main import main
+    from tfrec.data import load_sessions
+
+    folder = tmp_path / "log"
+    folder.mkdir()
+    for name, out in (("yoochoose-clicks-100k_train_full.txt", "train.csv"),
+                      ("yoochoose-clicks-100k_test.txt", "test.csv")):
+        clicks = load_sessions(rsc15_path / name).iloc[:6000]
+        frame = pd.DataFrame({"ts": clicks["Time"], "iid": clicks["ItemId"], "sid": clicks["SessionId"],
+                              "seq": range(len(clicks))})
+        frame.to_csv(folder / out, index=False)
+    cfg = tmp_path / "gru.yaml"
+    cfg.write_text(
+        "data: {file: train.csv, test_file: test.csv, columns: {session: sid, item: iid, time: ts},\n"
+        "       order_by: [time, seq]}\n"
+        "model: {name: gru4rec, params: {layers: [8], n_sample: 16}}\n"
+        "training: {epochs: 1, batch_size: 8, optimizer: adagrad, learning_rate: 0.1, verbose: 0}\n"
+        "evaluation: {k: [20]}\n"
+        "output: {saved_model: false, tensorboard: false}\n")
+    run_dir = tmp_path / "run"
+    assert main(["train", "--config", str(cfg), "--data", str(folder), "--run-dir", str(run_dir)]) == 0
+    final = json.loads((run_dir / "metrics.json").read_text())["final"]
+    assert 0.0 <= final["mrr@20"] <= final["recall@20"] <= 1.0 and final["n_queries"] > 100
