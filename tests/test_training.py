@@ -89,6 +89,7 @@ def test_other_config_in_unfinished_run_dir_is_refused(tmp_path, ml100k_path):
     run_dir = tmp_path / "r"
     run_dir.mkdir()
     (run_dir / "config.yaml").write_text(_tiny_config(ml100k_path, run_dir).to_yaml(tuning=False))
+    (run_dir / "epochs.jsonl").write_text('{"epoch": 0, "loss": 1.0}\n')  # it trained one epoch
     with pytest.raises(RunDirError, match=r"another config \(differs in: training.epochs\)"):
         Trainer(_tiny_config(ml100k_path, run_dir, epochs=3), log=lambda m: None).fit()
 

@@ -93,12 +93,30 @@ class RunData:
         return self.vocab.user_index(frame[cols.user]), self.vocab.item_index(frame[cols.item])
 
 
-def load_movielens_frames(path: Path) -> Tuple[pd.DataFrame, Optional[pd.DataFrame], Optional[pd.DataFrame]]:
-    """(ratings, movies, users) of a MovieLens folder (any layout ``tfrec.data.load_movielens`` reads)."""
+Frames = Tuple[pd.DataFrame, Optional[pd.DataFrame], Optional[pd.DataFrame]]
+
+
+def load_movielens_frames(path: Path, *, encoding: Optional[str] = None, rating_scale: Any = "auto",
+                          duplicates: str = "error") -> Frames:
+    """(ratings, movies, users) of a MovieLens folder (any layout ``tfrec.data.load_movielens`` reads).
+
+    Args:
+      path: the dataset folder.
+      encoding, rating_scale, duplicates: as ``tfrec.data.load_movielens`` (``data.encoding``,
+        ``data.rating_scale``, ``data.duplicates`` of a config).
+    """
     from tfrec.data import load_movielens
 
-    ml = load_movielens(path)
+    scale = tuple(rating_scale) if isinstance(rating_scale, list) else rating_scale
+    ml = load_movielens(path, encoding=encoding, rating_scale=scale, duplicates=duplicates)
     return ml.ratings, ml.movies, ml.users
+
+
+def _movielens_loader(config: RunConfig) -> Tuple[Callable[[Path], Any], str]:
+    """The MovieLens loader with the config's loading options, and its cache key."""
+    d = config.data
+    options = {"encoding": d.encoding, "rating_scale": d.rating_scale, "duplicates": d.duplicates}
+    return (lambda path: load_movielens_frames(path, **options)), f"load_movielens_frames{options!r}"
 
 
 _LOADED: Dict[Tuple[str, str, float], Any] = {}
@@ -115,17 +133,21 @@ def _load_cached(loader, path: Path, key: Optional[str] = None):
     return _LOADED[key]
 
 
-def prepare(config: RunConfig, loader: Callable[[Path], Tuple[pd.DataFrame, Any, Any]] = load_movielens_frames,
+def prepare(config: RunConfig, loader: Optional[Callable[[Path], Tuple[pd.DataFrame, Any, Any]]] = None,
             row_filter: Optional[Callable[[pd.DataFrame], pd.DataFrame]] = None) -> RunData:
     """Loads and splits the data of ``config`` (see the module docstring; the carve is :func:`carve`).
 
     Args:
       config: the run config.
-      loader: path -> (interactions, items metadata or None, users metadata or None).
+      loader: path -> (interactions, items metadata or None, users metadata or None); None =
+        :func:`load_movielens_frames` with ``data.encoding``, ``data.rating_scale`` and ``data.duplicates``.
       row_filter: applied to the training rows before the validation carve (e.g. keep positives).
     """
     path = resolve_path(config)
-    frame, items, users = _load_cached(loader, path)
+    key = None
+    if loader is None:
+        loader, key = _movielens_loader(config)
+    frame, items, users = _load_cached(loader, path, key=key)
     if config.data.max_rows is not None:
         frame = frame.iloc[: config.data.max_rows]
     protocol = Protocol(config.data.protocol, dict(config.data.protocol_params))
@@ -185,23 +207,28 @@ def carve(config: RunConfig, train: pd.DataFrame, test: Optional[pd.DataFrame] =
 def detect_format(config: RunConfig, path: Optional[Path] = None) -> str:
     """``config.data.format``, or for "auto" the format of the dataset folder's files.
 
-    A folder with a CSV/TXT whose header starts with ``label,I1`` (or a headerless 40-field TSV) is
-    "criteo"; one whose file starts with ``SessionId`` is "sessions"; anything else "movielens".
+    With ``data.ctr`` set the format is "ctr". Otherwise a folder with a CSV/TXT whose header starts
+    with ``label,I1`` (or a headerless 40-field TSV) is "criteo"; one whose file starts with
+    ``SessionId`` (or the session column of ``data.columns``) is "sessions"; anything else "movielens".
     """
     if config.data.format != "auto":
         return config.data.format
+    if config.data.ctr is not None:
+        return "ctr"
+    session_col = config.data.columns.get("session", "SessionId")
     path = path or resolve_path(config)
     names = [config.data.file] if config.data.file else sorted(p.name for p in path.iterdir() if p.is_file())
     for name in names:
         f = path / name
         if f.suffix.lower() not in (".csv", ".txt", ".tsv") or not f.is_file():
             continue
-        with open(f, encoding="utf-8", errors="replace") as fh:
+        with open(f, encoding=config.data.encoding or "utf-8", errors="replace") as fh:
             head = fh.readline()
         fields = [x.strip().strip('"') for x in head.replace("\t", ",").split(",")]
         if fields[:2] == ["label", "I1"] or len(fields) == 40:
             return "criteo"
-        if fields and fields[0] == "SessionId":
+        if fields and (fields[0] == session_col or (config.data.columns and set(config.data.columns.values())
+                                                     <= set(fields))):
             return "sessions"
     return "movielens"
 
@@ -222,13 +249,16 @@ def _one_file(path: Path, config: RunConfig, pattern: str, what: str) -> Path:
 
 @dataclasses.dataclass
 class TableRunData:
-    """The rows of a CTR-table run (``data.format: criteo``): one impression per row.
+    """The rows of a CTR-table run (``data.format: criteo`` or ``ctr``): one impression per row.
 
     Attributes:
       path: the file read.
-      frame: every row (``label``, ``I1..I13`` float64 with NaN, ``C1..C26`` str).
+      frame: every row (criteo: ``label``, ``I1..I13`` float64 with NaN, ``C1..C26`` str; ctr: the
+        columns of ``data.ctr``, numeric float64 with NaN, categorical str).
       fit, val, test: the fixed seeded split (``data.seed``; ``data.validation_ratio``, ``data.test_ratio``).
       label: the 0/1 label column.
+      split: how the rows were split, in words.
+      numeric, categorical: the numeric and categorical feature columns.
       extra: family-specific data.
     """
 
@@ -239,6 +269,8 @@ class TableRunData:
     test: pd.DataFrame
     label: str
     split: str
+    numeric: Tuple[str, ...] = ()
+    categorical: Tuple[str, ...] = ()
     extra: Dict[str, Any] = dataclasses.field(default_factory=dict)
 
     def describe(self) -> str:
@@ -248,20 +280,31 @@ class TableRunData:
 
 
 def prepare_criteo(config: RunConfig) -> TableRunData:
-    """Loads a Criteo-layout table and splits it: seeded permutation -> fit / validation / test.
+    """Loads a CTR table and splits it: seeded permutation -> fit / validation / test.
+
+    The table is Criteo-layout (``tfrec.data.load_criteo``), or with ``data.ctr`` set any CSV with
+    those label, numeric and categorical columns (``tfrec.data.load_ctr_csv``; other columns ignored).
 
     With ``validation_ratio`` 0.1, ``test_ratio`` 0.1 and ``seed`` 42 this is the fixed split of
     ``benchmarks/ctr_criteo10k.py`` (first ``round(0.8 n)`` permuted rows fit, next ``round(0.1 n)``
     validation, the rest test). Nothing is fitted here: the feature layers adapt on ``fit`` only.
     """
-    from tfrec.data import load_criteo
+    from tfrec.data import CRITEO_SCHEMA, CTRSchema, load_criteo, load_ctr_csv
 
     path = resolve_path(config)
-    f = _one_file(path, config, "*.csv", "Criteo CSV")
-    frame = _load_cached(lambda _p: load_criteo(f).frame, f.parent, key=str(f))
+    d = config.data
+    enc = d.encoding or "utf-8"
+    if d.ctr is not None:
+        schema = CTRSchema(label=d.ctr.label, numeric=d.ctr.numeric, categorical=d.ctr.categorical)
+        f = _one_file(path, config, "*.csv", "CTR table CSV")
+        frame = _load_cached(lambda _p: load_ctr_csv(f, schema, encoding=enc).frame, f.parent,
+                             key=f"{f}:{schema.to_config()}:{enc}")
+    else:
+        schema = CRITEO_SCHEMA
+        f = _one_file(path, config, "*.csv", "Criteo CSV")
+        frame = _load_cached(lambda _p: load_criteo(f, encoding=enc).frame, f.parent, key=f"{f}:{enc}")
     if config.data.max_rows is not None:
         frame = frame.iloc[: config.data.max_rows]
-    d = config.data
     n = len(frame)
     order = np.random.default_rng(d.seed).permutation(n)
     n_fit = int(round((1.0 - d.validation_ratio - d.test_ratio) * n))
@@ -272,7 +315,8 @@ def prepare_criteo(config: RunConfig) -> TableRunData:
         raise ValueError(f"The split of {n} rows of {f} leaves an empty fit, validation or test set; raise "
                          "data.max_rows or change data.validation_ratio / data.test_ratio.")
     ratios = f"{1 - d.validation_ratio - d.test_ratio:g}/{d.validation_ratio:g}/{d.test_ratio:g}"
-    return TableRunData(f, frame, fit, val, test, "label", f"fixed split {ratios} (seed {d.seed})")
+    return TableRunData(f, frame, fit, val, test, schema.label, f"fixed split {ratios} (seed {d.seed})",
+                        numeric=schema.numeric, categorical=schema.categorical)
 
 
 @dataclasses.dataclass
@@ -314,6 +358,10 @@ class SessionRunData:
 def prepare_sessions(config: RunConfig) -> SessionRunData:
     """Loads GRU4Rec click logs and splits them by time (``tfrec.splits.session_time_split``).
 
+    Click logs with other column names are read with ``data.columns`` (``{session: sid, item: iid,
+    time: ts}``); ``data.order_by`` names tie-breakers of the in-session order (``[time, seq]``);
+    ``data.encoding`` the text encoding (see ``tfrec.data.load_sessions``).
+
     Test: ``data.test_file`` (default the folder's ``*_test.txt``, e.g. rsc15's last day), else the
     sessions ending in the last ``session_days`` of the training log. Validation: the training
     sessions ending in the last ``session_days`` days, restricted to items of the rest (on the rsc15
@@ -323,8 +371,15 @@ def prepare_sessions(config: RunConfig) -> SessionRunData:
     from tfrec.data import load_sessions
 
     path = resolve_path(config)
+    d = config.data
+    options = {"columns": dict(d.columns) or None, "encoding": d.encoding or "utf-8",
+               "order_by": list(d.order_by) or None}
+
+    def read(file: Path) -> pd.DataFrame:
+        return _load_cached(lambda _p: load_sessions(file, **options), file.parent, key=f"{file}:{options!r}")
+
     f = _one_file(path, config, "*_train_full.txt", "training click log")
-    train = _load_cached(lambda _p: load_sessions(f), f.parent, key=str(f))
+    train = read(f)
     if config.data.max_rows is not None:
         train = train.iloc[: config.data.max_rows]
     days = config.data.session_days
@@ -333,7 +388,7 @@ def prepare_sessions(config: RunConfig) -> SessionRunData:
         found = sorted(path.glob("*_test.txt"))
         test_path = found[0] if len(found) == 1 else None
     if test_path is not None:
-        test = _load_cached(lambda _p: load_sessions(test_path), test_path.parent, key=str(test_path))
+        test = read(test_path)
         split = f"test {test_path.name}"
     else:
         train, test = splits.session_time_split(train, test_days=days, min_item_support=1)

@@ -32,7 +32,9 @@ Run folder (``output.run_dir``; another tool, e.g. export/serving, reads it)::
 
 Restarting an interrupted run with the same command continues from its last completed epoch (see
 ``training.callbacks``). Rerunning a *completed* run is refused unless ``overwrite=True``
-(``--overwrite``), and so is reusing a run folder with a different config.
+(``--overwrite``), and so is reusing a run folder with a different config, unless that run trained
+nothing (it failed before its first epoch completed: no ``epochs.jsonl`` line, checkpoint, backup or
+warm start), which the new run replaces.
 """
 
 from __future__ import annotations
@@ -430,12 +432,31 @@ class Trainer:
                 pass
             new = self.config.to_dict(tuning=False)
             diff = sorted(_diff_keys(old, new))
+            if diff and not self._trained_anything(out):
+                # a run that failed before its first epoch finished (bad data or config): nothing to lose
+                self.log(f"run folder {out} holds a run that trained nothing (no completed epoch, checkpoint or "
+                         f"warm start; its config differs in: {', '.join(diff[:8])}); replacing it")
+                shutil.rmtree(out)
+                if out == self.run_dir:
+                    shutil.rmtree(self.run_dir / "backup", ignore_errors=True)
+                return
             if diff:
                 raise RunDirError(
                     f"Run folder {out} holds an unfinished run with another config (differs in: {', '.join(diff[:8])}). "
                     "Rerun with the same config to resume it, pass --overwrite to start afresh, or choose another "
                     "--run-dir."
                 )
+
+    def _trained_anything(self, out: Path) -> bool:
+        """Whether the run folder ``out`` holds training results: a completed epoch (``epochs.jsonl``),
+        a checkpoint, a backup or warm-start weights."""
+        log = out / "epochs.jsonl"
+        if log.is_file() and log.read_text().strip():
+            return True
+        folders = [out / "checkpoints", out / "warm_start"]
+        if out == self.run_dir:
+            folders.append(self.run_dir / "backup")
+        return any(f.is_dir() and any(f.iterdir()) for f in folders)
 
     def _export(self, model, sample: Dict[str, np.ndarray], out: Path) -> list:
         from tfrec.training.callbacks import atomic_write_text

@@ -17,6 +17,8 @@ def register(subparsers) -> None:
         description=(
             "Fit every algorithm of a config on the training split of a protocol and score it on the "
             "held-out split. Prints one table and writes results.json and results.csv into the run folder. "
+            "An algorithm that fails does not stop the others: their results are written, results.json lists "
+            "the failures (algorithm, error) and the command exits with status 1. "
             "Example: tfrec evaluate --config configs/bakeoff_ml100k.yaml --data ../shared/data/ml-100k"
         ),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
@@ -30,7 +32,8 @@ def register(subparsers) -> None:
     p.add_argument("--algorithms", help="comma-separated algorithm names to run instead of the config's "
                    "(e.g. mf,popularity); parameters come from the config where it names them")
     p.add_argument("--protocol", help="protocol name overriding the config's (msr_stratified, random, "
-                   "temporal, leave_one_out, ncf, canonical, kfold)")
+                   "temporal, leave_one_out, ncf, canonical, kfold); the config's protocol params that it takes "
+                   "are kept (e.g. ratio, seed), the others dropped with a note")
     p.add_argument("-k", type=int, help="list length of top-k metrics (overrides the config's k)")
     p.add_argument("--run-dir", help="folder for results.json / results.csv (default runs/evaluate-<time>)")
     p.add_argument("--encoding", help="text encoding of the data files, e.g. latin-1 or cp1252 "
@@ -46,8 +49,9 @@ def register(subparsers) -> None:
 def resolve(args):
     """The validated ``EvaluateConfig`` of ``args.config`` with ``--set`` and the other flags applied.
 
-    ``--set`` overrides come first, then ``--data`` (data.path), ``-k``, ``--protocol`` (its params are
-    kept only if it names the config's protocol) and ``--algorithms`` (the config's entries of those
+    ``--set`` overrides come first, then ``--data`` (data.path), ``-k``, ``--protocol`` (the config's
+    protocol params that the named protocol accepts are kept; the others are dropped with a note on
+    stderr) and ``--algorithms`` (the config's entries of those
     names, or the bare names). Every algorithm name and parameter set is checked against the registry
     and the protocol is built, before any data is read.
 
@@ -64,10 +68,7 @@ def resolve(args):
             set_dotted(raw, key, value)
             origins[key] = f"{flag} {value}"
     if args.protocol:
-        old = raw.get("protocol") or {}
-        old = {"name": old} if isinstance(old, str) else old
-        same = isinstance(old, dict) and old.get("name") == args.protocol
-        raw["protocol"] = {"name": args.protocol, "params": (old.get("params") or {}) if same else {}}
+        raw["protocol"] = _override_protocol(raw.get("protocol"), args.protocol)
         origins["protocol"] = f"--protocol {args.protocol}"
     if args.algorithms:
         specs = [{"name": a} if isinstance(a, str) else a for a in raw.get("algorithms") or []]
@@ -109,6 +110,33 @@ def build_algorithm(spec):
     return create(spec.name, **dict(spec.params))
 
 
+def _override_protocol(old, name: str) -> dict:
+    """``protocol`` of a raw config with its name replaced by ``name``, keeping the params ``name`` accepts.
+
+    Args:
+      old: the raw ``protocol`` value (a name, a ``{name, params}`` mapping or None).
+      name: the protocol of ``--protocol``.
+
+    Returns:
+      ``{"name": name, "params": {...}}``: the config's params that are parameters of ``name`` (an
+      unknown name keeps them all, for the protocol check to report).
+    """
+    from tfrec.evaluation import Protocol
+
+    old = {"name": old} if isinstance(old, str) else (old if isinstance(old, dict) else {})
+    params = dict(old.get("params") or {})
+    try:
+        accepted = set(Protocol(name).params)
+    except ValueError:
+        return {"name": name, "params": params}
+    dropped = {k: v for k, v in params.items() if k not in accepted}
+    if dropped:
+        print(f"tfrec evaluate: --protocol {name}: dropped protocol.params "
+              f"{', '.join(f'{k}={v!r}' for k, v in dropped.items())} of {old.get('name')!r} ({name!r} takes "
+              f"{', '.join(sorted(accepted))})", file=sys.stderr)
+    return {"name": name, "params": {k: v for k, v in params.items() if k in accepted}}
+
+
 def run(args) -> int:
     if args.list:
         from tfrec.evaluation import PROTOCOLS, available_algorithms
@@ -137,18 +165,25 @@ def run(args) -> int:
                    progress=not args.no_progress)
     print(f"protocol {protocol.describe()}: {len(ev.folds)} fold(s), "
           f"{len(ev.folds[0].train.frame):,} train / {len(ev.folds[0].test):,} test interactions")
-    table = ev.run([build_algorithm(spec) for spec in cfg.algorithms])
+    table = ev.run([build_algorithm(spec) for spec in cfg.algorithms], on_error="record")
     import pandas as pd
 
-    with pd.option_context("display.float_format", "{:.4f}".format, "display.width", 200):
-        print(table.T.to_string())
+    if len(table):
+        with pd.option_context("display.float_format", "{:.4f}".format, "display.width", 200):
+            print(table.T.to_string())
     run_dir = Path(args.run_dir or cfg.output.run_dir
                    or f"runs/evaluate-{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}")
     run_dir.mkdir(parents=True, exist_ok=True)
     payload = {"config": str(args.config), "overrides": list(args.overrides), "data": data,
                "protocol": protocol.describe(), "k": cfg.k,
-               "results": ev.results}
+               "results": ev.results, "failures": ev.failures}
     (run_dir / "results.json").write_text(json.dumps(payload, indent=2) + "\n")
     table.to_csv(run_dir / "results.csv")
     print(f"wrote {run_dir / 'results.json'} and {run_dir / 'results.csv'}")
+    if ev.failures:
+        for f in ev.failures:
+            print(f"tfrec evaluate: error: algorithm {f['algorithm']} failed: {f['error']}", file=sys.stderr)
+        print(f"tfrec evaluate: {len(ev.failures)} of {len(cfg.algorithms)} algorithm(s) failed; the results of the "
+              "others are written (results.json lists the failures)", file=sys.stderr)
+        return 1
     return 0

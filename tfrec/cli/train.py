@@ -28,6 +28,8 @@ def register(subparsers) -> None:
                         "training.learning_rate=1e-3 --set model.params.embedding_dim=16; repeatable")
     p.add_argument("--run-dir", help="run folder (overrides output.run_dir)")
     p.add_argument("--data", help="dataset folder (overrides data.path)")
+    p.add_argument("--encoding", help="text encoding of the data files, e.g. latin-1 or cp1252 (the same as "
+                   "--set data.encoding=ENCODING; default: the format's, latin-1 for ml-100k/ml-1m, else utf-8)")
     p.add_argument("--overwrite", action="store_true",
                    help="delete the run folder first (otherwise an unfinished run resumes and a finished one is refused)")
     p.add_argument("--print-config", action="store_true", help="print the resolved config and exit without training")
@@ -52,6 +54,8 @@ def run(args) -> int:
     overrides = list(args.overrides)
     if args.data:
         overrides.append(f"data.path={args.data}")
+    if args.encoding:
+        overrides.append(f"data.encoding={args.encoding}")
     config = load_config(args.config, overrides)
     if args.run_dir:
         config.output.run_dir = args.run_dir

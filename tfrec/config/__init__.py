@@ -12,7 +12,7 @@ This is a bottom layer: it imports only pydantic, yaml and the standard library.
 the model families (``model.params``, warm start, search-space keys) live in ``tfrec.training.config``.
 """
 
-from tfrec.config.data import DataConfig
+from tfrec.config.data import CTRTableConfig, DataConfig
 from tfrec.config.errors import ConfigError, Locator
 from tfrec.config.evaluate import AlgorithmConfig, EvaluateConfig, EvaluateDataConfig, ProtocolConfig
 from tfrec.config.evaluation import EvaluationConfig
@@ -30,6 +30,7 @@ from tfrec.config.yaml_io import YamlDocument, dump_yaml, load_yaml, parse_yaml,
 
 __all__ = [
     "AlgorithmConfig",
+    "CTRTableConfig",
     "ConfigError",
     "DataConfig",
     "EarlyStoppingConfig",

@@ -56,6 +56,7 @@ class RunConfig(Section):
     def check(self, fail: Fail) -> None:
         """Rules that span keys (the types and ranges of single keys are the fields' own)."""
         d, t = self.data, self.training
+        d.check_data(fail)
         if d.test_ratio + d.validation_ratio >= 1.0:
             fail("data.test_ratio", "config key 'data.test_ratio' must be in (0, 1) and leave rows to fit beside "
                                     f"data.validation_ratio, got {d.test_ratio} (validation_ratio {d.validation_ratio}).")

@@ -164,7 +164,8 @@ def load_ctr_csv(
     return CTRData(frame=frame, schema=schema, path=path, missing=missing)
 
 
-def load_criteo(path: Union[str, Path], *, sep: Optional[str] = None, missing: str = "") -> CTRData:
+def load_criteo(path: Union[str, Path], *, sep: Optional[str] = None, missing: str = "",
+                encoding: str = "utf-8") -> CTRData:
     """Reads Criteo display-ads data: ``label, I1..I13, C1..C26``.
 
     Accepts the CSV with header ``label,I1,...,C26`` (the shared ``criteo-10k`` sample) and the
@@ -175,13 +176,14 @@ def load_criteo(path: Union[str, Path], *, sep: Optional[str] = None, missing: s
       path: the file.
       sep: field separator; None detects tab or comma.
       missing: marker stored for an empty categorical field ("" by default).
+      encoding: text encoding of the file.
 
     Returns:
       CTRData with ``schema == CRITEO_SCHEMA``: label int64, I1..I13 float64 (NaN = missing),
       C1..C26 str (hashed categories; ``missing`` where empty).
     """
     path = Path(path)
-    sep = sep or sniff_sep(path, candidates=("\t", ","))
-    _, line = first_line(path)
+    sep = sep or sniff_sep(path, candidates=("\t", ","), encoding=encoding)
+    _, line = first_line(path, encoding)
     header = line.split(sep)[0].strip().strip('"') == CRITEO_SCHEMA.label
-    return load_ctr_csv(path, CRITEO_SCHEMA, sep=sep, header=header, missing=missing)
+    return load_ctr_csv(path, CRITEO_SCHEMA, sep=sep, header=header, missing=missing, encoding=encoding)

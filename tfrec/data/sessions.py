@@ -9,8 +9,9 @@ Example:
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
-from typing import Dict, Optional, Union
+from typing import Dict, Optional, Sequence, Union
 
 import numpy as np
 import pandas as pd
@@ -22,6 +23,9 @@ SESSION_COL = "SessionId"
 ITEM_COL = "ItemId"
 TIME_COL = "Time"
 _ROLES = ("session", "item", "time")
+_DAY = 86400.0
+
+logger = logging.getLogger("tfrec.data")
 
 Column = Union[str, int]
 
@@ -36,8 +40,9 @@ def load_sessions(
     columns: Optional[Dict[str, Column]] = None,
     header: bool = True,
     encoding: str = "utf-8",
+    order_by: Optional[Sequence[Column]] = None,
 ) -> pd.DataFrame:
-    """Reads a click log into a ``SessionId, ItemId, Time`` frame, one row per click, in file order.
+    """Reads a click log into a ``SessionId, ItemId, Time`` frame, one row per click.
 
     GRU4Rec's format (a TSV with header ``SessionId ItemId Time``, Unix seconds) reads with the
     defaults. For another click log, name its columns, e.g.
@@ -55,10 +60,17 @@ def load_sessions(
         arguments.
       header: whether the first non-blank line is a header.
       encoding: text encoding of the file.
+      order_by: the in-session order: the time role first, then tie-breaking columns, e.g.
+        ``["time", "seq"]`` (role names "session"/"item"/"time", or the file's column names /
+        positions; numbers compare as numbers). Clicks with the same time are ordered by the
+        tie-breakers instead of their file order. None: time, then file order; a time column that
+        holds only dates with several clicks of a session on one day then logs a warning (their
+        order is ambiguous).
 
     Returns:
       DataFrame with columns ``SessionId`` (str), ``ItemId`` (str) and ``Time`` (float64 Unix
-      seconds; ISO-8601 date-times are converted, naive ones read as UTC). Ids are always strings,
+      seconds; ISO-8601 date-times are converted, naive ones read as UTC), in file order, or with
+      ``order_by`` tie-breakers sorted by (time, tie-breakers) (stable). Ids are always strings,
       whatever the file holds, so "214536502" from one file equals "214536502" from another; other
       columns of the file are dropped.
 
@@ -93,8 +105,12 @@ def load_sessions(
     sep = sep or sniff_sep(path, encoding=encoding)
     quoted = sep == ","
     out_names = {"session": SESSION_COL, "item": ITEM_COL, "time": TIME_COL}
+    ties = [c for c in (order_by or []) if c != "time" and c != chosen["time"]]
+    ties = [chosen[c] if c in _ROLES else c for c in ties]
+    tie_names = [f"_order_{i}" for i in range(len(ties))]
     if header:
         fields = [Field(out_names[role], "str", str(chosen[role])) for role in _ROLES]
+        fields += [Field(n, "str", str(c)) for n, c in zip(tie_names, ties)]
     else:
         number, line = first_line(path, encoding)
         n_fields = len(line.split(sep))
@@ -110,7 +126,9 @@ def load_sessions(
         fields = [Field(f"column_{i}", "str") for i in range(n_fields)]
     frame = read_table(path, fields, sep=sep, header=header, encoding=encoding, quoted=quoted)
     if not header:
-        frame = pd.DataFrame({out_names[role]: frame[f"column_{chosen[role]}"] for role in _ROLES})
+        picked = {out_names[role]: frame[f"column_{chosen[role]}"] for role in _ROLES}
+        picked.update({n: frame[f"column_{int(c)}"] for n, c in zip(tie_names, ties)})
+        frame = pd.DataFrame(picked)
 
     def fail(row: int, problem: str, hint: str):
         number, text = data_line(path, row, header=header, sep=sep, encoding=encoding)
@@ -121,7 +139,37 @@ def load_sessions(
         if empty.any():
             fail(int(np.flatnonzero(empty)[0]), f"empty {role} field ({chosen[role]!r}).", "Fill or remove that line.")
     frame["Time"] = _parse_time(frame["Time"], fail)
+    if tie_names:
+        keys = [_sortable(frame[n]) for n in reversed(tie_names)]
+        order = np.lexsort((np.arange(len(frame)), *keys, frame["Time"].to_numpy()))
+        frame = frame.iloc[order].drop(columns=tie_names).reset_index(drop=True)
+    else:
+        _warn_if_dates_only(frame, path, chosen["time"])
     return frame
+
+
+def _sortable(values: pd.Series) -> np.ndarray:
+    """A tie-breaking column as numbers when every value is one, else as text."""
+    numbers = pd.to_numeric(values, errors="coerce")
+    if numbers.notna().all():
+        return numbers.to_numpy(np.float64)
+    return values.to_numpy(str)
+
+
+def _warn_if_dates_only(frame: pd.DataFrame, path: Path, time_col: Column) -> None:
+    """Logs a warning when every time is a whole day and some session has several clicks on one day."""
+    t = frame["Time"].to_numpy(np.float64)
+    if len(t) == 0 or np.any(np.mod(t, _DAY) != 0):
+        return
+    tied = frame.duplicated(["SessionId", "Time"]).to_numpy()
+    if tied.any():
+        sessions = frame.loc[tied, "SessionId"].nunique()
+        logger.warning(
+            "%s: the time column %r holds only dates, and %d session(s) have several clicks on the same date; "
+            "their order within the session is the file order, which may not be the click order. Name a "
+            "tie-breaking column: order_by=['time', '<column>'] (data.order_by: [time, <column>] in a config).",
+            path, time_col, sessions,
+        )
 
 
 def _parse_time(values: pd.Series, fail) -> np.ndarray:

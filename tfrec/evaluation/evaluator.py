@@ -252,6 +252,8 @@ class Evaluator:
             self.folds.append(EvaluationData.build(train, test, columns, negatives=fold.negatives, items=items,
                                                    users=users, relevance_threshold=relevance_threshold))
         self.results: List[Dict[str, Any]] = []
+        #: algorithms that failed under ``run(..., on_error="record")``: ``{"algorithm", "error"}``
+        self.failures: List[Dict[str, str]] = []
 
     def evaluate(self, algorithm: Union[str, Algorithm], **params) -> Dict[str, Any]:
         """Evaluates one algorithm (an instance, or a registry name plus parameters) on every fold;
@@ -276,14 +278,30 @@ class Evaluator:
         self.results.append(result)
         return result
 
-    def run(self, algorithms: Sequence[Union[str, Algorithm, Dict[str, Any]]]) -> pd.DataFrame:
+    def run(self, algorithms: Sequence[Union[str, Algorithm, Dict[str, Any]]], *,
+            on_error: str = "raise") -> pd.DataFrame:
         """Evaluates each algorithm (names, instances, or ``{"name": ..., "params": {...}}`` dicts)
-        and returns the table (one row per algorithm)."""
+        and returns the table (one row per algorithm).
+
+        Args:
+          algorithms: what to evaluate, in table order.
+          on_error: "raise" (default): an algorithm that fails stops the run; "record": its failure
+            is appended to ``self.failures`` (``{"algorithm", "error"}``) and the next one runs.
+        """
+        if on_error not in ("raise", "record"):
+            raise ValueError(f"on_error must be 'raise' or 'record'. Received: on_error={on_error!r}")
         for spec in self._progress(list(algorithms), "algorithms", True):
-            if isinstance(spec, dict):
-                self.evaluate(spec["name"], **dict(spec.get("params") or {}))
-            else:
-                self.evaluate(spec)
+            try:
+                if isinstance(spec, dict):
+                    self.evaluate(spec["name"], **dict(spec.get("params") or {}))
+                else:
+                    self.evaluate(spec)
+            except Exception as e:  # noqa: BLE001 -- any failure of one algorithm is recorded, not swallowed
+                if on_error == "raise":
+                    raise
+                name = _spec_name(spec)
+                logger.error("algorithm %s failed: %s: %s", name, type(e).__name__, e)
+                self.failures.append({"algorithm": name, "error": f"{type(e).__name__}: {e}"})
         return self.table()
 
     def table(self) -> pd.DataFrame:
@@ -317,6 +335,13 @@ class Evaluator:
                 bar.close()
 
         return report()
+
+
+def _spec_name(spec: Union[str, Algorithm, Dict[str, Any]]) -> str:
+    """The result-row name of an algorithm spec (``params.name`` renames a registry entry)."""
+    if isinstance(spec, dict):
+        return str((spec.get("params") or {}).get("name") or spec.get("name"))
+    return spec if isinstance(spec, str) else str(getattr(spec, "name", type(spec).__name__))
 
 
 def _join_side_features(frame: pd.DataFrame, full: pd.DataFrame, columns: Columns) -> pd.DataFrame:

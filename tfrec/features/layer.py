@@ -63,6 +63,10 @@ class FeatureLayer(tf.keras.layers.Layer):
         (``None`` = not adapted yet; call :meth:`adapt` before use).
       embeddings_initializer: initializer of every embedding table; default ``"uniform"``.
       embeddings_regularizer: optional regularizer of every embedding table.
+      projection_initializer: kernel initializer of the Dense projections of numeric (log /
+        normalize) and timestamp values; default ``"glorot_uniform"`` (Keras' Dense default). The
+        FM models pass ``embeddings_initializer``, so that a numeric field starts on the scale of a
+        categorical one (see ``tfrec.models.ctr_builder.build_model``).
 
     Call args:
       inputs: dict of tensors keyed by column (raw) or by ``name + ENCODED_SUFFIX`` (encoded):
@@ -93,6 +97,7 @@ class FeatureLayer(tf.keras.layers.Layer):
         adapted_state: Optional[Dict[str, Dict[str, Any]]] = None,
         embeddings_initializer="uniform",
         embeddings_regularizer=None,
+        projection_initializer="glorot_uniform",
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -105,6 +110,7 @@ class FeatureLayer(tf.keras.layers.Layer):
         self.output_mode = output_mode
         self.embeddings_initializer = tf.keras.initializers.get(embeddings_initializer)
         self.embeddings_regularizer = tf.keras.regularizers.get(embeddings_regularizer)
+        self.projection_initializer = tf.keras.initializers.get(projection_initializer)
         dims = {f.name: self.feature_dim(f.name) for f in self.spec}
         if output_mode == "stack" and len(set(dims.values())) > 1:
             raise ValueError(
@@ -141,6 +147,7 @@ class FeatureLayer(tf.keras.layers.Layer):
                 "embeddings_initializer": tf.keras.initializers.serialize(self.embeddings_initializer),
                 "embeddings_regularizer": tf.keras.regularizers.serialize(self.embeddings_regularizer)
                 if self.embeddings_regularizer is not None else None,
+                "projection_initializer": tf.keras.initializers.serialize(self.projection_initializer),
             }
         )
         return config
@@ -223,6 +230,11 @@ class FeatureLayer(tf.keras.layers.Layer):
                     n, _dim, embeddings_initializer=init,
                     embeddings_regularizer=self.embeddings_regularizer, name=f"{_name}_embedding")
 
+            def projection(_name=f.name, _dim=dim, **kwargs):
+                init = tf.keras.initializers.deserialize(
+                    tf.keras.initializers.serialize(self.projection_initializer))
+                return tf.keras.layers.Dense(_dim, kernel_initializer=init, name=f"{_name}_projection", **kwargs)
+
             if f.kind == "categorical":
                 if f.hash_bins:
                     tables[f.name] = embedding(f.hash_bins + 1)
@@ -234,10 +246,10 @@ class FeatureLayer(tf.keras.layers.Layer):
                 if f.transform == "bucketize":
                     tables[f.name] = embedding(len(st["boundaries"]) + 2)
                 else:
-                    dense[f.name] = tf.keras.layers.Dense(dim, name=f"{f.name}_projection")
+                    dense[f.name] = projection()
             elif f.kind == "timestamp":
                 tables[f.name] = embedding(len(st["boundaries"]) + 2)
-                dense[f.name] = tf.keras.layers.Dense(dim, use_bias=False, name=f"{f.name}_projection")
+                dense[f.name] = projection(use_bias=False)
             elif f.kind == "multi_hot":
                 lookups[f.name] = tf.keras.layers.StringLookup(
                     vocabulary=st["vocabulary"] or ["[EMPTY]"], num_oov_indices=1, mask_token=None,

@@ -56,7 +56,8 @@ class CTRTask(Task):
     ``task: ctr`` predicts ``rating >= positive_threshold`` (log loss, ``val_auc``). ``features`` is a
     list of feature dicts (default: user and item ids plus the MovieLens side features present).
 
-    Criteo (``data.format: criteo``, a CTR table; ``task`` must be ``ctr``): fixed seeded split
+    CTR tables (``data.format: criteo``, or ``ctr`` with the columns of ``data.ctr``; ``task`` must be
+    ``ctr``): fixed seeded split
     (``training.data.prepare_criteo``), features ``features`` or ``criteo_features`` (the arguments
     of ``tfrec.models.ctr_builder.criteo_features``: numeric transform, buckets, ``min_count``); the feature
     layers are adapted on the fit rows only; early stopping on ``val_auc``; the final evaluation is
@@ -86,10 +87,11 @@ class CTRTask(Task):
     def prepare(self, config):
         from tfrec.training import data
 
-        if data.detect_format(config) == "criteo":
+        fmt = data.detect_format(config)
+        if fmt in ("criteo", "ctr"):
             if config.model.params.get("task", "rating") != "ctr":
-                raise ValueError(f"model {self.name!r} on a Criteo table needs model.params.task: ctr (the labels are "
-                                 f"clicks), got {config.model.params.get('task')!r}.")
+                raise ValueError(f"model {self.name!r} on a CTR table ({fmt}) needs model.params.task: ctr (the "
+                                 f"labels are clicks), got {config.model.params.get('task')!r}.")
             return data.prepare_criteo(config)
         return data.prepare(config)
 
@@ -133,7 +135,10 @@ class CTRTask(Task):
         from tfrec.models.ctr_builder import build_model, criteo_features, feature_layers
         from tfrec.models.feature_interaction import initial_bias
 
-        spec = params["features"] or criteo_features(**params["criteo_features"])
+        # the table's own columns (Criteo's I1..I13 / C1..C26, or those of data.ctr) unless named there
+        spec = params["features"] or criteo_features(**{"numeric_columns": run.numeric,
+                                                        "categorical_columns": run.categorical,
+                                                        **params["criteo_features"]})
         # the feature layers adapt on the fit rows only (vocabularies, min_count, quantiles, mean/std)
         model = build_model(self.name, spec, run.fit, task="ctr", embedding_dim=params["embedding_dim"],
                             initial_bias=initial_bias(run.fit[run.label], "ctr"), **params["model_params"])
