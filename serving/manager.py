@@ -83,8 +83,11 @@ class Signature:
         _, kwargs = fn.structured_input_signature
         self.inputs: Dict[str, "tf.TensorSpec"] = dict(sorted(kwargs.items()))
         self.outputs = {k: tf.TensorSpec(v.shape, v.dtype, k) for k, v in sorted(fn.structured_outputs.items())}
+        # Outputs of unknown rank (a ScaNN search's) may still be batch-first: the batcher checks each
+        # merged call's outputs and stops merging for good when they are not.
         self._batched = batch_options.enabled and all(
-            s.shape.rank and s.shape[0] is None for s in list(self.inputs.values()) + list(self.outputs.values()))
+            s.shape.rank and s.shape[0] is None for s in self.inputs.values()) and all(
+            s.shape.rank is None or (s.shape.rank and s.shape[0] is None) for s in self.outputs.values())
         self._batcher = Batcher(self.call, batch_options, name=f"{label}:{name}") if self._batched else None
 
     def call(self, inputs: Mapping[str, np.ndarray]) -> Dict[str, np.ndarray]:
