@@ -264,6 +264,23 @@ class _Model:
     failed: Dict[int, _Failure] = dataclasses.field(default_factory=dict)
 
 
+_GC_LOCK = threading.Lock()
+
+
+def freeze_heap() -> None:
+    """Collects garbage, then moves every object alive now out of the collector's reach (``gc.freeze``).
+
+    A loaded TensorFlow model leaves hundreds of thousands of long-lived Python objects; each full
+    (generation 2) collection walked them all, stopping every serving thread for about 0.2 s (seen
+    as the p99 of 128 clients). Called after each load and unload: ``gc.unfreeze`` first, so that the
+    cycles of an unloaded version are still collected.
+    """
+    with _GC_LOCK:
+        gc.unfreeze()
+        gc.collect()
+        gc.freeze()
+
+
 class ModelManager:
     """Serves the models of ``configs``: polling, loading, routing, unloading.
 
@@ -447,6 +464,7 @@ class ModelManager:
             model.available[version] = servable
             model.status[version] = VersionStatus(version, AVAILABLE)
             model.failed.pop(version, None)
+        freeze_heap()
         logger.info("model %s version %d available (loaded in %.2f s, %d warm-up requests)", name, version,
                     time.perf_counter() - t0, n_warm)
         return True
@@ -471,7 +489,7 @@ class ModelManager:
         servable.close()
         with self._lock:
             model.status[servable.version] = VersionStatus(servable.version, END)
-        gc.collect()
+        freeze_heap()
         logger.info("model %s version %d unloaded", servable.name, servable.version)
 
     # -- requests ---------------------------------------------------------------------------------

@@ -293,3 +293,27 @@ def test_engine_tfserving_without_the_binary_says_how_to_get_it(tmp_path):
                           cwd=Path(__file__).resolve().parents[1], timeout=120)
     assert proc.returncode == 2
     assert "tensorflow_model_server is not on PATH" in proc.stderr and "tensorflow/serving" in proc.stderr
+
+
+def test_freeze_heap_still_collects_cycles_left_by_an_unload():
+    import gc
+    import weakref
+
+    from tfrec.serving.manager import freeze_heap
+
+    class Node:
+        pass
+
+    node = Node()
+    node.me = node  # a reference cycle, like a model version's objects
+    ref = weakref.ref(node)
+    try:
+        freeze_heap()
+        assert gc.get_freeze_count() > 0
+        del node
+        gc.collect()
+        assert ref() is not None  # frozen: out of reach of ordinary collections (no pauses walking it)
+        freeze_heap()  # as after an unload: unfreezes first, so the dropped cycle is collected
+        assert ref() is None
+    finally:
+        gc.unfreeze()
