@@ -7,6 +7,12 @@ batching) run on loopback: one with the default REST server (``--rest-engine uvi
 with the standard library's ``ThreadingHTTPServer`` (``--rest-engine stdlib``: the REST server before
 uvicorn, same request handling and model manager) for the ``rest_stdlib`` rows.
 
+Both servers also serve ``light``: the same query tower with a brute-force top-10 over only 100
+candidates (``export_retrieval(..., scann=False)``), whose answer has the same shape (10 item ids and
+scores) but whose model call takes about 0.15 ms (mostly TensorFlow's per-call cost). Its rows (``rest_light``,
+``rest_stdlib_light``, ``grpc_light``) isolate the cost of the HTTP / gRPC layer, which the ScaNN
+model's CPU time hides in the main rows.
+
 Measured:
 * in-process latency: the exported SavedModel's ``serving_default`` called in this process, one
   user per call (median of 500 calls); sequential latency through each server (1 client, 300 calls);
@@ -14,11 +20,18 @@ Measured:
   16 clients, 4 for 128, so the client's GIL is not the limit), each sending one-user predict
   requests back to back over a keep-alive connection (REST, JSON row format) or a channel (gRPC) for
   ``--seconds``: QPS, p50/p95/p99, errors (any non-200 / non-OK answer or exception);
-* resident memory (RSS) of the serving process before and after each row.
-Rows ``rest``, ``rest_stdlib``, ``grpc`` (16 clients) and ``*_128``, run one after the other in that
-order: on a shared machine compare rows of one run (``ratios``), not across runs.
+* resident memory (RSS) of the serving process before and after each row;
+* server CPU per request: user + system CPU seconds of the serving process (psutil ``cpu_times``)
+  over the row, divided by the requests answered; beside it the in-process CPU time of one model call
+  (``time.process_time``), so a row shows how much of a request is the model and how much the server.
+Rows ``rest``, ``rest_stdlib``, ``grpc``, ``rest_light``, ``rest_stdlib_light``, ``grpc_light`` (16
+clients) and ``*_128``, run one after the other in that order: on a shared machine compare rows of one
+run (``ratios``), not across runs. ``ratios`` also holds ``cpu_split_<N>_clients``: per server, CPU ms
+per request with the ScaNN model, with the light model (the server's own cost) and their difference
+(the ScaNN model's share).
 
-Run: ``python benchmarks/serving_load.py [--seconds 30] [--clients 16 128] [--candidates 100000]``
+Run: ``python benchmarks/serving_load.py [--seconds 30] [--clients 16 128] [--candidates 100000]
+[--light-candidates 100]``
 """
 
 from __future__ import annotations
@@ -178,11 +191,33 @@ def run_clients(protocol: str, port: int, clients: int, seconds: float, bodies: 
             "qps": len(latencies) / seconds, "client_processes": procs, **percentiles(latencies)}
 
 
+def in_process(export_path: Path, users, n: int = 500):
+    """Median latency and mean CPU time (ms) of one-user calls to a SavedModel's serving_default here."""
+    sig = tf.saved_model.load(str(export_path)).signatures["serving_default"]
+    for i in range(20):
+        sig(user_id=tf.constant([users[i % len(users)]]))
+    times = []
+    cpu0 = time.process_time()
+    for i in range(n):
+        t0 = time.perf_counter()
+        sig(user_id=tf.constant([users[i % len(users)]]))
+        times.append(time.perf_counter() - t0)
+    cpu_ms = (time.process_time() - cpu0) * 1000.0 / n
+    return percentiles(times)["p50_ms"], cpu_ms
+
+
+def cpu_seconds(proc: psutil.Process) -> float:
+    """User + system CPU seconds of ``proc`` so far (every thread)."""
+    t = proc.cpu_times()
+    return t.user + t.system
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--seconds", type=float, default=30.0)
     p.add_argument("--clients", type=int, nargs="+", default=[16, 128])
     p.add_argument("--candidates", type=int, default=100_000)
+    p.add_argument("--light-candidates", type=int, default=100)
     p.add_argument("--users", type=int, default=10_000)
     p.add_argument("--dim", type=int, default=64)
     args = p.parse_args()
@@ -196,56 +231,71 @@ def main() -> None:
                                   items, k=K, version=1, scann=True, scann_recall=0.95,
                                   tuning_queries=user_vecs[rng.choice(len(users), 1000, replace=False)],
                                   warmup_examples={"user_id": users[:4]})
-        model = "movies_scann"
-        sig = tf.saved_model.load(str(export.paths[model])).signatures["serving_default"]
-        inproc = []
-        for i in range(520):
-            t0 = time.perf_counter()
-            sig(user_id=tf.constant([users[i % len(users)]]))
-            if i >= 20:
-                inproc.append(time.perf_counter() - t0)
-        inproc_p50 = percentiles(inproc)["p50_ms"]
-        del sig
-        print(f"in-process: p50 {inproc_p50:.3f} ms", flush=True)
+        light = export_retrieval(work, "light", tower, {"user_id": tf.TensorSpec([None], tf.string)},
+                                 item_ids[:args.light_candidates], items[:args.light_candidates], k=K, version=1,
+                                 scann=False, warmup_examples={"user_id": users[:4]})
+        model, light_model = "movies_scann", "light"
+        inproc = {model: in_process(export.paths[model], users), light_model: in_process(light.paths[light_model], users)}
+        print("in-process: " + ", ".join(f"{m} p50 {v[0]:.3f} ms, CPU {v[1]:.3f} ms/call" for m, v in inproc.items()),
+              flush=True)
         main_proc, rest_port, grpc_port = start_server(work / "models.config", "uvicorn", grpc=True)
         servers.append(main_proc)
         std_proc, std_port, _ = start_server(work / "models.config", "stdlib", grpc=False)
         servers.append(std_proc)
-        bodies = request_bodies(users, model, work / "bodies.json")
-        targets = {"rest": ("rest", rest_port, main_proc), "rest_stdlib": ("rest", std_port, std_proc),
-                   "grpc": ("grpc", grpc_port, main_proc)}
-        seq = {"rest": sequential(RestWorker(rest_port, model), users, 300),
-               "rest_stdlib": sequential(RestWorker(std_port, model), users, 300),
-               "grpc": sequential(GrpcWorker(grpc_port, model), users, 300)}
+        bodies = {model: request_bodies(users, model, work / "bodies.json"),
+                  light_model: request_bodies(users, light_model, work / "bodies_light.json")}
+        targets = {}  # row name -> (protocol, port, server process, model)
+        for sfx, m in (("", model), ("_light", light_model)):
+            targets.update({f"rest{sfx}": ("rest", rest_port, main_proc, m),
+                            f"rest_stdlib{sfx}": ("rest", std_port, std_proc, m),
+                            f"grpc{sfx}": ("grpc", grpc_port, main_proc, m)})
+        seq = {name: sequential(RestWorker(port, m) if protocol == "rest" else GrpcWorker(port, m), users, 300)
+               for name, (protocol, port, _proc, m) in targets.items()}
         print("sequential p50: " + ", ".join(f"{k} {v['p50_ms']:.3f} ms" for k, v in seq.items()), flush=True)
         t = export.tuning
         for clients in args.clients:
-            for name, (protocol, port, proc) in targets.items():
+            for name, (protocol, port, proc, m) in targets.items():
                 server = psutil.Process(proc.pid)
                 rss_before = server.memory_info().rss / 2**20
-                load = run_clients(protocol, port, clients, args.seconds, bodies, work)
+                cpu_before = cpu_seconds(server)
+                load = run_clients(protocol, port, clients, args.seconds, bodies[m], work)
+                cpu_ms = (cpu_seconds(server) - cpu_before) * 1000.0 / max(1, load["requests"] + load["errors"])
                 rss_after = server.memory_info().rss / 2**20
                 label = name if clients == 16 else f"{name}_{clients}"
                 print(f"{label}: {load['qps']:.0f} QPS, p50 {load['p50_ms']:.2f} / p95 {load['p95_ms']:.2f} / "
-                      f"p99 {load['p99_ms']:.2f} ms, errors {load['errors']}, RSS {rss_before:.0f} -> "
-                      f"{rss_after:.0f} MiB", flush=True)
+                      f"p99 {load['p99_ms']:.2f} ms, errors {load['errors']}, server CPU {cpu_ms:.3f} ms/request, "
+                      f"RSS {rss_before:.0f} -> {rss_after:.0f} MiB", flush=True)
                 rows.append(row(label, {
                     "qps": load["qps"], "p50_ms": load["p50_ms"], "p95_ms": load["p95_ms"], "p99_ms": load["p99_ms"],
                     "errors": load["errors"], "requests": load["requests"],
+                    "server_cpu_ms_per_request": cpu_ms, "in_process_cpu_ms_per_call": inproc[m][1],
                     "sequential_p50_ms": seq[name]["p50_ms"],
-                    "server_overhead_p50_ms": seq[name]["p50_ms"] - inproc_p50},
+                    "server_overhead_p50_ms": seq[name]["p50_ms"] - inproc[m][0]},
                     error_examples=load["error_examples"], clients=clients, seconds=args.seconds,
                     client_processes=load["client_processes"], rest_engine=None if protocol == "grpc" else
-                    ("stdlib" if name == "rest_stdlib" else "uvicorn"), candidates=args.candidates, dim=args.dim,
-                    model=model, server_rss_mib_before=round(rss_before, 1), server_rss_mib_after=round(rss_after, 1),
-                    in_process_p50_ms=round(inproc_p50, 4), load_average=[round(x, 2) for x in os.getloadavg()]))
+                    ("stdlib" if name.startswith("rest_stdlib") else "uvicorn"),
+                    candidates=args.candidates if m == model else args.light_candidates, dim=args.dim,
+                    model=m, server_rss_mib_before=round(rss_before, 1), server_rss_mib_after=round(rss_after, 1),
+                    in_process_p50_ms=round(inproc[m][0], 4), load_average=[round(x, 2) for x in os.getloadavg()]))
             by = {r["algorithm"]: r["metrics"] for r in rows if r["clients"] == clients}
             sfx = "" if clients == 16 else f"_{clients}"
-            new, old = by[f"rest{sfx}"], by[f"rest_stdlib{sfx}"]
-            ratios[f"rest_vs_stdlib_{clients}_clients"] = {
-                "qps_ratio": round(new["qps"] / old["qps"], 3), "p99_ratio": round(new["p99_ms"] / old["p99_ms"], 3)}
-            print(f"{clients} clients: REST uvicorn/stdlib QPS x{ratios[f'rest_vs_stdlib_{clients}_clients']['qps_ratio']}"
-                  f", p99 x{ratios[f'rest_vs_stdlib_{clients}_clients']['p99_ratio']}", flush=True)
+            for kind in ("", "_light"):
+                new, old = by[f"rest{kind}{sfx}"], by[f"rest_stdlib{kind}{sfx}"]
+                key = f"rest{kind}_vs_stdlib{kind}_{clients}_clients" if kind else f"rest_vs_stdlib_{clients}_clients"
+                ratios[key] = {"qps_ratio": round(new["qps"] / old["qps"], 3),
+                               "p99_ratio": round(new["p99_ms"] / old["p99_ms"], 3)}
+                print(f"{clients} clients{' (light model)' if kind else ''}: REST uvicorn/stdlib QPS "
+                      f"x{ratios[key]['qps_ratio']}, p99 x{ratios[key]['p99_ratio']}", flush=True)
+            split = {}
+            for server_name in ("rest", "rest_stdlib", "grpc"):
+                total = by[f"{server_name}{sfx}"]["server_cpu_ms_per_request"]
+                own = by[f"{server_name}_light{sfx}"]["server_cpu_ms_per_request"]
+                split[server_name] = {"cpu_ms_per_request": round(total, 4), "server_cpu_ms_per_request": round(own, 4),
+                                      "model_cpu_ms_per_request": round(total - own, 4)}
+            ratios[f"cpu_split_{clients}_clients"] = split
+            print(f"{clients} clients CPU ms/request (total / server / model): " + ", ".join(
+                f"{k} {v['cpu_ms_per_request']:.3f} / {v['server_cpu_ms_per_request']:.3f} / "
+                f"{v['model_cpu_ms_per_request']:.3f}" for k, v in split.items()), flush=True)
     finally:
         for proc in servers:
             if proc.poll() is None:
@@ -253,15 +303,19 @@ def main() -> None:
                 proc.wait(timeout=60)
         shutil.rmtree(work, ignore_errors=True)
     write_results(
-        "serving_load", f"synthetic retrieval: {args.users} users, {args.candidates} x {args.dim} clustered candidates",
+        "serving_load", f"synthetic retrieval: {args.users} users, {args.candidates} x {args.dim} clustered candidates "
+        f"(light model: the first {args.light_candidates})",
         f"{' and '.join(map(str, args.clients))} concurrent clients (client processes apart from the servers) x "
         f"{args.seconds:.0f} s per row on loopback, one-user predict requests to {model} (ScaNN "
         f"{t.settings.num_leaves} leaves / search {t.settings.num_leaves_to_search} / reorder "
-        f"{t.settings.num_reordering_candidates}, tuned recall@10 {t.recall:.3f}); servers = `tfrec serve` built-in "
-        "engine, default limits and batching, REST on uvicorn (rows rest, grpc) or on the standard library's "
-        "ThreadingHTTPServer (rows rest_stdlib, the server before uvicorn), each in its own process; rows run one "
+        f"{t.settings.num_reordering_candidates}, tuned recall@10 {t.recall:.3f}) and, in the *_light rows, to "
+        f"{light_model} (same query tower, brute-force top-{K} over {args.light_candidates} candidates: the HTTP/gRPC "
+        "layer's own cost); servers = `tfrec serve` built-in "
+        "engine, default limits and batching, REST on uvicorn (rows rest*, grpc*) or on the standard library's "
+        "ThreadingHTTPServer (rows rest_stdlib*, the server before uvicorn), each in its own process; rows run one "
         "after the other on a machine shared with other jobs, so compare within this run (ratios); "
-        "overhead = sequential served p50 - in-process p50",
+        "overhead = sequential served p50 - in-process p50; server_cpu_ms_per_request = user+system CPU of the "
+        "serving process over the row / requests; cpu_split = ScaNN rows' CPU per request - light rows' (model share)",
         rows, ratios=ratios, scann=t.to_dict())
 
 

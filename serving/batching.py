@@ -5,7 +5,8 @@ adds queued requests whose inputs have the same per-example shapes until ``max_b
 waiting up to ``batch_timeout_ms`` for more (0: take only what is already queued, so batching adds
 no latency and happens exactly when the model is busy), concatenates them, calls the model once
 and splits the outputs back by rows. If a batched call fails, each request of it is re-run alone so
-that every caller gets its own result or error.
+that every caller gets its own result or error; if its outputs are not batch-first (a signature whose
+output shapes were unknown when loaded), the batcher stops merging and every later request runs alone.
 """
 
 from __future__ import annotations
@@ -85,6 +86,7 @@ class Batcher:
         self._cond = threading.Condition()
         self._closed = False
         self.batches = 0  # model calls made with more than one request
+        self.unbatchable = False  # set when a merged call's outputs were not batch-first: no more merging
         self._threads = [threading.Thread(target=self._loop, name=f"{name}-{i}", daemon=True)
                          for i in range(max(1, options.num_threads))]
         for t in self._threads:
@@ -108,6 +110,8 @@ class Batcher:
         return self._enqueue(inputs, callback) is not None
 
     def _enqueue(self, inputs: Arrays, callback) -> Optional[_Task]:
+        if self.unbatchable:
+            return None
         rows = {int(a.shape[0]) for a in inputs.values() if a.ndim}
         if len(rows) != 1 or 0 in rows:
             return None
@@ -165,6 +169,9 @@ class Batcher:
             out = self.fn(merged)
             total = sum(t.rows for t in group)
             if any(np.ndim(v) == 0 or np.shape(v)[0] != total for v in out.values()):
+                self.unbatchable = True
+                logger.warning("%s: the outputs of a call of %d rows are not batched along the first dimension; "
+                               "requests run one at a time from now on", self.name, total)
                 raise ValueError("outputs are not batched along the first dimension")
         except Exception:  # noqa: BLE001 - fall back to one call per request, each gets its own error
             for t in group:

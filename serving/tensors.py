@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 from typing import Any, Dict, List, Mapping, Tuple
 
 import numpy as np
@@ -97,8 +98,9 @@ def _strings(value: Any, where: str) -> np.ndarray:
             walk(x, depth + 1, f"{path}[{i}]")
 
     walk(value, 0, "")
-    if np.prod(shape, dtype=np.int64) > MAX_ELEMENTS:
-        raise invalid(f"{where}: too many elements ({int(np.prod(shape, dtype=np.int64))} > {MAX_ELEMENTS})")
+    size = math.prod(shape)  # Python ints: exact, and about 10x cheaper than np.prod on a short list
+    if size > MAX_ELEMENTS:
+        raise invalid(f"{where}: too many elements ({size} > {MAX_ELEMENTS})")
     out = np.empty(len(flat), dtype=object)
     out[:] = flat
     return out.reshape(shape)
@@ -251,7 +253,7 @@ def array_to_json(arr: np.ndarray) -> Any:
 def _nest(flat: List[Any], shape: Tuple[int, ...]) -> Any:
     if len(shape) <= 1:
         return flat
-    step = int(np.prod(shape[1:], dtype=np.int64))
+    step = math.prod(shape[1:])
     return [_nest(flat[i * step:(i + 1) * step], shape[1:]) for i in range(shape[0])]
 
 

@@ -228,3 +228,47 @@ def test_body_not_sent_in_time_is_408(server):
         took = time.monotonic() - t0
     assert reply.startswith(b"HTTP/1.1 408") and b"Request body not received within 2 s" in reply, reply[:200]
     assert LIMITS.body_timeout_s - 0.1 < took < LIMITS.body_timeout_s + 1.5, took
+
+
+def test_response_head_and_body_go_out_in_one_write():
+    from tfrec.serving.rest_server import _OneWriteResponse
+
+    class Recorder:
+        def __init__(self):
+            self.writes, self.closed = [], False
+
+        def write(self, data):
+            self.writes.append(data)
+
+        def close(self):
+            self.closed = True
+
+        def is_closing(self):
+            return self.closed
+
+    raw = Recorder()
+    t = _OneWriteResponse(raw)
+    t.write(b"HTTP/1.1 100 Continue\r\n\r\n")  # interim answer: at once
+    assert raw.writes == [b"HTTP/1.1 100 Continue\r\n\r\n"]
+    t.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n")
+    assert len(raw.writes) == 1  # held until the body
+    t.write(b"{}")
+    assert raw.writes[1] == b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}"
+    t.write(b"HTTP/1.1 500 Internal Server Error\r\n\r\n")
+    t.close()  # a held head is flushed before the close
+    assert raw.writes[2].startswith(b"HTTP/1.1 500") and raw.closed and t.is_closing()
+
+
+def test_expect_100_continue_is_answered_before_the_body_is_sent(server):
+    body = b'{"instances": ["u1"]}'
+    with socket.create_connection(("127.0.0.1", server.rest_port), timeout=5) as sock:
+        sock.sendall(b"POST /v1/models/movies:predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     b"Expect: 100-continue\r\n" + f"Content-Length: {len(body)}\r\n\r\n".encode())
+        assert sock.recv(65536).startswith(b"HTTP/1.1 100 Continue\r\n\r\n")
+        sock.sendall(body)
+        data = b""
+        while b"\r\n\r\n" not in data or len(data.split(b"\r\n\r\n", 1)[1]) < int(
+                data.lower().split(b"content-length: ", 1)[1].split(b"\r\n", 1)[0]):
+            data += sock.recv(65536)
+    head, payload = data.split(b"\r\n\r\n", 1)
+    assert head.startswith(b"HTTP/1.1 200") and len(json.loads(payload)["predictions"]) == 1

@@ -92,6 +92,32 @@ def test_batcher_gives_each_caller_its_own_error():
     assert isinstance(out[1], ValueError)
 
 
+def test_batcher_stops_merging_when_outputs_are_not_batch_first():
+    calls = []
+
+    def fn(inputs):  # answers one total per call: right for one request, not splittable by rows
+        calls.append(len(inputs["x"]))
+        return {"total": np.array(inputs["x"].sum())}
+
+    b = Batcher(fn, BatchOptions(max_batch_size=16, batch_timeout_ms=300, num_threads=1))
+    out = {}
+
+    def call(i):
+        out[i] = b.run({"x": np.array([i + 1])})
+
+    threads = [threading.Thread(target=call, args=(i,)) for i in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [out[i]["total"].item() for i in range(3)] == [1, 2, 3]  # each caller got its own answer
+    assert calls[0] > 1 and b.unbatchable  # a merged call was tried, its outputs found unsplittable
+    before = len(calls)
+    assert not b.submit({"x": np.array([5])}, lambda out, error: None)  # nothing queued from now on
+    assert b.run({"x": np.array([5])})["total"].item() == 5 and calls[before:] == [1]
+    b.close()
+
+
 def test_batch_timeout_zero_adds_no_wait():
     b = Batcher(lambda x: {"y": x["x"]}, BatchOptions(max_batch_size=64, batch_timeout_ms=0, num_threads=1))
     t0 = time.perf_counter()
@@ -267,3 +293,27 @@ def test_engine_tfserving_without_the_binary_says_how_to_get_it(tmp_path):
                           cwd=Path(__file__).resolve().parents[1], timeout=120)
     assert proc.returncode == 2
     assert "tensorflow_model_server is not on PATH" in proc.stderr and "tensorflow/serving" in proc.stderr
+
+
+def test_freeze_heap_still_collects_cycles_left_by_an_unload():
+    import gc
+    import weakref
+
+    from tfrec.serving.manager import freeze_heap
+
+    class Node:
+        pass
+
+    node = Node()
+    node.me = node  # a reference cycle, like a model version's objects
+    ref = weakref.ref(node)
+    try:
+        freeze_heap()
+        assert gc.get_freeze_count() > 0
+        del node
+        gc.collect()
+        assert ref() is not None  # frozen: out of reach of ordinary collections (no pauses walking it)
+        freeze_heap()  # as after an unload: unfreezes first, so the dropped cycle is collected
+        assert ref() is None
+    finally:
+        gc.unfreeze()
