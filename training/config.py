@@ -52,6 +52,16 @@ class Config(RunConfig):
         self.model.params = task.check_params(self.model.params, fail=fail)
         if self.training.warm_start is not None:
             task.check_warm_start(self.model.params, self.training, fail=fail)
+        t = self.training
+        if self.data.fit_validation and task.kind != "session":
+            fail("data.fit_validation", f"config key 'data.fit_validation' applies to session click logs only; model "
+                                        f"{self.model.name!r} keeps its validation rows out of training. Remove it.")
+        if self.data.fit_validation and not getattr(task, "closed_form", False) and (
+                t.early_stopping.enabled or t.restore_best):
+            key = "training.early_stopping.enabled" if t.early_stopping.enabled else "training.restore_best"
+            fail(key, f"config key 'data.fit_validation' trains on the validation sessions, so their metrics cannot "
+                      f"choose an epoch: set training.early_stopping.enabled: false and training.restore_best: false "
+                      f"(got early_stopping.enabled={t.early_stopping.enabled}, restore_best={t.restore_best}).")
         self._check_search_space(fail)
 
     def _check_search_space(self, fail: Fail) -> None:

@@ -181,6 +181,7 @@ def carve(config: RunConfig, train: pd.DataFrame, test: Optional[pd.DataFrame] =
     from tfrec import splits
 
     where = path if path is not None else "the given training rows"
+    _sessions_only(config, "rating data")
     if test is None:
         test = train.iloc[:0]
     if row_filter is not None:
@@ -291,6 +292,7 @@ def prepare_criteo(config: RunConfig) -> TableRunData:
     """
     from tfrec.data import CRITEO_SCHEMA, CTRSchema, load_criteo, load_ctr_csv
 
+    _sessions_only(config, "CTR tables")
     path = resolve_path(config)
     d = config.data
     enc = d.encoding or "utf-8"
@@ -397,9 +399,18 @@ def prepare_sessions(config: RunConfig) -> SessionRunData:
     if len(fit) == 0 or len(val) == 0:
         raise ValueError(f"data.session_days={days} leaves no fit or no validation sessions in {f}; change it "
                          "or data.max_rows.")
-    items = np.asarray(pd.unique(fit["ItemId"]), dtype=object)
     split += f"; validation = training sessions ending in the last {days:g} day(s)"
+    if config.data.fit_validation:  # train on the whole training log; validation only reports
+        fit = train
+        split += " (also trained on: data.fit_validation)"
+    items = np.asarray(pd.unique(fit["ItemId"]), dtype=object)
     return SessionRunData(f, train, fit, val, test, items, split)
+
+
+def _sessions_only(config: RunConfig, what: str) -> None:
+    if config.data.fit_validation:
+        raise ValueError(f"data.fit_validation applies to session click logs (data.format: sessions) only; {what} "
+                         "keep their validation rows out of training. Remove data.fit_validation.")
 
 
 def write_vocab(vocab: TrainingData, folder: Path) -> None:
