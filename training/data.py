@@ -367,7 +367,8 @@ def prepare_sessions(config: RunConfig) -> SessionRunData:
     Test: ``data.test_file`` (default the folder's ``*_test.txt``, e.g. rsc15's last day), else the
     sessions ending in the last ``session_days`` of the training log. Validation: the training
     sessions ending in the last ``session_days`` days, restricted to items of the rest (on the rsc15
-    sample's ``train_full`` this gives exactly its ``train_tr`` / ``train_valid`` files).
+    sample's ``train_full`` this gives exactly its ``train_tr`` / ``train_valid`` files). Fit: the
+    other training sessions, or with ``data.fit_validation`` every training click (``fit`` = ``train``).
     """
     from tfrec import splits
     from tfrec.data import load_sessions

@@ -19,7 +19,6 @@ from tfrec.config.evaluate import EvaluateConfig
 from tfrec.config.overrides import apply_overrides
 from tfrec.config.run import RunConfig
 from tfrec.config.section import Section
-from tfrec.config.session_bench import SessionBenchConfig
 from tfrec.config.validation import validate
 from tfrec.config.yaml_io import read_yaml
 
@@ -54,9 +53,7 @@ def from_mapping(raw: Mapping[str, Any], schema: Type[S], source: Union[str, Non
 
 def schema_of(raw: Mapping[str, Any]) -> type:
     """The schema of a config mapping by its sections: ``algorithms`` -> :class:`EvaluateConfig`,
-    ``gru4rec`` -> :class:`SessionBenchConfig`, anything else -> :class:`RunConfig` (train / tune)."""
+    anything else -> :class:`RunConfig` (train / tune)."""
     if "algorithms" in raw:
         return EvaluateConfig
-    if "gru4rec" in raw:
-        return SessionBenchConfig
     return RunConfig
