@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Optional, Union
 
+import pydantic
 from pydantic import Field
 
 from tfrec.config.section import Fail, Section
@@ -31,14 +32,18 @@ from tfrec.config.section import Fail, Section
 __all__ = ["AnchorConfig", "BenchConfig", "BenchHeaderConfig", "BenchRunConfig"]
 
 
-class AnchorConfig(Section):
+class AnchorConfig(pydantic.BaseModel):
     """A published reference figure, copied into the results file (never one of our rows).
+
+    A strict section (unknown keys refused) whose ``source`` is the citation (not a config file).
 
     Attributes:
       algorithm: the row name, e.g. "DCN-V2 (paper)".
       metrics: metric name -> value.
       source: the citation.
     """
+
+    model_config = pydantic.ConfigDict(extra="forbid", strict=True)
 
     algorithm: str
     metrics: Dict[str, Optional[float]]

@@ -79,6 +79,11 @@ class _OpenParams(FamilyParams):
     model_config = ConfigDict(extra="allow", strict=True, validate_default=False)
 
 
+def _as_lists(value: Any) -> Any:
+    """A default with its tuples (at any depth) as lists, as a YAML config writes them."""
+    return [_as_lists(v) for v in value] if isinstance(value, (tuple, list)) else value
+
+
 def _factory(target: str) -> Callable[..., Any]:
     module, attr = target.split(":")
     return getattr(importlib.import_module(module), attr)
@@ -113,7 +118,7 @@ def derived_schema(name: str, factory: Callable[..., Any], fixed: Mapping[str, A
             pydantic.TypeAdapter(annotation)
         except Exception:  # noqa: BLE001 -- a type pydantic cannot validate: accept any value
             annotation = Any
-        default = arg.default if arg.default is not arg.empty else ...
+        default = _as_lists(arg.default) if arg.default is not arg.empty else ...
         fields[arg.name] = (annotation, default)
     base = FamilyParams if extra == "forbid" else _OpenParams
     return pydantic.create_model(f"{name.title().replace('_', '')}Params", __base__=base, **fields)
