@@ -41,8 +41,8 @@ def _bench(tmp_path, ml_slice, **header):
         "runs": [
             {"evaluate": {"data": {"path": str(ml_slice)}, "protocol": {"name": "random", "params": {"ratio": 0.8}},
                           "k": 10,
-                          "algorithms": ["popularity", {"name": "mf", "label": "mf_eval", "params": {"embedding_dim": 4},
-                                                        "training": TRAINING}]},
+                          "algorithms": ["popularity", {"name": "mf", "label": "mf_eval",
+                                                        "params": {"embedding_dim": 4}, "training": TRAINING}]},
              "suffix": " [s]"},
             {"train": str(train_cfg), "label": "mf_train", "set": {"model.params.embedding_dim": 8}},
         ],
@@ -61,7 +61,8 @@ def test_bench_writes_rows_with_mean_and_std_over_seeds(tmp_path, ml_slice, caps
     assert res["anchors"] == [{"algorithm": "reference (paper)", "metrics": {"rmse": 0.9}, "source": "a citation"}]
     assert [r["algorithm"] for r in res["rows"]] == ["popularity [s]", "mf_eval [s]", "mf_train"]
     pop, mf_eval, mf_train = res["rows"]
-    assert pop["source"] == "evaluate inline runs[0].evaluate" and mf_train["source"] == f"train {tmp_path / 'train_mf.yaml'}"
+    assert pop["source"] == "evaluate inline runs[0].evaluate"
+    assert mf_train["source"] == f"train {tmp_path / 'train_mf.yaml'}"
     assert pop["std"]["ndcg@10"] == 0.0  # popularity has no training seed: both runs are the same
     assert mf_eval["std"]["rmse"] > 0 and mf_train["std"]["rmse"] > 0  # another seed, another model
     assert np.isfinite(mf_train["metrics"]["rmse"]) and mf_train["train_seconds"] > 0

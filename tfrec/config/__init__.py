@@ -6,7 +6,8 @@
   override), the dotted key, the closest valid key or the expected type.
 * Schemas: :class:`RunConfig` (``tfrec train`` / ``tfrec tune``: :class:`DataConfig`, :class:`ModelConfig`,
   :class:`TrainingConfig`, :class:`EvaluationConfig`, :class:`OutputConfig`, :class:`TunerConfig`,
-  :class:`SearchParam`), :class:`EvaluateConfig` (``tfrec evaluate``), :class:`BenchConfig` (``tfrec bench``) and :class:`SessionBenchConfig`.
+  :class:`SearchParam`), :class:`EvaluateConfig` (``tfrec evaluate``), :class:`BenchConfig` (``tfrec bench``) and
+  :class:`SessionBenchConfig`.
 
 This is a bottom layer: it imports only pydantic, yaml and the standard library. The checks that need
 the model families (``model.params``, warm start, search-space keys) live in ``tfrec.training.config``.
