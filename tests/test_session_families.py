@@ -117,3 +117,15 @@ def test_session_baseline_on_rating_data_is_refused(ml100k_path):
     config = from_dict({"data": {"path": str(ml100k_path)}, "model": {"name": "successor_rule"}})
     with pytest.raises(ValueError, match="model 'successor_rule' trains on session click logs"):
         get_task("successor_rule").prepare(config)
+
+
+def test_bench_config_checks_and_names_its_rows(capsys):
+    from pathlib import Path
+
+    from tfrec.cli.main import main
+
+    path = Path(__file__).resolve().parents[1] / "configs" / "bench" / "gru4rec_rsc15_100k.yaml"
+    assert main(["bench", str(path), "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    for row in ("popularity", "successor_rule", "gru4rec (cross-entropy)", "gru4rec (bpr-max)", "gru4rec (top1-max)"):
+        assert f"rows: {row}\n" in out
