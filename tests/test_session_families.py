@@ -1,6 +1,6 @@
 """The session families of the one registry on real rsc15 slices: gru4rec through the Trainer (train,
 SavedModel round trip, beats popularity) and the closed-form baselines (session_popularity,
-successor_rule) evaluated by the same code; data.fit_validation."""
+successor_rule, session_knn) evaluated by the same code; data.fit_validation."""
 
 import json
 
@@ -11,7 +11,7 @@ import tfrec  # noqa: F401
 import tensorflow as tf
 
 from tfrec.config import ConfigError
-from tfrec.recommenders.session_baselines import SessionPopularity, SuccessorRule
+from tfrec.recommenders.session_baselines import SessionKNN, SessionPopularity, SuccessorRule
 from tfrec.training.config import from_dict
 from tfrec.training.data import prepare_sessions
 from tfrec.training.families.registry import get_task
@@ -68,7 +68,8 @@ def test_gru4rec_beats_session_popularity_on_the_same_data(gru4rec_run, rsc15_pa
     assert result.final["recall@20"] > pop.final["recall@20"] + 0.1, (result.final, pop.final)
 
 
-@pytest.mark.parametrize("name,cls", [("session_popularity", SessionPopularity), ("successor_rule", SuccessorRule)])
+@pytest.mark.parametrize("name,cls", [("session_popularity", SessionPopularity), ("successor_rule", SuccessorRule),
+                                      ("session_knn", SessionKNN)])
 def test_session_baselines_through_the_registry(name, cls, rsc15_path, tmp_path):
     config = _config(rsc15_path, tmp_path / name, {"name": name}, data={"fit_validation": True})
     result = Trainer(config, log=lambda _line: None).fit()
@@ -127,5 +128,5 @@ def test_bench_config_checks_and_names_its_rows(capsys):
     path = Path(__file__).resolve().parents[1] / "configs" / "bench" / "gru4rec_rsc15_100k.yaml"
     assert main(["bench", str(path), "--dry-run"]) == 0
     out = capsys.readouterr().out
-    for row in ("popularity", "successor_rule", "gru4rec (cross-entropy)", "gru4rec (bpr-max)", "gru4rec (top1-max)"):
+    for row in ("popularity", "successor_rule", "sknn", "gru4rec (cross-entropy)", "gru4rec (bpr-max)", "gru4rec (top1-max)"):
         assert f"rows: {row}\n" in out

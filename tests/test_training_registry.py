@@ -27,7 +27,7 @@ def test_every_algorithm_is_registered_once():
                      "two_tower", "u_autorec"]
     assert [n for n in available() if get_task(n).closed_form] == [
         "bpr", "global_mean", "item_knn", "item_mean", "multitask", "popularity", "random", "rbm",
-        "session_popularity", "successor_rule", "two_stage"]
+        "session_knn", "session_popularity", "successor_rule", "two_stage"]
     assert all(get_task(n).name == n for n in available())
 
 

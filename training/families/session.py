@@ -11,7 +11,8 @@ evaluated by that one code path.
 
 :class:`SessionBaselineTask`: a baseline fitted in closed form on the fit sessions (no Keras loop;
 the Trainer calls :meth:`SessionBaselineTask.fit_closed_form`): ``session_popularity`` (the most
-clicked items) and ``successor_rule`` (the items that most often follow the current one).
+clicked items), ``successor_rule`` (the items that most often follow the current one) and
+``session_knn`` (S-KNN: the items of the most similar training sessions).
 
 Importing this module does not import TensorFlow.
 
@@ -25,12 +26,15 @@ from __future__ import annotations
 
 from typing import Any, Callable, Dict, Mapping, Optional, Type
 
+from pydantic import PositiveInt
+
 from tfrec.recommenders.session import SessionRecommender, SessionScorer
-from tfrec.recommenders.session_baselines import SessionPopularity, SuccessorRule
+from tfrec.recommenders.session_baselines import SessionKNN, SessionPopularity, SuccessorRule
 from tfrec.training.families.base import Task, write_ids
 from tfrec.training.families.params import FamilyParams, validate_params
 
-__all__ = ["SessionBaselineTask", "SessionPopularityParams", "SessionTask", "SuccessorRuleParams"]
+__all__ = ["SESSION_BASELINES", "SessionBaselineTask", "SessionKNNParams", "SessionPopularityParams", "SessionTask",
+           "SuccessorRuleParams"]
 
 
 class SessionTask(Task):
@@ -87,6 +91,16 @@ class SuccessorRuleParams(FamilyParams):
     popularity_tiebreak: bool = True
 
 
+class SessionKNNParams(FamilyParams):
+    """``model.params`` of ``session_knn``.
+
+    Attributes:
+      k: neighbour sessions per query (cosine of the item sets); positive. Default 100.
+    """
+
+    k: PositiveInt = 100
+
+
 class SessionBaselineTask(SessionTask):
     """A session baseline fitted by its own ``fit`` on the fit sessions (see the module docstring).
 
@@ -131,4 +145,5 @@ class SessionBaselineTask(SessionTask):
 
 #: the registered session baselines
 SESSION_BASELINES = (SessionBaselineTask("session_popularity", SessionPopularity, SessionPopularityParams),
-                     SessionBaselineTask("successor_rule", SuccessorRule, SuccessorRuleParams))
+                     SessionBaselineTask("successor_rule", SuccessorRule, SuccessorRuleParams),
+                     SessionBaselineTask("session_knn", SessionKNN, SessionKNNParams))
