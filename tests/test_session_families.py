@@ -79,6 +79,8 @@ def test_session_baselines_through_the_registry(name, cls, rsc15_path, tmp_path)
     metrics = json.loads((tmp_path / name / "metrics.json").read_text())
     assert metrics["closed_form"] and metrics["history"] == [] and metrics["train_examples_per_epoch"] == len(run.fit)
     assert not (tmp_path / name / "model").exists()
+    with pytest.raises(ValueError, match=f"a run of '{name}', fitted in closed form: it has no trained model"):
+        load_run(tmp_path / name)
     assert (tmp_path / name / "vocab" / "items.txt").read_text().splitlines() == list(run.item_ids)
 
 

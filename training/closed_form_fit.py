@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Dict, Optional, Tuple
 
-__all__ = ["fit_closed_form"]
+__all__ = ["fit_closed_form", "refuse_closed_form_run"]
 
 
 def fit_closed_form(config, task, out: Path, train_frame, log: Callable[[str], None]) -> Tuple[Dict[str, Any], Any, Any]:
@@ -69,3 +69,13 @@ def fit_closed_form(config, task, out: Path, train_frame, log: Callable[[str], N
     atomic_write_text(out / "metrics.json", json.dumps(metrics, indent=2, default=float) + "\n")
     log(f"done in {timing['total_seconds']:.1f}s; run folder {out}")
     return metrics, algo, run
+
+
+def refuse_closed_form_run(run_dir: Path) -> None:
+    """Raises ValueError when ``run_dir`` holds a closed-form run (no ``model/`` to rebuild or export)."""
+    path = Path(run_dir) / "metrics.json"
+    metrics = json.loads(path.read_text()) if path.is_file() else {}
+    if metrics.get("closed_form"):
+        raise ValueError(f"{run_dir} is a run of {metrics.get('model')!r}, fitted in closed form: it has no trained "
+                         "model to rebuild or export (its test metrics are in metrics.json). Export a run of a "
+                         "Keras family such as gru4rec.")

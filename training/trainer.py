@@ -55,7 +55,7 @@ import tfrec  # noqa: F401  (selects tf_keras before TensorFlow loads)
 from tfrec.training import data as data_lib
 from tfrec.config import ConfigError, RunConfig, parse_yaml
 from tfrec.training.config import Config, from_dict, load_config
-from tfrec.training.closed_form_fit import fit_closed_form
+from tfrec.training.closed_form_fit import fit_closed_form, refuse_closed_form_run
 from tfrec.training.strategy import Placement, make_placement, serve_forever, set_mixed_precision
 from tfrec.training.families.registry import get_task, monitor_of
 
@@ -577,6 +577,7 @@ def load_run(run_dir: Union[str, Path], overrides: Sequence[str] = ()) -> Loaded
       FileNotFoundError: the folder lacks ``config.yaml`` or ``model/`` (the run did not finish).
     """
     run_dir = Path(run_dir)
+    refuse_closed_form_run(run_dir)
     for needed in ("config.yaml", "model/build.json", "vocab/users.txt"):
         if not (run_dir / needed).exists():
             raise FileNotFoundError(f"{run_dir} has no {needed}: it is not a finished tfrec training run folder "
