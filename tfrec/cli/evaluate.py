@@ -162,7 +162,7 @@ def run(args) -> int:
     print(f"loaded {len(ml.ratings):,} ratings from {data['path']} ({ml.layout}) in {time.perf_counter() - t0:.1f}s")
     ev = Evaluator(ml.ratings, protocol, k=cfg.k, data_path=data["path"], churn=cfg.churn,
                    exclude_seen=cfg.exclude_seen, relevance_threshold=cfg.relevance_threshold,
-                   progress=not args.no_progress)
+                   progress=not args.no_progress, factorized_ks=cfg.factorized_top_k)
     print(f"protocol {protocol.describe()}: {len(ev.folds)} fold(s), "
           f"{len(ev.folds[0].train.frame):,} train / {len(ev.folds[0].test):,} test interactions")
     table = ev.run([build_algorithm(spec) for spec in cfg.algorithms], on_error="record")
