@@ -8,7 +8,7 @@ Public API:
 * :class:`KerasPairAlgorithm` (``pair_algorithm``) -- a trained (user, item) scorer as an evaluation algorithm.
 * The families: :class:`MFTask` (mf), :class:`NCFTask` (ncf), :class:`TwoTowerTask` (two_tower),
   :class:`RankingTask` (ranking), :class:`CTRTask` (dcn, deepfm, fm, logreg), :class:`AutoRecTask`
-  (autorec), :class:`GRU4RecTask` (gru4rec), each with its ``*Params`` schema.
+  (autorec), :class:`GRU4RecTask` (gru4rec), :class:`MultiTaskTask` (multitask), each with its ``*Params`` schema.
 
 Importing this package does not import TensorFlow.
 """
@@ -18,6 +18,7 @@ from tfrec.training.families.base import Task
 from tfrec.training.families.ctr import CTRParams, CTRTask
 from tfrec.training.families.gru4rec import GRU4RecParams, GRU4RecTask
 from tfrec.training.families.mf import MFParams, MFTask
+from tfrec.training.families.multitask import MultiTaskParams, MultiTaskTask
 from tfrec.training.families.ncf import NCFParams, NCFTask
 from tfrec.training.families.pair_algorithm import KerasPairAlgorithm
 from tfrec.training.families.params import FamilyParams, validate_params
@@ -36,6 +37,8 @@ __all__ = [
     "KerasPairAlgorithm",
     "MFParams",
     "MFTask",
+    "MultiTaskParams",
+    "MultiTaskTask",
     "NCFParams",
     "NCFTask",
     "RankingParams",
