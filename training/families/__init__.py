@@ -8,7 +8,8 @@ Public API:
 * :class:`KerasPairAlgorithm` (``pair_algorithm``) -- a trained (user, item) scorer as an evaluation algorithm.
 * The families: :class:`MFTask` (mf), :class:`NCFTask` (ncf), :class:`TwoTowerTask` (two_tower),
   :class:`RankingTask` (ranking), :class:`CTRTask` (dcn, deepfm, fm, logreg), :class:`AutoRecTask`
-  (autorec), :class:`GRU4RecTask` (gru4rec), :class:`MultiTaskTask` (multitask), each with its ``*Params`` schema.
+  (autorec), :class:`GRU4RecTask` (gru4rec), :class:`MultiTaskTask` (multitask),
+  :class:`TwoStageTask` (two_stage), each with its ``*Params`` schema.
 
 Importing this package does not import TensorFlow.
 """
@@ -24,6 +25,7 @@ from tfrec.training.families.pair_algorithm import KerasPairAlgorithm
 from tfrec.training.families.params import FamilyParams, validate_params
 from tfrec.training.families.ranking import RankingParams, RankingTask
 from tfrec.training.families.registry import TASKS, available, get_task, monitor_of
+from tfrec.training.families.two_stage import TwoStageParams, TwoStageTask
 from tfrec.training.families.two_tower import TwoTowerParams, TwoTowerTask
 
 __all__ = [
@@ -45,6 +47,8 @@ __all__ = [
     "RankingTask",
     "TASKS",
     "Task",
+    "TwoStageParams",
+    "TwoStageTask",
     "TwoTowerParams",
     "TwoTowerTask",
     "available",

@@ -25,6 +25,7 @@ from tfrec.training.families.mf import MFTask
 from tfrec.training.families.multitask import MultiTaskTask
 from tfrec.training.families.ncf import NCFTask
 from tfrec.training.families.ranking import RankingTask
+from tfrec.training.families.two_stage import TwoStageTask
 from tfrec.training.families.two_tower import TwoTowerTask
 
 __all__ = ["TASKS", "available", "get_task", "monitor_of"]
@@ -32,7 +33,8 @@ __all__ = ["TASKS", "available", "get_task", "monitor_of"]
 #: every registered family by name (to add one: subclass ``Task`` and add an instance here)
 TASKS: Dict[str, Task] = {t.name: t for t in (MFTask(), NCFTask(), TwoTowerTask(), RankingTask(), CTRTask("dcn"),
                                               CTRTask("deepfm"), CTRTask("fm"), CTRTask("logreg"),
-                                              AutoRecTask(), GRU4RecTask(), MultiTaskTask())}
+                                              AutoRecTask(), GRU4RecTask(), MultiTaskTask(),
+                                              TwoStageTask())}
 
 
 def available() -> List[str]:
