@@ -19,8 +19,8 @@ def _raise(key, message):
 
 
 def test_every_family_is_registered():
-    assert available() == ["autorec", "dcn", "deepfm", "fm", "gru4rec", "logreg", "mf", "ncf", "ranking",
-                           "two_tower"]
+    assert available() == ["autorec", "dcn", "deepfm", "fm", "gru4rec", "logreg", "mf", "multitask", "ncf",
+                           "ranking", "two_stage", "two_tower"]
 
 
 @pytest.mark.parametrize("name", available())
@@ -164,6 +164,8 @@ _SMALL = {
     "logreg": {"features": _IDS, "task": "ctr"},
     "autorec": {"hidden_units": 8, "l2": 1.0},
     "gru4rec": {"layers": [8], "n_sample": 16},
+    "multitask": {"embedding_dim": 4, "rating_units": [4]},
+    "two_stage": {"retrieval": {"embedding_dim": 4}, "ranking": {"embedding_dim": 4, "hidden_units": [4]}},
 }
 
 
