@@ -19,10 +19,7 @@ ALGORITHMS: Dict[str, str] = {
     "item_mean": "tfrec.recommenders.mean:ItemMeanRecommender",
     "mf": "tfrec.recommenders.mf:MatrixFactorizationRecommender",
     "item_knn": "tfrec.recommenders.item_knn:ItemKNNRecommender",
-    "two_tower": "tfrec.recommenders.two_tower:TwoTowerRecommender",
     "ranking_mlp": "tfrec.recommenders.ranking:RankingRecommender",
-    "two_stage": "tfrec.recommenders.two_stage:TwoStageRecommender",
-    "multitask": "tfrec.recommenders.multitask:MultiTaskRecommender",
     "gmf": "tfrec.recommenders.ncf:gmf_recommender",
     "mlp": "tfrec.recommenders.ncf:mlp_recommender",
     "neumf": "tfrec.recommenders.ncf:neumf_recommender",
@@ -36,6 +33,9 @@ ALGORITHMS: Dict[str, str] = {
     "logreg": "tfrec.recommenders.ctr:LogisticRegressionRecommender",
 }
 
+#: names that are only ``tfrec train`` families (an evaluate entry names them with ``family:``)
+TRAINER_FAMILIES = ("multitask", "two_stage", "two_tower")
+
 
 def available() -> list:
     """Sorted names of the registered algorithms."""
@@ -48,6 +48,9 @@ def create(name: str, /, **params: Any):
     Raises:
       ValueError: ``name`` is unknown; the message lists the valid names and the closest match.
     """
+    if name in TRAINER_FAMILIES:
+        raise ValueError(f"Algorithm {name!r} is a tfrec train model family: write the entry as "
+                         f"'family: {name}' (trained by the Trainer of tfrec train).")
     if name not in ALGORITHMS:
         close = difflib.get_close_matches(name, ALGORITHMS, n=1)
         hint = f" Did you mean {close[0]!r}?" if close else ""
