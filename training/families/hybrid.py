@@ -57,9 +57,7 @@ class HybridParams(FamilyParams):
     @field_validator("components")
     @classmethod
     def _check_components(cls, value: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
-        if len(value) < 2:
-            raise ValueError(f"needs at least two entries {{name, params?, weight?}}, got {len(value)}")
-        weighted = 0
+        weighted = 0  # (at least two entries: checked by HybridRecommender, so the default [] is a valid schema)
         for i, comp in enumerate(value):
             unknown = sorted(set(comp) - set(COMPONENT_KEYS))
             if unknown:
