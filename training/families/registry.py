@@ -7,9 +7,9 @@ means, item KNN, ...) are :class:`~tfrec.training.families.closed_form.ClosedFor
 fitted by their own ``fit``; the session baselines (session_popularity, successor_rule, session_knn)
 are :class:`~tfrec.training.families.session.SessionBaselineTask` entries, fitted on click logs and
 evaluated by the session protocol that GRU4Rec's runs use. ``model.name`` of a training config and
-``name`` of a ``tfrec evaluate`` algorithms entry are looked up here (:func:`get_task`); ``tfrec train --list-models`` and ``tfrec
-evaluate --list`` list :func:`available`; the trainer and the tuner take the default early-stopping
-metric from :func:`monitor_of`. Importing this module does not import TensorFlow.
+``name`` of a ``tfrec evaluate`` algorithms entry are looked up here (:func:`get_task`); ``tfrec train
+--list-models`` and ``tfrec evaluate --list`` list :func:`available`; the trainer and the tuner take
+the default early-stopping metric from :func:`monitor_of`. Importing this module does not import TensorFlow.
 
 Example:
   >>> from tfrec.training.families.registry import get_task, monitor_of
