@@ -6,7 +6,8 @@ Public API:
 * :class:`FamilyParams`, :func:`validate_params` (``params``) -- typed ``model.params`` schemas.
 * :func:`get_task`, :func:`available`, :func:`monitor_of`, ``TASKS`` (``registry``).
 * :class:`KerasPairAlgorithm` (``pair_algorithm``) -- a trained (user, item) scorer as an evaluation algorithm.
-* The families: :class:`MFTask` (mf), :class:`NCFTask` (ncf), :class:`TwoTowerTask` (two_tower),
+* The families: :class:`MFTask` (mf), :class:`GMFTask` / :class:`MLPTask` / :class:`NeuMFTask`
+  (gmf, mlp, neumf), :class:`BPRTask` (bpr), :class:`TwoTowerTask` (two_tower),
   :class:`RankingTask` (ranking), :class:`CTRTask` (dcn, deepfm, fm, logreg), :class:`AutoRecTask`
   (autorec), :class:`GRU4RecTask` (gru4rec), each with its ``*Params`` schema.
 
@@ -15,10 +16,11 @@ Importing this package does not import TensorFlow.
 
 from tfrec.training.families.autorec import AutoRecParams, AutoRecTask
 from tfrec.training.families.base import Task
+from tfrec.training.families.bpr import BPRParams, BPRTask
 from tfrec.training.families.ctr import CTRParams, CTRTask
 from tfrec.training.families.gru4rec import GRU4RecParams, GRU4RecTask
 from tfrec.training.families.mf import MFParams, MFTask
-from tfrec.training.families.ncf import NCFParams, NCFTask
+from tfrec.training.families.ncf import GMFParams, GMFTask, MLPParams, MLPTask, NeuMFParams, NeuMFTask
 from tfrec.training.families.pair_algorithm import KerasPairAlgorithm
 from tfrec.training.families.params import FamilyParams, validate_params
 from tfrec.training.families.ranking import RankingParams, RankingTask
@@ -28,16 +30,22 @@ from tfrec.training.families.two_tower import TwoTowerParams, TwoTowerTask
 __all__ = [
     "AutoRecParams",
     "AutoRecTask",
+    "BPRParams",
+    "BPRTask",
     "CTRParams",
     "CTRTask",
     "FamilyParams",
+    "GMFParams",
+    "GMFTask",
     "GRU4RecParams",
     "GRU4RecTask",
     "KerasPairAlgorithm",
     "MFParams",
     "MFTask",
-    "NCFParams",
-    "NCFTask",
+    "MLPParams",
+    "MLPTask",
+    "NeuMFParams",
+    "NeuMFTask",
     "RankingParams",
     "RankingTask",
     "TASKS",

@@ -19,17 +19,18 @@ from typing import Any, Dict, List, Tuple
 
 from tfrec.training.families.autorec import AutoRecTask
 from tfrec.training.families.base import Task
+from tfrec.training.families.bpr import BPRTask
 from tfrec.training.families.ctr import CTRTask
 from tfrec.training.families.gru4rec import GRU4RecTask
 from tfrec.training.families.mf import MFTask
-from tfrec.training.families.ncf import NCFTask
+from tfrec.training.families.ncf import GMFTask, MLPTask, NeuMFTask
 from tfrec.training.families.ranking import RankingTask
 from tfrec.training.families.two_tower import TwoTowerTask
 
 __all__ = ["TASKS", "available", "get_task", "monitor_of"]
 
 #: every registered family by name (to add one: subclass ``Task`` and add an instance here)
-TASKS: Dict[str, Task] = {t.name: t for t in (MFTask(), NCFTask(), TwoTowerTask(), RankingTask(), CTRTask("dcn"),
+TASKS: Dict[str, Task] = {t.name: t for t in (MFTask(), GMFTask(), MLPTask(), NeuMFTask(), BPRTask(), TwoTowerTask(), RankingTask(), CTRTask("dcn"),
                                               CTRTask("deepfm"), CTRTask("fm"), CTRTask("logreg"),
                                               AutoRecTask(), GRU4RecTask())}
 
