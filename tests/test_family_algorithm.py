@@ -14,7 +14,7 @@ from tfrec.config import ConfigError, EvaluateConfig, dump_yaml, validate
 #: per family: (protocol, protocol params, model.params); small models, one epoch
 CASES = {
     "mf": ("random", {"ratio": 0.8, "seed": 1}, {"embedding_dim": 8}),
-    "ncf": ("ncf", {"num_negatives": 99, "seed": 1}, {"mf_dim": 4, "mlp_embedding_dim": 4, "hidden_units": [8, 4],
+    "neumf": ("ncf", {"num_negatives": 99, "seed": 1}, {"mf_dim": 4, "mlp_embedding_dim": 4, "hidden_units": [8, 4],
                                                       "num_negatives": 1}),
     "two_tower": ("random", {"ratio": 0.8, "seed": 1}, {"embedding_dim": 8}),
 }
@@ -60,7 +60,7 @@ def test_train_and_evaluate_give_the_same_test_metrics(family, tmp_path, ml100k_
     evaluated = json.loads((tmp_path / "evaluate" / "results.json").read_text())["results"]
     assert [r["algorithm"] for r in evaluated] == [f"{family}_trainer"]
     got = evaluated[0]["metrics"]
-    main_metric = {"mf": "rmse", "ncf": "hr@10", "two_tower": "ndcg@10"}[family]
+    main_metric = {"mf": "rmse", "neumf": "hr@10", "two_tower": "ndcg@10"}[family]
     assert main_metric in trained and trained[main_metric] > 0
     assert sorted(got) == sorted(trained)
     for name, value in trained.items():

@@ -77,8 +77,8 @@ def test_wrong_type_bool_and_model_param(tmp_path):
 def test_invalid_choice_suggests(tmp_path):
     with pytest.raises(ConfigError, match=r"'training.strategy' expects one of .* got 'mirored'. Did you mean 'mirrored'\?"):
         from_dict({"training": {"strategy": "mirored"}})
-    with pytest.raises(ConfigError, match=r"Unknown model 'nfc'. Did you mean 'ncf'\?"):
-        from_dict({"model": {"name": "nfc"}})
+    with pytest.raises(ConfigError, match=r"Unknown model 'nuemf'. Did you mean 'neumf'\?"):
+        from_dict({"model": {"name": "nuemf"}})
 
 
 def test_range_errors():

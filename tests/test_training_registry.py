@@ -19,8 +19,8 @@ def _raise(key, message):
 
 
 def test_every_family_is_registered():
-    assert available() == ["autorec", "dcn", "deepfm", "fm", "gru4rec", "logreg", "mf", "ncf", "ranking",
-                           "two_tower"]
+    assert available() == ["autorec", "bpr", "dcn", "deepfm", "fm", "gmf", "gru4rec", "logreg", "mf", "mlp", "neumf",
+                           "ranking", "two_tower"]
 
 
 @pytest.mark.parametrize("name", available())
@@ -35,7 +35,7 @@ def test_schema_round_trips_its_defaults(name):
 
 
 def test_defaults_are_a_fresh_copy():
-    task = get_task("ncf")
+    task = get_task("neumf")
     task.defaults["hidden_units"].append(4)
     assert task.defaults["hidden_units"] == [32, 16, 8]
 
@@ -68,7 +68,7 @@ def test_typo_in_a_config_file_names_the_file(tmp_path):
     ("mf", {"embedding_dim": True}, "'model.params.embedding_dim' expects an integer, got bool True."),
     ("mf", {"use_bias": 1}, "'model.params.use_bias' expects a boolean, got int 1."),
     ("mf", {"l2": "0.1"}, "'model.params.l2' expects a number (float), got str '0.1'."),
-    ("ncf", {"hidden_units": [8, "a"]}, "'model.params.hidden_units' expects a list of integers, got [8, 'a']."),
+    ("mlp", {"hidden_units": [8, "a"]}, "'model.params.hidden_units' expects a list of integers, got [8, 'a']."),
     ("two_tower", {"temperature": "hot"}, "'model.params.temperature' expects a number (float) or null, got str 'hot'."),
     ("dcn", {"model_params": [1]}, "'model.params.model_params' expects a mapping, got list [1]."),
 ])
@@ -80,8 +80,9 @@ def test_wrong_type_names_key_expected_type_and_value(name, params, expected):
 
 
 @pytest.mark.parametrize("name, params, expected", [
-    ("ncf", {"variant": "nmf"}, "'model.params.variant' expects one of 'neumf', 'gmf', 'mlp', got 'nmf'."),
-    ("ncf", {"num_negatives": 0}, "'model.params.num_negatives' must be >= 1, got 0."),
+    ("gmf", {"num_negatives": 0}, "'model.params.num_negatives' must be >= 1, got 0."),
+    ("neumf", {"alpha": 1.5}, "'model.params.alpha' must be <= 1, got 1.5."),
+    ("bpr", {"resample_negatives": "yes"}, "'model.params.resample_negatives' expects a boolean, got str 'yes'."),
     ("autorec", {"based_on": "both"}, "'model.params.based_on' expects 'item' or 'user', got 'both'."),
     ("gru4rec", {"layers": [0]}, "'model.params.layers' expects a list of positive integers, got [0]."),
     ("gru4rec", {"layers": []}, "'model.params.layers' expects a list of positive integers, got []."),
@@ -102,7 +103,7 @@ def test_criteo_features_unknown_argument():
 def test_ints_widen_to_floats_and_tuples_read_as_lists():
     out = get_task("mf").check_params({"l2": 1, "init_stddev": 0}, _raise)
     assert out["l2"] == 1.0 and isinstance(out["l2"], float) and isinstance(out["init_stddev"], float)
-    out = get_task("ncf").check_params({"hidden_units": (8, 4)}, _raise)
+    out = get_task("neumf").check_params({"hidden_units": (8, 4)}, _raise)
     assert out["hidden_units"] == [8, 4]
 
 
@@ -120,13 +121,13 @@ def test_fail_that_returns_gets_every_key_once():
 
 
 def test_config_loader_uses_the_schema():
-    cfg = from_dict({"model": {"name": "ncf", "params": {"l2": 0}}})
+    cfg = from_dict({"model": {"name": "neumf", "params": {"l2": 0}}})
     assert cfg.model.params["l2"] == 0.0 and isinstance(cfg.model.params["l2"], float)
     assert cfg.model.params["num_negatives"] == 4
 
 
 @pytest.mark.parametrize("name, params, expected", [
-    ("mf", {}, ("val_rmse", "min")), ("ncf", {}, ("val_auc", "max")), ("dcn", {"task": "ctr"}, ("val_auc", "max")),
+    ("mf", {}, ("val_rmse", "min")), ("neumf", {}, ("val_auc", "max")), ("bpr", {}, ("val_auc", "max")), ("dcn", {"task": "ctr"}, ("val_auc", "max")),
     ("deepfm", {"task": "rating"}, ("val_rmse", "min")), ("gru4rec", {"k": 10}, ("val_mrr_at_10", "max")),
     ("two_tower", {}, ("val_loss", "min")),
 ])
@@ -145,8 +146,8 @@ def test_docstring_examples_run():
 
 
 def test_unknown_model_name():
-    with pytest.raises(ValueError, match=r"Unknown model 'nfc'. Did you mean 'ncf'\?"):
-        get_task("nfc")
+    with pytest.raises(ValueError, match=r"Unknown model 'nuemf'. Did you mean 'neumf'\?"):
+        get_task("nuemf")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -155,7 +156,10 @@ def test_unknown_model_name():
 _IDS = [{"name": "user_id", "kind": "categorical"}, {"name": "movie_id", "kind": "categorical"}]
 _SMALL = {
     "mf": {"embedding_dim": 4},
-    "ncf": {"mf_dim": 4, "mlp_embedding_dim": 4, "hidden_units": [4], "num_negatives": 1},
+    "gmf": {"embedding_dim": 4, "num_negatives": 1},
+    "mlp": {"embedding_dim": 4, "hidden_units": [4], "num_negatives": 1},
+    "neumf": {"mf_dim": 4, "mlp_embedding_dim": 4, "hidden_units": [4], "num_negatives": 1},
+    "bpr": {"embedding_dim": 4},
     "two_tower": {"embedding_dim": 4},
     "ranking": {"embedding_dim": 4, "hidden_units": [4]},
     "dcn": {"features": _IDS, "embedding_dim": 4, "model_params": {"cross_layers": 1, "deep_layers": [4]}},
