@@ -23,8 +23,8 @@ def test_available_is_sorted_and_complete():
 
 
 def test_unknown_name_suggests_the_closest():
-    with pytest.raises(ValueError, match="Unknown algorithm 'neumff'. Did you mean 'neumf'"):
-        create("neumff")
+    with pytest.raises(ValueError, match="Unknown algorithm 'popularty'. Did you mean 'popularity'"):
+        create("popularty")
 
 
 def test_invalid_parameter_names_the_algorithm():

@@ -81,7 +81,7 @@ def test_wrong_type_names_key_expected_type_and_value(name, params, expected):
 
 @pytest.mark.parametrize("name, params, expected", [
     ("gmf", {"num_negatives": 0}, "'model.params.num_negatives' must be >= 1, got 0."),
-    ("neumf", {"alpha": 1.5}, "'model.params.alpha' must be <= 1, got 1.5."),
+    ("neumf", {"alpha": 1.5}, "'model.params.alpha' must be <= 1.0, got 1.5."),
     ("bpr", {"resample_negatives": "yes"}, "'model.params.resample_negatives' expects a boolean, got str 'yes'."),
     ("autorec", {"based_on": "both"}, "'model.params.based_on' expects 'item' or 'user', got 'both'."),
     ("gru4rec", {"layers": [0]}, "'model.params.layers' expects a list of positive integers, got [0]."),
