@@ -442,10 +442,7 @@ def make_dataset(features: Dict[str, np.ndarray], labels: Optional[np.ndarray], 
     if repeat:
         ds = ds.repeat()
     ds = ds.batch(batch_size, drop_remainder=drop_remainder)
-    options = tf.data.Options()
-    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
-    options.deterministic = True
-    return ds.with_options(options).prefetch(tf.data.AUTOTUNE)
+    return _finish(ds)
 
 
 def epoch_dataset(first: Tuple[Dict[str, np.ndarray], Optional[np.ndarray]],
@@ -495,6 +492,13 @@ def epoch_dataset(first: Tuple[Dict[str, np.ndarray], Optional[np.ndarray]],
     steps = n // batch_size if drop_remainder else -(-n // batch_size)
     ds = tf.data.Dataset.from_generator(epoch, output_signature=signature)
     ds = ds.apply(tf.data.experimental.assert_cardinality(steps))
+    return _finish(ds)
+
+
+def _finish(ds):
+    """The options of every training pipeline (deterministic, sharded by data) and prefetch(AUTOTUNE)."""
+    import tensorflow as tf
+
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
     options.deterministic = True
