@@ -186,6 +186,7 @@ def test_neumf_pretraining_trains_gmf_and_mlp_first_and_starts_from_them(ml100k_
     # SGD with a negligible learning rate: the trained NeuMF still holds the pre-trained weights
     result = _train("neumf", params, tmp_path / "run", ml100k_path, {"optimizer": "sgd", "learning_rate": 1e-12})
     gmf, mlp = result.run.extra["pretrained"]["gmf"], result.run.extra["pretrained"]["mlp"]
+    assert result.run.extra["pretrain_examples"] == (2 + 1) * result.metrics["train_examples_per_epoch"]
     for part, stage_model, epochs in (("gmf", gmf, 2), ("mlp", mlp, 1)):
         metrics = json.loads((tmp_path / "run" / "pretrain" / part / "metrics.json").read_text())
         assert metrics["model"] == part and metrics["epochs_completed"] == epochs

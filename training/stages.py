@@ -5,7 +5,8 @@ true``: a GMF and an MLP of its sizes). :func:`train_stages` trains each stage w
 Trainer class on the run's training rows (``train_frame``: the same validation carve and
 vocabularies as the run itself, no test rows), in ``<run_dir>/pretrain/<stage>/`` (its own
 ``config.yaml``, ``epochs.jsonl`` and ``metrics.json``), and hands the trained Keras models to the
-family in ``run.extra["pretrained"]``. The global seed and precision policy are set back to the
+family in ``run.extra["pretrained"]`` (and the number of examples they trained on in
+``run.extra["pretrain_examples"]``). The global seed and precision policy are set back to the
 run's afterwards, so the run's own model starts as it would without stages.
 """
 
@@ -61,6 +62,8 @@ def train_stages(trainer_cls: type, task, params: Dict[str, Any], config: Config
         log(f"pre-training stage {name} done: best epoch {None if best is None else best + 1}, "
             f"{results[name].monitor} {results[name].best_value}")
     run.extra["pretrained"] = {name: result.model for name, result in results.items()}
+    run.extra["pretrain_examples"] = sum(int(r.metrics["train_examples_per_epoch"]) * len(r.history)
+                                         for r in results.values())
     tf.keras.mixed_precision.set_global_policy(policy)
     tf.keras.utils.set_random_seed(config.training.seed)
     return results
