@@ -53,7 +53,7 @@ def _negatives(name, epoch):
 
 @pytest.mark.parametrize("name", ["gmf", "bpr"])
 def test_negatives_are_redrawn_every_epoch_and_never_positives(name):
-    run, epochs = _epochs(name, {"embedding_dim": 4, "num_negatives": 3})
+    run, epochs = _epochs(name, {"num_negatives": 3})
     seen = run.vocab.seen_matrix()
     n_fit = len(run.fit)
     draws = []
@@ -69,9 +69,9 @@ def test_negatives_are_redrawn_every_epoch_and_never_positives(name):
 
 
 def test_negatives_are_reproducible_from_the_training_seed():
-    _, first = _epochs("mlp", {"embedding_dim": 4, "hidden_units": [4]}, seed=5)
-    _, again = _epochs("mlp", {"embedding_dim": 4, "hidden_units": [4]}, seed=5)
-    _, other = _epochs("mlp", {"embedding_dim": 4, "hidden_units": [4]}, seed=6)
+    _, first = _epochs("mlp", {"mlp_embedding_dim": 4, "hidden_units": [4]}, seed=5)
+    _, again = _epochs("mlp", {"mlp_embedding_dim": 4, "hidden_units": [4]}, seed=5)
+    _, other = _epochs("mlp", {"mlp_embedding_dim": 4, "hidden_units": [4]}, seed=6)
     for a, b in zip(first, again):
         for x, y in zip(a, b):
             np.testing.assert_array_equal(x, y)
@@ -79,7 +79,7 @@ def test_negatives_are_reproducible_from_the_training_seed():
 
 
 def test_resample_negatives_false_keeps_the_first_draw():
-    run, epochs = _epochs("gmf", {"embedding_dim": 4, "resample_negatives": False}, n_epochs=2)
+    run, epochs = _epochs("gmf", {"mf_dim": 4, "resample_negatives": False}, n_epochs=2)
     keys = [sorted(zip(*e[:2], e[2].tolist())) for e in epochs]
     assert keys[0] == keys[1]  # the same examples, reshuffled
 
@@ -138,8 +138,8 @@ def test_resampling_refuses_parameter_server_training():
 
 
 _SMALL = {
-    "gmf": {"embedding_dim": 4},
-    "mlp": {"embedding_dim": 4, "hidden_units": [8, 4]},
+    "gmf": {"mf_dim": 4},
+    "mlp": {"mlp_embedding_dim": 4, "hidden_units": [8, 4]},
     "neumf": {"mf_dim": 4, "mlp_embedding_dim": 4, "hidden_units": [8, 4]},
     "bpr": {"embedding_dim": 4},
 }

@@ -49,36 +49,33 @@ class GMFParams(SampledNegativesParams):
     """``model.params`` of ``gmf`` (``tfrec.models.gmf.GMF``).
 
     Attributes:
-      embedding_dim: number of predictive factors. Default 8.
+      mf_dim: number of predictive factors (the embedding size). Default 8.
       (and those of :class:`SampledNegativesParams`)
     """
 
-    embedding_dim: int = Field(8, ge=1)
+    mf_dim: int = Field(8, ge=1)
 
 
 class MLPParams(SampledNegativesParams):
     """``model.params`` of ``mlp`` (``tfrec.models.mlp.MLP``).
 
     Attributes:
-      embedding_dim: size of each of the user and item embeddings. Default 32.
+      mlp_embedding_dim: size of each of the user and item embeddings. Default 32.
       hidden_units: the ReLU tower's layer sizes. Default [32, 16, 8].
       (and those of :class:`SampledNegativesParams`)
     """
 
-    embedding_dim: int = Field(32, ge=1)
+    mlp_embedding_dim: int = Field(32, ge=1)
     hidden_units: List[int] = [32, 16, 8]
 
 
-class NeuMFParams(SampledNegativesParams):
-    """``model.params`` of ``neumf`` (``tfrec.models.neumf.NeuMF``).
+class NeuMFParams(GMFParams, MLPParams):
+    """``model.params`` of ``neumf`` (``tfrec.models.neumf.NeuMF``): the keys of :class:`GMFParams` (its GMF
+    part) and :class:`MLPParams` (its MLP part), and
 
     Attributes:
-      mf_dim: embedding size of the GMF part. Default 8.
-      mlp_embedding_dim: embedding size of the MLP part. Default 32.
-      hidden_units: the MLP tower's layer sizes. Default [32, 16, 8].
-      pretrain: first train a GMF (``embedding_dim: mf_dim``) and an MLP (``mlp_embedding_dim``,
-        ``hidden_units``) with this model's l2, init and negatives, then start from their weights.
-        Default false.
+      pretrain: first train a ``gmf`` and an ``mlp`` of these sizes with this model's l2, init and
+        negatives, then start from their weights. Default false.
       pretrain_gmf: ``training`` settings of the GMF stage (keys of a train config's ``training``
         section); unset keys: the ``training`` defaults, except seed, strategy, steps_per_execution,
         jit_compile, mixed_precision, cache and verbose, which follow this run. Default {}.
@@ -87,9 +84,6 @@ class NeuMFParams(SampledNegativesParams):
       (and those of :class:`SampledNegativesParams`)
     """
 
-    mf_dim: int = Field(8, ge=1)
-    mlp_embedding_dim: int = Field(32, ge=1)
-    hidden_units: List[int] = [32, 16, 8]
     pretrain: bool = False
     pretrain_gmf: Dict[str, Any] = {}
     pretrain_mlp: Dict[str, Any] = {}
@@ -177,7 +171,7 @@ class GMFTask(_NCFTask):
     def build_model(self, params, run):
         from tfrec.models.gmf import GMF
 
-        return GMF(run.vocab.n_users, run.vocab.n_items, embedding_dim=params["embedding_dim"], l2=params["l2"],
+        return GMF(run.vocab.n_users, run.vocab.n_items, embedding_dim=params["mf_dim"], l2=params["l2"],
                    init_stddev=params["init_stddev"])
 
 
@@ -190,7 +184,7 @@ class MLPTask(_NCFTask):
     def build_model(self, params, run):
         from tfrec.models.mlp import MLP
 
-        return MLP(run.vocab.n_users, run.vocab.n_items, embedding_dim=params["embedding_dim"],
+        return MLP(run.vocab.n_users, run.vocab.n_items, embedding_dim=params["mlp_embedding_dim"],
                    hidden_units=list(params["hidden_units"]), l2=params["l2"], init_stddev=params["init_stddev"])
 
 
@@ -223,14 +217,12 @@ class NeuMFTask(_NCFTask):
             return {}
         run_training = config.to_dict(tuning=False)["training"]
         inherited = {k: run_training[k] for k in _INHERITED if k in run_training}
-        common = {k: params[k] for k in ("l2", "init_stddev", "num_negatives", "resample_negatives")}
-        return {
-            "gmf": {"model": {"name": "gmf", "params": {**common, "embedding_dim": params["mf_dim"]}},
-                    "training": {**inherited, **params["pretrain_gmf"]}},
-            "mlp": {"model": {"name": "mlp", "params": {**common, "embedding_dim": params["mlp_embedding_dim"],
-                                                        "hidden_units": list(params["hidden_units"])}},
-                    "training": {**inherited, **params["pretrain_mlp"]}},
-        }
+        stages = {}
+        for part, schema in (("gmf", GMFParams), ("mlp", MLPParams)):
+            stage_params = {k: params[k] for k in schema.model_fields}
+            stages[part] = {"model": {"name": part, "params": stage_params},
+                            "training": {**inherited, **params[f"pretrain_{part}"]}}
+        return stages
 
     def build_model(self, params, run):
         from tfrec.models.neumf import NeuMF
