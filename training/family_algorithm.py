@@ -120,6 +120,15 @@ class FamilyAlgorithm(Algorithm):
                                + int(getattr(result.run, "extra", {}).get("pretrain_examples", 0)))
         return self
 
+    @property
+    def trained(self) -> Algorithm:
+        """The family's scorer of the trained model (``task.algorithm``; e.g. a two-tower's embeddings).
+
+        Raises:
+          RuntimeError: before :meth:`fit`.
+        """
+        return self._scorer()
+
     def _scorer(self) -> Algorithm:
         if self._trained is None:
             raise RuntimeError(f"FamilyAlgorithm {self.name!r} used before fit().")
