@@ -26,7 +26,7 @@ def test_every_algorithm_is_registered_once():
     assert KERAS == ["bpr", "dcn", "deepfm", "fm", "gmf", "gru4rec", "i_autorec", "logreg", "mf", "mlp", "multitask",
                      "neumf", "ranking", "two_stage", "two_tower", "u_autorec"]
     assert [n for n in available() if get_task(n).closed_form] == [
-        "global_mean", "item_knn", "item_mean", "popularity", "random", "rbm",
+        "content_knn", "global_mean", "hybrid", "item_knn", "item_mean", "popularity", "random", "rbm",
         "session_popularity", "successor_rule"]
     assert all(get_task(n).name == n for n in available())
 

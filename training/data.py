@@ -21,6 +21,7 @@ from typing import Any, Callable, Dict, Optional, Tuple
 import numpy as np
 import pandas as pd
 
+from tfrec.data.filters import filter_outliers
 from tfrec.data.training_data import TrainingData
 from tfrec.evaluation.protocols import Protocol
 
@@ -150,6 +151,8 @@ def prepare(config: RunConfig, loader: Optional[Callable[[Path], Tuple[pd.DataFr
     frame, items, users = _load_cached(loader, path, key=key)
     if config.data.max_rows is not None:
         frame = frame.iloc[: config.data.max_rows]
+    if config.data.filter is not None:
+        frame, _ = filter_outliers(frame, **config.data.filter.model_dump())
     protocol = Protocol(config.data.protocol, dict(config.data.protocol_params))
     folds = protocol.split(frame, data_path=path)
     return carve(config, folds[0].train, folds[0].test, negatives=folds[0].negatives, protocol=protocol, path=path,

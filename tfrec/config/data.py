@@ -30,6 +30,25 @@ class CTRTableConfig(Section):
     categorical: List[str] = Field(default_factory=list)
 
 
+class OutlierFilterConfig(Section):
+    """``data.filter``: outlier users and items dropped from the loaded ratings before the split
+    (``tfrec.data.filters.filter_outliers``; heavy raters such as bots, rare items).
+
+    Attributes:
+      max_user_ratings: drop users with more ratings than this; positive; None = no limit. Default None.
+      max_user_zscore: drop users whose rating count has a z-score above this; None = no limit. Default None.
+      min_item_ratings: then drop items with fewer ratings than this; positive; None = no limit. Default None.
+
+    Example:
+      >>> OutlierFilterConfig(max_user_ratings=1000).min_item_ratings is None
+      True
+    """
+
+    max_user_ratings: Optional[int] = Field(None, gt=0)
+    max_user_zscore: Optional[float] = None
+    min_item_ratings: Optional[int] = Field(None, gt=0)
+
+
 class DataConfig(Section):
     """Where the interactions come from and how they are split.
 
@@ -77,6 +96,8 @@ class DataConfig(Section):
         order. Default [].
       ctr: a CTR table with its own columns (``format: ctr``): label, numeric and categorical columns,
         see :class:`CTRTableConfig`. Default None.
+      filter: movielens: outlier users/items dropped before the split, see :class:`OutlierFilterConfig`.
+        Default None.
 
     Example:
       >>> DataConfig(dataset="ml-100k", protocol_params={"ratio": 0.8}).validation_ratio
@@ -102,6 +123,7 @@ class DataConfig(Section):
     columns: Dict[str, str] = Field(default_factory=dict)
     order_by: List[str] = Field(default_factory=list)
     ctr: Optional[CTRTableConfig] = None
+    filter: Optional[OutlierFilterConfig] = None
 
     def check_data(self, fail: Fail) -> None:
         """Cross-key checks of ``data`` (called by the root config's ``check``)."""

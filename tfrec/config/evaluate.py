@@ -24,6 +24,7 @@ from typing import Annotated, Any, Dict, List, Literal, Optional
 
 from pydantic import Field, model_validator
 
+from tfrec.config.data import OutlierFilterConfig
 from tfrec.config.section import Fail, Section
 from tfrec.config.training import TrainingConfig
 
@@ -40,11 +41,14 @@ class EvaluateDataConfig(Section):
       path: the MovieLens folder (ml-100k, ml-1m or the ml-latest CSV layout); ``--data`` overrides it.
         Default None (then ``--data`` is needed).
       layout: "auto" (detected from the files), "ml-100k", "ml-1m" or "ml-latest". Default "auto".
+      filter: outlier users/items dropped from the ratings before the split, e.g. ``{max_user_ratings:
+        1000, min_item_ratings: 5}`` (``tfrec.config.data.OutlierFilterConfig``). Default None.
     """
 
     dataset: Literal["movielens"] = "movielens"
     path: Optional[str] = None
     layout: Literal["auto", "ml-100k", "ml-1m", "ml-latest"] = "auto"
+    filter: Optional[OutlierFilterConfig] = None
 
 
 class ProtocolConfig(Section):

@@ -27,10 +27,11 @@ from typing import Any, Dict, List, Tuple
 from tfrec.training.families.autorec import AutoRecTask
 from tfrec.training.families.base import Task
 from tfrec.training.families.bpr import BPRTask
-from tfrec.training.families.closed_form import (ClosedFormTask, ItemKNNParams, ItemMeanParams, NoParams,
-                                                 RandomParams)
+from tfrec.training.families.closed_form import (ClosedFormTask, ContentKNNParams, ItemKNNParams, ItemMeanParams,
+                                                 NoParams, PopularityParams, RandomParams)
 from tfrec.training.families.ctr import CTRTask
 from tfrec.training.families.gru4rec import GRU4RecTask
+from tfrec.training.families.hybrid import HybridParams
 from tfrec.training.families.mf import MFTask
 from tfrec.training.families.multitask import MultiTaskTask
 from tfrec.training.families.ncf import GMFTask, MLPTask, NeuMFTask
@@ -43,10 +44,12 @@ __all__ = ["RENAMED", "TASKS", "available", "get_task", "monitor_of", "register"
 _R = "tfrec.recommenders"
 _CLOSED_FORM = (
     ClosedFormTask("random", f"{_R}.random:RandomRecommender", "ranking", RandomParams),
-    ClosedFormTask("popularity", f"{_R}.popularity:PopularityRecommender", "ranking", NoParams),
+    ClosedFormTask("popularity", f"{_R}.popularity:PopularityRecommender", "ranking", PopularityParams),
     ClosedFormTask("global_mean", f"{_R}.mean:GlobalMeanRecommender", "rating", NoParams),
     ClosedFormTask("item_mean", f"{_R}.mean:ItemMeanRecommender", "rating", ItemMeanParams),
     ClosedFormTask("item_knn", f"{_R}.item_knn:ItemKNNRecommender", "rating", ItemKNNParams),
+    ClosedFormTask("content_knn", f"{_R}.content_knn:ContentKNNRecommender", "rating", ContentKNNParams),
+    ClosedFormTask("hybrid", "tfrec.training.hybrid:build_hybrid", "rating", HybridParams),
     # algorithms that train with their own loop until they become Trainer tasks (schemas from their signatures)
     ClosedFormTask("rbm", f"{_R}.rbm:RBMRecommender", "rating"),
     ClosedFormTask("session_popularity", f"{_R}.session_baselines:SessionPopularity", "session"),
