@@ -115,7 +115,9 @@ class FamilyAlgorithm(Algorithm):
         algo.fit(data)
         self._trained, self.data, self.result_ = algo, data, result
         self.predicts_ratings = bool(algo.predicts_ratings)
-        self.examples_seen_ = int(result.metrics["train_examples_per_epoch"]) * max(1, len(result.history))
+        # training examples of every stage (a family's pre-training stages too), for examples per second
+        self.examples_seen_ = (int(result.metrics["train_examples_per_epoch"]) * max(1, len(result.history))
+                               + int(getattr(result.run, "extra", {}).get("pretrain_examples", 0)))
         return self
 
     @property

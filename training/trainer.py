@@ -57,6 +57,7 @@ from tfrec.config import ConfigError, RunConfig, parse_yaml
 from tfrec.training.config import Config, from_dict, load_config
 from tfrec.training.closed_form_fit import fit_closed_form, refuse_closed_form_run
 from tfrec.training.strategy import Placement, make_placement, serve_forever, set_mixed_precision
+from tfrec.training.stages import train_stages
 from tfrec.training.families.registry import get_task, monitor_of
 
 if TYPE_CHECKING:
@@ -210,6 +211,7 @@ class Trainer:
         task.write_vocab(run, out / "vocab")
         params = dict(cfg.model.params)
         task.setup(params, run)
+        train_stages(type(self), task, params, cfg, run, out, self.log)  # e.g. NeuMF's GMF and MLP (pretrain)
         with placement.strategy.scope():
             # families with feature layers adapt them here, before their examples are encoded
             model = task.build_model(params, run)
@@ -230,8 +232,8 @@ class Trainer:
         if drop:
             steps_per_epoch = max(1, n_fit // global_batch)
         shuffle = 0 if task.ordered else cfg.training.shuffle_buffer
-        train_ds = data_lib.make_dataset(fit_x, fit_y, global_batch, shuffle_buffer=shuffle,
-                                         seed=cfg.training.seed, cache=cfg.training.cache, repeat=ps, drop_remainder=drop)
+        train_ds = task.train_dataset(run, fit_x, fit_y, global_batch, cfg, shuffle_buffer=shuffle, repeat=ps,
+                                      drop_remainder=drop)
         n_val = len(next(iter(val_x.values())))
         # parameter-server training evaluates a fixed number of steps of a repeated dataset
         val_ds = data_lib.make_dataset(val_x, val_y, global_batch, cache=cfg.training.cache, repeat=ps)

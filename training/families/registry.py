@@ -28,6 +28,7 @@ from typing import Any, Dict, List, Tuple
 
 from tfrec.training.families.autorec import AutoRecTask
 from tfrec.training.families.base import Task
+from tfrec.training.families.bpr import BPRTask
 from tfrec.training.families.closed_form import (ClosedFormTask, ContentKNNParams, ItemKNNParams, ItemMeanParams,
                                                  NoParams, PopularityParams, RandomParams)
 from tfrec.training.families.ctr import CTRTask
@@ -35,7 +36,7 @@ from tfrec.training.families.gru4rec import GRU4RecTask
 from tfrec.training.families.hybrid import HybridParams
 from tfrec.training.families.mf import MFTask
 from tfrec.training.families.multitask import MultiTaskTask
-from tfrec.training.families.ncf import NCFTask
+from tfrec.training.families.ncf import GMFTask, MLPTask, NeuMFTask
 from tfrec.training.families.ranking import RankingTask
 from tfrec.training.families.session import SESSION_BASELINES
 from tfrec.training.families.two_stage import TwoStageTask
@@ -53,13 +54,12 @@ _CLOSED_FORM = (
     ClosedFormTask("content_knn", f"{_R}.content_knn:ContentKNNRecommender", "rating", ContentKNNParams),
     ClosedFormTask("hybrid", "tfrec.training.hybrid:build_hybrid", "rating", HybridParams),
     # algorithms that train with their own loop until they become Trainer tasks (schemas from their signatures)
-    ClosedFormTask("bpr", f"{_R}.ncf:NCFRecommender", "ranking", fixed={"model": "bpr"}),
     ClosedFormTask("rbm", f"{_R}.rbm:RBMRecommender", "rating"),
 )
 
 #: every registered algorithm by name (to add one: a ``Task`` instance here, or :func:`register`)
 TASKS: Dict[str, Task] = {t.name: t for t in (
-    MFTask(), NCFTask("neumf"), NCFTask("gmf"), NCFTask("mlp"), TwoTowerTask(), RankingTask(),
+    MFTask(), NeuMFTask(), GMFTask(), MLPTask(), BPRTask(), TwoTowerTask(), RankingTask(),
     CTRTask("dcn"), CTRTask("deepfm"), CTRTask("fm"), CTRTask("logreg"), AutoRecTask("item"), AutoRecTask("user"),
     GRU4RecTask(), MultiTaskTask(), TwoStageTask(), *SESSION_BASELINES, *_CLOSED_FORM)}
 
