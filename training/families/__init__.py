@@ -8,7 +8,7 @@ Public API:
 * :class:`KerasPairAlgorithm` (``pair_algorithm``) -- a trained (user, item) scorer as an evaluation algorithm.
 * The families: :class:`MFTask` (mf), :class:`NCFTask` (ncf), :class:`TwoTowerTask` (two_tower),
   :class:`RankingTask` (ranking), :class:`CTRTask` (dcn, deepfm, fm, logreg), :class:`AutoRecTask`
-  (autorec), :class:`GRU4RecTask` (gru4rec), each with its ``*Params`` schema.
+  (i_autorec, u_autorec), :class:`RBMTask` (rbm), :class:`GRU4RecTask` (gru4rec), each with its ``*Params`` schema.
 
 Importing this package does not import TensorFlow.
 """
@@ -22,6 +22,7 @@ from tfrec.training.families.ncf import NCFParams, NCFTask
 from tfrec.training.families.pair_algorithm import KerasPairAlgorithm
 from tfrec.training.families.params import FamilyParams, validate_params
 from tfrec.training.families.ranking import RankingParams, RankingTask
+from tfrec.training.families.rbm import RBMParams, RBMTask
 from tfrec.training.families.registry import TASKS, available, get_task, monitor_of
 from tfrec.training.families.two_tower import TwoTowerParams, TwoTowerTask
 
@@ -40,6 +41,8 @@ __all__ = [
     "NCFTask",
     "RankingParams",
     "RankingTask",
+    "RBMParams",
+    "RBMTask",
     "TASKS",
     "Task",
     "TwoTowerParams",

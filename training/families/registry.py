@@ -24,6 +24,7 @@ from tfrec.training.families.gru4rec import GRU4RecTask
 from tfrec.training.families.mf import MFTask
 from tfrec.training.families.ncf import NCFTask
 from tfrec.training.families.ranking import RankingTask
+from tfrec.training.families.rbm import RBMTask
 from tfrec.training.families.two_tower import TwoTowerTask
 
 __all__ = ["TASKS", "available", "get_task", "monitor_of"]
@@ -31,7 +32,7 @@ __all__ = ["TASKS", "available", "get_task", "monitor_of"]
 #: every registered family by name (to add one: subclass ``Task`` and add an instance here)
 TASKS: Dict[str, Task] = {t.name: t for t in (MFTask(), NCFTask(), TwoTowerTask(), RankingTask(), CTRTask("dcn"),
                                               CTRTask("deepfm"), CTRTask("fm"), CTRTask("logreg"),
-                                              AutoRecTask(), GRU4RecTask())}
+                                              AutoRecTask("item"), AutoRecTask("user"), RBMTask(), GRU4RecTask())}
 
 
 def available() -> List[str]:
