@@ -73,7 +73,7 @@ def test_evaluate_unknown_family_names_the_valid_ones(tmp_path, capsys):
     assert main(["evaluate", "--config", str(cfg)]) == 2
     err = capsys.readouterr().err
     assert f"{cfg}:3: config key 'algorithms[1]': Unknown model 'mff'. Did you mean 'mf'?" in err
-    assert "Valid models: autorec, dcn" in err
+    assert "Valid models: dcn, deepfm" in err
 
 
 def test_evaluate_family_params_error_names_the_key(tmp_path, capsys):
