@@ -78,6 +78,35 @@ def rating_classes(ratings, n_ratings: int = 5, min_rating: float = 1.0, rating_
     return cls.astype(np.int8) + 1
 
 
+def rating_scale(ratings) -> tuple:
+    """The rating grid of ``ratings``: ``(n_ratings, min_rating, rating_step)``.
+
+    ``min_rating`` is the lowest rating, ``rating_step`` the smallest gap between two distinct values
+    (1.0 when there is one value) and ``n_ratings`` the number of grid values up to the highest rating.
+
+    Args:
+      ratings: [n] float ratings (the training ratings).
+
+    Returns:
+      (n_ratings: int >= 2, min_rating: float, rating_step: float).
+
+    Raises:
+      ValueError: no ratings, or values that are not on one evenly spaced grid.
+
+    Example:
+
+    >>> rating_scale([4.0, 0.5, 3.5, 5.0])
+    (10, 0.5, 0.5)
+    """
+    values = np.unique(np.round(np.asarray(ratings, np.float64), 6))
+    if values.size == 0:
+        raise ValueError("Cannot infer the rating scale of an empty set of ratings.")
+    step = float(np.min(np.diff(values))) if values.size > 1 else 1.0
+    n = int(round((values[-1] - values[0]) / step)) + 1
+    rating_classes(values, max(n, 2), float(values[0]), step)  # every value on the grid, or a ValueError
+    return max(n, 2), float(values[0]), step
+
+
 class _RBMScheduler(tf.keras.callbacks.Callback):
     """Sets the model's CD-k (``cd_k_schedule``) and the optimizer's momentum (``initial_momentum`` until
     ``momentum_switch_epoch``) at the start of every epoch."""
@@ -440,4 +469,4 @@ class RBM(tf.keras.Model):
         return cls(**config)
 
 
-__all__ = ["RBM", "check_cd_k_schedule", "rating_classes"]
+__all__ = ["RBM", "check_cd_k_schedule", "rating_classes", "rating_scale"]

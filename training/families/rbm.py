@@ -34,10 +34,11 @@ class RBMParams(FamilyParams):
       hidden_dropout: dropout of the hidden units in training, in [0, 1). Default 0.0.
       shared_weights: weights shared by all visible units on top of each unit's own. Default False.
       shared_lr_multiplier: learning-rate scale of the shared weights; > 0. Default 1.0.
-      n_ratings: rating values K; >= 2. Default 5.
-      min_rating: the lowest rating. Default 1.0.
-      rating_step: the distance between rating values; > 0. Default 1.0 (half stars: 0.5 with
-        n_ratings 10 and min_rating 0.5).
+      n_ratings: rating values K; >= 2. Default None: from the training ratings (with ``min_rating``
+        and ``rating_step``, ``tfrec.models.rbm.rating_scale``: 5 for 1..5 stars, 10 for half stars).
+      min_rating: the lowest rating. Default None (the lowest training rating).
+      rating_step: the distance between rating values; > 0. Default None (the smallest gap between
+        two training rating values).
       seed: seed of the weight initializer and the Gibbs sampling. Default 0.
     """
 
@@ -54,9 +55,9 @@ class RBMParams(FamilyParams):
     hidden_dropout: float = Field(0.0, ge=0, lt=1)
     shared_weights: bool = False
     shared_lr_multiplier: float = Field(1.0, gt=0)
-    n_ratings: int = Field(5, ge=2)
-    min_rating: float = 1.0
-    rating_step: float = Field(1.0, gt=0)
+    n_ratings: Optional[int] = Field(None, ge=2)
+    min_rating: Optional[float] = None
+    rating_step: Optional[float] = Field(None, gt=0)
     seed: int = 0
 
     @field_validator("cd_k_schedule")
@@ -89,7 +90,13 @@ class RBMTask(Task):
     mode = "min"
 
     def setup(self, params, run):
-        run.extra["rbm_scale"] = {k: params[k] for k in ("orientation", "n_ratings", "min_rating", "rating_step")}
+        from tfrec.models.rbm import rating_scale
+
+        # the scale of all training rows (fit + validation): the scorer maps them all to classes
+        inferred = dict(zip(("n_ratings", "min_rating", "rating_step"),
+                            rating_scale(run.train[run.vocab.columns.rating].to_numpy())))
+        run.extra["rbm_scale"] = {"orientation": params["orientation"],
+                                  **{k: v if params[k] is None else params[k] for k, v in inferred.items()}}
 
     def _classes(self, run, frame) -> np.ndarray:
         """[cases, visible] int8 rating classes of ``frame`` (0 = not rated)."""
@@ -115,7 +122,9 @@ class RBMTask(Task):
         from tfrec.models.rbm import RBM
 
         p = dict(params)
-        scale = {k: p.pop(k) for k in ("orientation", "n_ratings", "min_rating", "rating_step")}
+        for key in ("orientation", "n_ratings", "min_rating", "rating_step"):
+            p.pop(key)
+        scale = run.extra["rbm_scale"]
         x = self._fit_classes(run)
         model = RBM(n_items=x.shape[1], n_ratings=scale["n_ratings"], rating_step=scale["rating_step"], **p)
         # visible biases: log of the smoothed frequency of each rating value per visible unit (Hinton's guide)
