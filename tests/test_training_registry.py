@@ -23,11 +23,11 @@ KERAS = [n for n in available() if not get_task(n).closed_form]
 
 
 def test_every_algorithm_is_registered_once():
-    assert KERAS == ["dcn", "deepfm", "fm", "gmf", "gru4rec", "i_autorec", "logreg", "mf", "mlp", "neumf", "ranking",
-                     "rbm", "two_tower", "u_autorec"]
+    assert KERAS == ["dcn", "deepfm", "fm", "gmf", "gru4rec", "i_autorec", "logreg", "mf", "mlp", "multitask", "neumf",
+                     "ranking", "rbm", "two_stage", "two_tower", "u_autorec"]
     assert [n for n in available() if get_task(n).closed_form] == [
-        "bpr", "global_mean", "item_knn", "item_mean", "multitask", "popularity", "random",
-        "session_popularity", "successor_rule", "two_stage"]
+        "bpr", "content_knn", "global_mean", "hybrid", "item_knn", "item_mean", "popularity", "random",
+        "session_knn", "session_popularity", "successor_rule"]
     assert all(get_task(n).name == n for n in available())
 
 
@@ -211,11 +211,10 @@ def test_closed_form_entry_checks_its_params():
 
 
 def test_derived_schema_of_an_adapter_keeps_its_signature_defaults():
-    task = get_task("rbm")
-    assert task.defaults["n_hidden"] == 200 and task.defaults["cd_k_schedule"] == [[0, 1], [15, 3]]
-    assert "name" not in task.defaults and "model" not in get_task("bpr").defaults
-    with pytest.raises(ConfigError, match=r"'model.params.n_hidden' expects an integer"):
-        task.check_params({"n_hidden": "many"}, _raise)
+    task = get_task("bpr")
+    assert "name" not in task.defaults and "model" not in task.defaults
+    with pytest.raises(ConfigError, match=r"'model.params.embedding_dim' expects an integer"):
+        task.check_params({"embedding_dim": "many"}, _raise)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -237,6 +236,8 @@ _SMALL = {
     "u_autorec": {"hidden_units": 8, "l2": 1.0},
     "rbm": {"n_hidden": 4},
     "gru4rec": {"layers": [8], "n_sample": 16},
+    "multitask": {"embedding_dim": 4, "rating_units": [4]},
+    "two_stage": {"retrieval": {"embedding_dim": 4}, "ranking": {"embedding_dim": 4, "hidden_units": [4]}},
 }
 
 

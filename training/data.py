@@ -21,6 +21,7 @@ from typing import Any, Callable, Dict, Optional, Tuple
 import numpy as np
 import pandas as pd
 
+from tfrec.data.filters import filter_outliers
 from tfrec.data.training_data import TrainingData
 from tfrec.evaluation.protocols import Protocol
 
@@ -150,6 +151,8 @@ def prepare(config: RunConfig, loader: Optional[Callable[[Path], Tuple[pd.DataFr
     frame, items, users = _load_cached(loader, path, key=key)
     if config.data.max_rows is not None:
         frame = frame.iloc[: config.data.max_rows]
+    if config.data.filter is not None:
+        frame, _ = filter_outliers(frame, **config.data.filter.model_dump())
     protocol = Protocol(config.data.protocol, dict(config.data.protocol_params))
     folds = protocol.split(frame, data_path=path)
     return carve(config, folds[0].train, folds[0].test, negatives=folds[0].negatives, protocol=protocol, path=path,
@@ -181,6 +184,7 @@ def carve(config: RunConfig, train: pd.DataFrame, test: Optional[pd.DataFrame] =
     from tfrec import splits
 
     where = path if path is not None else "the given training rows"
+    _sessions_only(config, "rating data")
     if test is None:
         test = train.iloc[:0]
     if row_filter is not None:
@@ -291,6 +295,7 @@ def prepare_criteo(config: RunConfig) -> TableRunData:
     """
     from tfrec.data import CRITEO_SCHEMA, CTRSchema, load_criteo, load_ctr_csv
 
+    _sessions_only(config, "CTR tables")
     path = resolve_path(config)
     d = config.data
     enc = d.encoding or "utf-8"
@@ -365,7 +370,8 @@ def prepare_sessions(config: RunConfig) -> SessionRunData:
     Test: ``data.test_file`` (default the folder's ``*_test.txt``, e.g. rsc15's last day), else the
     sessions ending in the last ``session_days`` of the training log. Validation: the training
     sessions ending in the last ``session_days`` days, restricted to items of the rest (on the rsc15
-    sample's ``train_full`` this gives exactly its ``train_tr`` / ``train_valid`` files).
+    sample's ``train_full`` this gives exactly its ``train_tr`` / ``train_valid`` files). Fit: the
+    other training sessions, or with ``data.fit_validation`` every training click (``fit`` = ``train``).
     """
     from tfrec import splits
     from tfrec.data import load_sessions
@@ -397,9 +403,18 @@ def prepare_sessions(config: RunConfig) -> SessionRunData:
     if len(fit) == 0 or len(val) == 0:
         raise ValueError(f"data.session_days={days} leaves no fit or no validation sessions in {f}; change it "
                          "or data.max_rows.")
-    items = np.asarray(pd.unique(fit["ItemId"]), dtype=object)
     split += f"; validation = training sessions ending in the last {days:g} day(s)"
+    if config.data.fit_validation:  # train on the whole training log; validation only reports
+        fit = train
+        split += " (also trained on: data.fit_validation)"
+    items = np.asarray(pd.unique(fit["ItemId"]), dtype=object)
     return SessionRunData(f, train, fit, val, test, items, split)
+
+
+def _sessions_only(config: RunConfig, what: str) -> None:
+    if config.data.fit_validation:
+        raise ValueError(f"data.fit_validation applies to session click logs (data.format: sessions) only; {what} "
+                         "keep their validation rows out of training. Remove data.fit_validation.")
 
 
 def write_vocab(vocab: TrainingData, folder: Path) -> None:

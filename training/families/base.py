@@ -43,7 +43,8 @@ class Task:
       mode: "min" or "max" for ``monitor``.
       mixed_precision: the family's model supports ``mixed_float16``; otherwise it is built in float32.
       ordered: the examples must keep their order (no shuffling, one replica): session-parallel steps.
-      closed_form: fitted by the algorithm's own ``fit``, not by the Trainer (``ClosedFormTask``).
+      closed_form: fitted by the algorithm's own ``fit``, not by a Keras loop (``ClosedFormTask``; a
+        session baseline's ``fit_closed_form(params, run)`` is run by the Trainer, ``training.closed_form_fit``).
     """
 
     name = "task"
