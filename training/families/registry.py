@@ -29,6 +29,7 @@ from tfrec.training.families.base import Task
 from tfrec.training.families.closed_form import (ClosedFormTask, ItemKNNParams, ItemMeanParams, NoParams,
                                                  RandomParams)
 from tfrec.training.families.ctr import CTRTask
+from tfrec.training.families.factorization import ALSFamilyParams, SVDFamilyParams, SVDppFamilyParams
 from tfrec.training.families.gru4rec import GRU4RecTask
 from tfrec.training.families.mf import MFTask
 from tfrec.training.families.ncf import NCFTask
@@ -44,6 +45,9 @@ _CLOSED_FORM = (
     ClosedFormTask("global_mean", f"{_R}.mean:GlobalMeanRecommender", "rating", NoParams),
     ClosedFormTask("item_mean", f"{_R}.mean:ItemMeanRecommender", "rating", ItemMeanParams),
     ClosedFormTask("item_knn", f"{_R}.item_knn:ItemKNNRecommender", "rating", ItemKNNParams),
+    ClosedFormTask("svd", f"{_R}.svd:SVDRecommender", "rating", SVDFamilyParams),
+    ClosedFormTask("svdpp", f"{_R}.svdpp:SVDppRecommender", "rating", SVDppFamilyParams),
+    ClosedFormTask("als", f"{_R}.als:ALSRecommender", "ranking", ALSFamilyParams),
     # algorithms that train with their own loop until they become Trainer tasks (schemas from their signatures)
     ClosedFormTask("bpr", f"{_R}.ncf:NCFRecommender", "ranking", fixed={"model": "bpr"}),
     ClosedFormTask("rbm", f"{_R}.rbm:RBMRecommender", "rating"),
