@@ -26,7 +26,7 @@ from tfrec.config.run import RunConfig
 from tfrec.config.section import Fail, Section, describe_type, valid_keys
 from tfrec.config.session_bench import SessionBenchConfig
 from tfrec.config.training import EarlyStoppingConfig, ScheduleConfig, TrainingConfig, WarmStartLRConfig
-from tfrec.config.tuner import SearchParam, TunerConfig
+from tfrec.config.tuner import CVConfig, SearchParam, TunerConfig
 from tfrec.config.validation import validate
 from tfrec.config.yaml_io import YamlDocument, dump_yaml, load_yaml, parse_yaml, read_yaml
 
@@ -47,6 +47,7 @@ __all__ = [
     "Locator",
     "ModelConfig",
     "OutputConfig",
+    "CVConfig",
     "ProtocolConfig",
     "RunConfig",
     "ScheduleConfig",
