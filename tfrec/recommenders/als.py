@@ -6,8 +6,8 @@ training, else 0) with confidence ``c_ui = 1 + alpha * r_ui`` (``r_ui`` = 1, or 
 ``sum_ui c_ui (p_ui - x_u . y_i)^2 + regularization * (sum |x_u|^2 + sum |y_i|^2)`` by solving for all
 user vectors with the item vectors fixed, then the reverse, ``n_iterations`` times. The user step is
 exact: ``x_u = (Y'Y + Y'(C_u - I)Y + lambda I)^-1 Y' C_u p_u``, with ``Y'Y`` computed once per step
-and the sparse correction summed over the user's items only (the paper's speed-up); the systems of
-a chunk of users are built with one ``einsum`` and solved with one batched ``numpy.linalg.solve``.
+and the sparse correction summed over the user's items only (the paper's speed-up, one BLAS
+product per user); the systems of a chunk of users are solved with one batched ``numpy.linalg.solve``.
 This is the model of Spark MLlib's ``ALS(implicitPrefs=True)`` (which scales the regularization by
 each row's count; here it is the paper's constant ``lambda``).
 """
@@ -24,7 +24,7 @@ from tfrec.data.training_data import OOV_INDEX, TrainingData
 from tfrec.recommenders._checks import AlgorithmParams, validated
 from tfrec.recommenders.base import Algorithm
 
-_CHUNK_BYTES = 64 << 20  # memory of the [nnz, k, k] outer products built at once
+_CHUNK_BYTES = 64 << 20  # memory of the [rows, k, k] systems solved at once
 
 
 class ALSParams(AlgorithmParams):
@@ -54,8 +54,7 @@ def solve_side(fixed: np.ndarray, confidence: sp.csr_matrix, regularization: flo
 
     Args:
       fixed: [n_cols, k] float64 factors of the other side.
-      confidence: [n_rows, n_cols] CSR matrix of ``c - 1 = alpha * r`` on the observed pairs (every
-        row has at least one entry).
+      confidence: [n_rows, n_cols] CSR matrix of ``c - 1 = alpha * r`` on the observed pairs.
       regularization: ``lambda`` >= 0.
 
     Returns:
@@ -65,20 +64,18 @@ def solve_side(fixed: np.ndarray, confidence: sp.csr_matrix, regularization: flo
     gram = fixed.T @ fixed + regularization * np.eye(k)
     indptr, cols, extra = confidence.indptr, confidence.indices, confidence.data
     out = np.empty((n_rows, k))
-    per_chunk = max(1, _CHUNK_BYTES // (8 * k * k))
-    start = 0
-    while start < n_rows:
-        # rows [start, end) whose entries fit the chunk (at least one row)
-        end = max(start + 1, int(np.searchsorted(indptr, indptr[start] + per_chunk, side="right")) - 1)
-        end = min(end, n_rows)
-        lo, hi = indptr[start], indptr[end]
-        f = fixed[cols[lo:hi]]
-        w = extra[lo:hi]
-        offsets = indptr[start:end] - lo
-        lhs = np.add.reduceat(np.einsum("nk,nl->nkl", f * w[:, None], f), offsets, axis=0) + gram
-        rhs = np.add.reduceat(f * (1.0 + w)[:, None], offsets, axis=0)
+    chunk = max(1, _CHUNK_BYTES // (8 * k * k))
+    for start in range(0, n_rows, chunk):
+        end = min(start + chunk, n_rows)
+        lhs = np.empty((end - start, k, k))
+        rhs = np.empty((end - start, k))
+        for row in range(start, end):  # one BLAS product per row: F_u' diag(c - 1) F_u
+            f = fixed[cols[indptr[row] : indptr[row + 1]]]
+            w = extra[indptr[row] : indptr[row + 1]]
+            lhs[row - start] = (f.T * w) @ f
+            rhs[row - start] = (1.0 + w) @ f
+        lhs += gram
         out[start:end] = np.linalg.solve(lhs, rhs[..., None])[..., 0]
-        start = end
     return out
 
 
