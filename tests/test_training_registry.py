@@ -26,8 +26,8 @@ def test_every_algorithm_is_registered_once():
     assert KERAS == ["dcn", "deepfm", "fm", "gmf", "gru4rec", "i_autorec", "logreg", "mf", "mlp", "neumf", "ranking",
                      "two_tower", "u_autorec"]
     assert [n for n in available() if get_task(n).closed_form] == [
-        "bpr", "global_mean", "item_knn", "item_mean", "multitask", "popularity", "random", "rbm",
-        "session_popularity", "successor_rule", "two_stage"]
+        "als", "bpr", "global_mean", "item_knn", "item_mean", "multitask", "popularity", "random", "rbm",
+        "session_popularity", "successor_rule", "svd", "svdpp", "two_stage"]
     assert all(get_task(n).name == n for n in available())
 
 
