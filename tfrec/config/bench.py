@@ -16,6 +16,7 @@ Example (``configs/bench/<name>.yaml``)::
       - train: configs/train_mf_ml100k.yaml       # a tfrec train config: one row = its test metrics
         label: "mf (trainer)"
         set: {training.epochs: 5}
+      - tune: configs/tune_mf_ml100k.yaml         # a tfrec tune config: default vs best config, one row a trial
 
 Paths (configs, data, results) are relative to the working directory, as in ``tfrec evaluate``.
 """
@@ -72,31 +73,40 @@ class BenchHeaderConfig(Section):
 
 
 class BenchRunConfig(Section):
-    """One entry of ``runs``: exactly one of ``evaluate`` and ``train``.
+    """One entry of ``runs``: exactly one of ``evaluate``, ``train`` and ``tune``.
 
     Attributes:
       evaluate: a ``tfrec evaluate`` config (a path or an inline mapping): one row per algorithm.
       train: a ``tfrec train`` config (a path or an inline mapping): one row, its test metrics.
+      tune: a ``tfrec tune`` config (a path or an inline mapping): the default and the best config of its
+        search, trained again with the test evaluation, and one row per trial (``tfrec.cli.bench_tune``).
       set: dotted key -> value overrides of that config (as ``--set``). Default {}.
       suffix: appended to every row name of this run. Default "".
-      label: the row name of a ``train`` run. Default None (the model name).
+      label: the row name of a ``train`` run (the row-name prefix of a ``tune`` run). Default None (the
+        model name).
     """
 
     evaluate: Optional[Union[str, Dict[str, Any]]] = None
     train: Optional[Union[str, Dict[str, Any]]] = None
+    tune: Optional[Union[str, Dict[str, Any]]] = None
     set: Dict[str, Any] = Field(default_factory=dict)
     suffix: str = ""
     label: Optional[str] = None
 
     @property
+    def kinds(self) -> List[str]:
+        """The run kinds this entry sets (exactly one in a valid config)."""
+        return [k for k in ("evaluate", "train", "tune") if getattr(self, k) is not None]
+
+    @property
     def kind(self) -> str:
-        """"evaluate" or "train"."""
-        return "evaluate" if self.evaluate is not None else "train"
+        """"evaluate", "train" or "tune"."""
+        return (self.kinds or ["train"])[0]
 
     @property
     def config(self) -> Union[str, Dict[str, Any]]:
         """The run's config (path or mapping)."""
-        return self.evaluate if self.evaluate is not None else self.train
+        return getattr(self, self.kind)
 
 
 class BenchConfig(Section):
@@ -121,9 +131,9 @@ class BenchConfig(Section):
         if not self.runs:
             fail("runs", "config key 'runs' is empty; add at least one run (evaluate: or train:).")
         for i, run in enumerate(self.runs):
-            if (run.evaluate is None) == (run.train is None):
+            if len(run.kinds) != 1:
                 fail(f"runs[{i}]", f"config key 'runs[{i}]' must have exactly one run kind: 'evaluate' (a tfrec "
-                                   "evaluate config) or 'train' (a tfrec train config).")
+                                   "evaluate config), 'train' (a tfrec train config) or 'tune' (a tfrec tune config).")
             if run.label is not None and run.kind == "evaluate":
                 fail(f"runs[{i}].label", f"config key 'runs[{i}].label' names the row of a train run; the rows of an "
                                          "evaluate run are its algorithms' labels (use 'suffix' to mark them).")
