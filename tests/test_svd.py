@@ -127,3 +127,12 @@ def test_rmse_matches_surprise_on_a_real_slice(ml100k_path, name, max_user):
     reference = _surprise_rmse(name, train, test)
     ours = _tfrec_rmse(SVDRecommender() if name == "SVD" else SVDppRecommender(), train, test)
     assert abs(ours - reference) < 0.01, (ours, reference)
+
+
+def test_seed_attribute_reseeds_the_fit():
+    # tfrec bench's seeds and the evaluator's churn rerun set algo.seed
+    data = TrainingData(FRAME)
+    a, b = SVDppRecommender(n_factors=3, n_epochs=2), SVDppRecommender(n_factors=3, n_epochs=2)
+    b.seed = a.seed + 1
+    assert b.params.seed == a.seed + 1
+    assert not np.allclose(a.fit(data).pu_, b.fit(data).pu_)

@@ -1,4 +1,4 @@
-"""Argument checks shared by the recommenders."""
+"""Argument checks and parameter schemas shared by the recommenders."""
 
 from __future__ import annotations
 
@@ -48,3 +48,18 @@ def validated(schema: Type[AlgorithmParams], algorithm: str, values: Dict[str, A
         received = values.get(name, err.get("input"))
         raise ValueError(f"Received an invalid value for {name} of {algorithm}: {err['msg']}. "
                          f"Received: {name}={received!r}") from None
+
+
+class SeedFromParams:
+    """Mixin: a read-write ``seed`` attribute kept in ``self.params`` (an :class:`AlgorithmParams` with a
+    ``seed`` field), so that ``tfrec bench`` seeds and the evaluator's churn rerun can set it."""
+
+    params: AlgorithmParams
+
+    @property
+    def seed(self) -> int:
+        return int(self.params.seed)
+
+    @seed.setter
+    def seed(self, value: int) -> None:
+        self.params = self.params.model_copy(update={"seed": int(value)})

@@ -22,7 +22,7 @@ from pydantic import Field
 from threadpoolctl import threadpool_limits
 
 from tfrec.data.training_data import OOV_INDEX, TrainingData
-from tfrec.recommenders._checks import AlgorithmParams, validated
+from tfrec.recommenders._checks import AlgorithmParams, SeedFromParams, validated
 from tfrec.recommenders.base import Algorithm
 
 _CHUNK_BYTES = 64 << 20  # memory of the [rows, k, k] systems solved at once
@@ -89,7 +89,7 @@ def _solve_rows(fixed: np.ndarray, confidence: sp.csr_matrix, gram: np.ndarray, 
         out[start:end] = np.linalg.solve(lhs, rhs[..., None])[..., 0]
 
 
-class ALSRecommender(Algorithm):
+class ALSRecommender(SeedFromParams, Algorithm):
     """Implicit-feedback ALS (see the module docstring): ranks items by ``x_u . y_i``.
 
     Args:

@@ -25,7 +25,7 @@ import scipy.sparse as sp
 from pydantic import Field
 
 from tfrec.data.training_data import OOV_INDEX, TrainingData
-from tfrec.recommenders._checks import AlgorithmParams, validated
+from tfrec.recommenders._checks import AlgorithmParams, SeedFromParams, validated
 from tfrec.recommenders.base import Algorithm
 
 DTYPE = np.float32  # Surprise uses float64; float32 halves the memory traffic of the batch updates
@@ -96,7 +96,7 @@ def _scatter_matrix(idx: np.ndarray):
     return uniq, m, counts.astype(DTYPE)
 
 
-class SVDRecommender(Algorithm):
+class SVDRecommender(SeedFromParams, Algorithm):
     """Biased matrix factorization by minibatch SGD (see the module docstring); Surprise's ``SVD``.
 
     Args:
