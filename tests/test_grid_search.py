@@ -113,3 +113,10 @@ def test_grid_over_a_keras_model_trains_it_on_each_fold(ml100k_path, tmp_path):
     assert [len(r["fold_rmse"]) for r in out["rows"]] == [2, 2]
     # two epochs at 1e-4 barely move the model from its start: the larger rate wins
     assert out["best_params"] == {"training.learning_rate": 0.05}
+
+
+def test_trainer_keys_of_a_closed_form_model_are_refused(tmp_path):
+    config = from_dict({"model": {"name": "svd"}, "tuner": {"search": "grid", "directory": str(tmp_path)},
+                        "search_space": {"training.learning_rate": {"type": "choice", "values": [0.01, 0.1]}}})
+    with pytest.raises(ConfigError, match="search_space key 'training.learning_rate' has no effect on 'svd'"):
+        grid_search(config, log=lambda m: None, train=pd.DataFrame({"user_id": [1], "movie_id": [1]}))

@@ -183,6 +183,12 @@ def grid_search(config: Config, log: Callable[[str], None] = print, train: Optio
                           source=config.source)
     from tfrec.training.families.registry import get_task
 
+    if get_task(config.model.name).closed_form:
+        for key in config.search_space:
+            if not key.startswith("model.params."):
+                raise ConfigError(f"search_space key {key!r} has no effect on {config.model.name!r}, which is fitted in "
+                                  "closed form (no Trainer): search its model.params.* keys.",
+                                  key=f"search_space.{key}", source=config.source)
     points = grid_points(config.search_space)
     metric, direction = grid_objective(config)
     cv = config.tuner.cv
