@@ -26,8 +26,8 @@ def test_every_algorithm_is_registered_once():
     assert KERAS == ["bpr", "dcn", "deepfm", "fm", "gmf", "gru4rec", "i_autorec", "logreg", "mf", "mlp", "multitask",
                      "neumf", "ranking", "rbm", "two_stage", "two_tower", "u_autorec"]
     assert [n for n in available() if get_task(n).closed_form] == [
-        "content_knn", "global_mean", "hybrid", "item_knn", "item_mean", "popularity", "random",
-        "session_knn", "session_popularity", "successor_rule"]
+        "als", "content_knn", "global_mean", "hybrid", "item_knn", "item_mean", "popularity", "random",
+        "session_knn", "session_popularity", "successor_rule", "svd", "svdpp"]
     assert all(get_task(n).name == n for n in available())
 
 

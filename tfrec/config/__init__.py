@@ -24,7 +24,7 @@ from tfrec.config.overrides import apply_overrides, parse_override, parse_scalar
 from tfrec.config.run import RunConfig
 from tfrec.config.section import Fail, Section, describe_type, valid_keys
 from tfrec.config.training import EarlyStoppingConfig, ScheduleConfig, TrainingConfig, WarmStartLRConfig
-from tfrec.config.tuner import SearchParam, TunerConfig
+from tfrec.config.tuner import CVConfig, SearchParam, TunerConfig
 from tfrec.config.validation import validate
 from tfrec.config.yaml_io import YamlDocument, dump_yaml, load_yaml, parse_yaml, read_yaml
 
@@ -45,6 +45,7 @@ __all__ = [
     "Locator",
     "ModelConfig",
     "OutputConfig",
+    "CVConfig",
     "ProtocolConfig",
     "RunConfig",
     "ScheduleConfig",

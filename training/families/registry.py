@@ -32,6 +32,7 @@ from tfrec.training.families.bpr import BPRTask
 from tfrec.training.families.closed_form import (ClosedFormTask, ContentKNNParams, ItemKNNParams, ItemMeanParams,
                                                  NoParams, PopularityParams, RandomParams)
 from tfrec.training.families.ctr import CTRTask
+from tfrec.training.families.factorization import ALSFamilyParams, SVDFamilyParams, SVDppFamilyParams
 from tfrec.training.families.gru4rec import GRU4RecTask
 from tfrec.training.families.hybrid import HybridParams
 from tfrec.training.families.mf import MFTask
@@ -54,6 +55,9 @@ _CLOSED_FORM = (
     ClosedFormTask("item_knn", f"{_R}.item_knn:ItemKNNRecommender", "rating", ItemKNNParams),
     ClosedFormTask("content_knn", f"{_R}.content_knn:ContentKNNRecommender", "rating", ContentKNNParams),
     ClosedFormTask("hybrid", "tfrec.training.hybrid:build_hybrid", "rating", HybridParams),
+    ClosedFormTask("svd", f"{_R}.svd:SVDRecommender", "rating", SVDFamilyParams),
+    ClosedFormTask("svdpp", f"{_R}.svdpp:SVDppRecommender", "rating", SVDppFamilyParams),
+    ClosedFormTask("als", f"{_R}.als:ALSRecommender", "ranking", ALSFamilyParams),
     # algorithms that train with their own loop until they become Trainer tasks (schemas from their signatures)
 )
 
