@@ -15,9 +15,9 @@ Example:
 from __future__ import annotations
 
 import difflib
-from typing import Optional
+from typing import Any, Dict, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 #: similarities on ratings (Surprise's definitions: over co-rated entries only)
 RATING_SIMILARITIES = ("cosine", "msd", "pearson", "pearson_baseline")
@@ -30,11 +30,11 @@ VARIANTS = ("basic", "with_means", "with_zscore", "baseline")
 __all__ = ["IMPLICIT_SIMILARITIES", "KNNParams", "RATING_SIMILARITIES", "SIMILARITIES", "VARIANTS"]
 
 
-def _check_choice(what: str, value: str, valid) -> str:
+def _check_choice(what: str, value: str, valid, plural: str) -> str:
     if value not in valid:
         close = difflib.get_close_matches(str(value), valid, n=1)
         hint = f" Did you mean {close[0]!r}?" if close else ""
-        raise ValueError(f"Unknown {what} {value!r}.{hint} Valid {what}s: {', '.join(valid)}.")
+        raise ValueError(f"Unknown {what} {value!r}.{hint} Valid {plural}: {', '.join(valid)}.")
     return value
 
 
@@ -81,12 +81,12 @@ class KNNParams(BaseModel):
     @field_validator("similarity")
     @classmethod
     def _known_similarity(cls, value: Optional[str]) -> Optional[str]:
-        return None if value is None else _check_choice("similarity", value, SIMILARITIES)
+        return None if value is None else _check_choice("similarity", value, SIMILARITIES, "similarities")
 
     @field_validator("variant")
     @classmethod
     def _known_variant(cls, value: str) -> str:
-        return _check_choice("variant", value, VARIANTS)
+        return _check_choice("variant", value, VARIANTS, "variants")
 
     @model_validator(mode="after")
     def _similarity_fits_data(self) -> "KNNParams":
@@ -101,6 +101,24 @@ class KNNParams(BaseModel):
         if self.similarity is not None:
             return self.similarity
         return "cosine" if self.implicit else "pearson_baseline"
+
+    @classmethod
+    def parse(cls, owner: str, params: Dict[str, Any]) -> "KNNParams":
+        """Validates ``params``; problems raise a ValueError naming ``owner`` and the parameter.
+
+        Raises:
+          ValueError: e.g. ``item_knn: parameter 'variant': Unknown variant 'zscore'. Did you mean
+            'with_zscore'? Valid variants: basic, with_means, with_zscore, baseline.``
+        """
+        try:
+            return cls(**params)
+        except ValidationError as e:
+            err = e.errors()[0]
+            where = f"parameter {'.'.join(map(str, err['loc']))!r}: " if err["loc"] else ""
+            message = err["msg"].removeprefix("Value error, ")
+            if err["type"] == "extra_forbidden":
+                message = f"unknown parameter; valid parameters: {', '.join(cls.model_fields)}"
+            raise ValueError(f"{owner}: {where}{message} (received {err['input']!r}).") from None
 
     @property
     def needs_baselines(self) -> bool:

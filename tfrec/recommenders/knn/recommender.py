@@ -79,9 +79,9 @@ class KNNRecommender(Algorithm):
 
     def __init__(self, name: Optional[str] = None, **params: Any):
         super().__init__()
-        self.params = KNNParams(**params)
-        self.predicts_ratings = not self.params.implicit  # implicit similarities rank only
         self.name = name or ("user_knn" if self.user_based else "item_knn")
+        self.params = KNNParams.parse(self.name, params)
+        self.predicts_ratings = not self.params.implicit  # implicit similarities rank only
         self._top_n: Optional[sp.csr_matrix] = None
 
     def _switch(self, users, items):
@@ -111,8 +111,12 @@ class KNNRecommender(Algorithm):
                                       min_support=p.min_support, shrinkage=p.shrinkage, implicit=p.implicit)
         self.mean_, sigma = _group_stats(x, r, n_x)
         self.sigma_ = np.where(sigma == 0, r.std(), sigma)
-        dev = {"basic": r, "with_means": r - self.mean_[x], "with_zscore": (r - self.mean_[x]) / self.sigma_[x],
-               "baseline": residual if p.needs_baselines else r}[p.variant]
+        if p.implicit or p.variant == "basic":
+            dev = r
+        elif p.variant == "baseline":
+            dev = residual
+        else:
+            dev = (r - self.mean_[x]) / (self.sigma_[x] if p.variant == "with_zscore" else 1.0)
         self._cand = Candidates.build(x, y, dev, n_y)
         return self
 

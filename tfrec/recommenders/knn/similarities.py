@@ -144,7 +144,6 @@ def similarity_matrix(name: str, values: sp.csr_matrix, *, min_support: int = 1,
         sim = _pearson(st)
     min_sprt = max(2, min_support) if name == "pearson_baseline" else min_support
     sim[freq < min_sprt] = 0.0
-    out = np.zeros((n, n))
-    out[st.rows(), st.indices] = sim
+    out = sp.csr_matrix((sim, st.indices, st.indptr), shape=(n, n)).toarray()
     np.fill_diagonal(out, 1.0)
     return out
