@@ -30,11 +30,11 @@ VARIANTS = ("basic", "with_means", "with_zscore", "baseline")
 __all__ = ["IMPLICIT_SIMILARITIES", "KNNParams", "RATING_SIMILARITIES", "SIMILARITIES", "VARIANTS"]
 
 
-def _check_choice(what: str, value: str, valid, plural: str) -> str:
+def _check_choice(value: str, valid) -> str:
     if value not in valid:
         close = difflib.get_close_matches(str(value), valid, n=1)
-        hint = f" Did you mean {close[0]!r}?" if close else ""
-        raise ValueError(f"Unknown {what} {value!r}.{hint} Valid {plural}: {', '.join(valid)}.")
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ValueError(f"must be one of {', '.join(valid)}; got {value!r}{hint}")
     return value
 
 
@@ -81,19 +81,19 @@ class KNNParams(BaseModel):
     @field_validator("similarity")
     @classmethod
     def _known_similarity(cls, value: Optional[str]) -> Optional[str]:
-        return None if value is None else _check_choice("similarity", value, SIMILARITIES, "similarities")
+        return None if value is None else _check_choice(value, SIMILARITIES)
 
     @field_validator("variant")
     @classmethod
     def _known_variant(cls, value: str) -> str:
-        return _check_choice("variant", value, VARIANTS, "variants")
+        return _check_choice(value, VARIANTS)
 
     @model_validator(mode="after")
     def _similarity_fits_data(self) -> "KNNParams":
         valid = IMPLICIT_SIMILARITIES if self.implicit else RATING_SIMILARITIES
         if self.similarity is not None and self.similarity not in valid:
             mode = "implicit data (implicit: true)" if self.implicit else "ratings (implicit: false)"
-            raise ValueError(f"similarity {self.similarity!r} does not apply to {mode}; valid: {', '.join(valid)}.")
+            raise ValueError(f"similarity {self.similarity!r} does not apply to {mode}; valid: {', '.join(valid)}")
         return self
 
     def resolved_similarity(self) -> str:
@@ -107,18 +107,20 @@ class KNNParams(BaseModel):
         """Validates ``params``; problems raise a ValueError naming ``owner`` and the parameter.
 
         Raises:
-          ValueError: e.g. ``item_knn: parameter 'variant': Unknown variant 'zscore'. Did you mean
-            'with_zscore'? Valid variants: basic, with_means, with_zscore, baseline.``
+          ValueError: e.g. ``item_knn: parameter 'variant' must be one of basic, with_means,
+            with_zscore, baseline; got 'zscore' (did you mean 'with_zscore'?).``
         """
         try:
             return cls(**params)
         except ValidationError as e:
             err = e.errors()[0]
-            where = f"parameter {'.'.join(map(str, err['loc']))!r}: " if err["loc"] else ""
+            where = f"parameter {'.'.join(map(str, err['loc']))!r} " if err["loc"] else ""
             message = err["msg"].removeprefix("Value error, ")
             if err["type"] == "extra_forbidden":
-                message = f"unknown parameter; valid parameters: {', '.join(cls.model_fields)}"
-            raise ValueError(f"{owner}: {where}{message} (received {err['input']!r}).") from None
+                message = f"is unknown; valid parameters: {', '.join(cls.model_fields)}"
+            elif err["type"] != "value_error":
+                message = f"is invalid: {message}; got {err['input']!r}"
+            raise ValueError(f"{owner}: {where}{message}.") from None
 
     @property
     def needs_baselines(self) -> bool:
