@@ -44,64 +44,81 @@ def _safe_divide(num: np.ndarray, den: np.ndarray) -> np.ndarray:
 class _CoRatings:
     """Per-pair sums over co-rated entries, as arrays aligned with the pairs that co-rate anything.
 
-    ``pattern`` is the CSR structure of ``B B^T`` (``B`` the 0/1 matrix of observed entries): one
-    entry per pair with support >= 1. Every other statistic is a sparse product with the same
-    operand structures, so scipy emits its entries in the same order; an exact zero sum (dropped
-    by scipy) is detected and realigned.
+    A sum over co-rated entries of ``f(x_i) g(x_j)`` is the sparse product ``F G^T`` where ``F``, ``G``
+    hold ``f``, ``g`` at the observed entries. Two sums travel in one complex product (real and
+    imaginary parts), and ``[F1, F2] [G1, G2]^T = F1 G1^T + F2 G2^T`` adds sums inside one product, so
+    each similarity needs one to three products (the product, not the arithmetic, is the cost).
+
+    The first product carries the support ``n`` (number of co-rated entries, >= 1 on every pair that
+    co-rates anything) in its imaginary part, so scipy drops none of its entries: its structure is
+    the pattern. Later products use the same operand structures, so scipy emits their entries in the
+    same order; a product whose both parts sum to exactly 0 somewhere (dropped) is realigned.
+
+    Args:
+      values: [n_rows, n_cols] CSR; stored entries are the observed ratings.
+      first: "sqj" (the pattern product gives ``sum x_j^2`` with ``n``) or "sq_diff" (``sum (x_i -
+        x_j)^2`` with ``n``).
     """
 
-    def __init__(self, values: sp.csr_matrix):
+    def __init__(self, values: sp.csr_matrix, first: str = "sqj"):
         self.x = values.astype(np.float64).tocsr()
         self.b = self.x.copy()
         self.b.data = np.ones_like(self.b.data)
         self.x2 = self.x.copy()
         self.x2.data = self.x.data**2
-        self.xt, self.bt, self.x2t = (m.T.tocsr() for m in (self.x, self.b, self.x2))
-        both = (self.b + 1j * self.x2) @ self.bt  # real part >= 1 on every co-rated pair: nothing dropped
+        x, b, x2 = self.x, self.b, self.x2
+        left, right = ([b, 1j * b], [x2, b]) if first == "sqj" else ([x2 + 1j * b, b, x], [b, x2, -2.0 * x])
+        both = self._product(left, right)
         self.indptr, self.indices = both.indptr, both.indices
-        self.freq, self.sqi = both.data.real.copy(), both.data.imag.copy()
+        self.freq = np.rint(both.data.imag)
+        setattr(self, first, both.data.real.copy())
+
+    @staticmethod
+    def _product(left, right) -> sp.csr_matrix:
+        """``hstack(left) @ hstack(right)^T``: sum over the blocks of each block's co-rated sums."""
+        return sp.hstack(left, format="csr") @ sp.hstack(right, format="csr").T.tocsr()
 
     def _aligned(self, product: sp.csr_matrix) -> np.ndarray:
         if product.nnz == len(self.indices) and np.array_equal(product.indices, self.indices):
             return product.data
         n = product.shape[1]
-        rows = np.repeat(np.arange(product.shape[0], dtype=np.int64), np.diff(product.indptr))
-        keys = rows * n + product.indices
+        keys = self.rows_of(product.indptr) * n + product.indices
         order = np.argsort(keys)
-        want = np.repeat(np.arange(len(self.indptr) - 1, dtype=np.int64), np.diff(self.indptr)) * n + self.indices
+        want = self.rows_of(self.indptr) * n + self.indices
         at = np.minimum(np.searchsorted(keys[order], want), max(len(keys) - 1, 0))
         found = keys[order][at] == want if len(keys) else np.zeros(len(want), bool)
         return np.where(found, product.data[order][at] if len(keys) else 0.0, 0.0)
 
-    def prods(self) -> np.ndarray:
-        return self._aligned(self.x @ self.xt)
+    def prods_sqi(self):
+        """(sum x_i x_j, sum x_i^2) over co-rated entries."""
+        data = self._aligned(self._product([self.x, 1j * self.x2], [self.x, self.b]))
+        return data.real, data.imag
 
     def sums(self):
-        """(sum of the row's values, sum of the other row's values) over co-rated entries."""
-        return self._aligned(self.x @ self.bt), self._aligned(self.b @ self.xt)
+        """(sum x_i, sum x_j) over co-rated entries."""
+        data = self._aligned(self._product([self.x, 1j * self.b], [self.b, self.x]))
+        return data.real, data.imag
 
-    def sqj(self) -> np.ndarray:
-        """Sum of the other row's squares over co-rated entries."""
-        return self._aligned(self.b @ self.x2t)
-
-    def rows(self) -> np.ndarray:
-        return np.repeat(np.arange(len(self.indptr) - 1), np.diff(self.indptr))
+    @staticmethod
+    def rows_of(indptr: np.ndarray) -> np.ndarray:
+        return np.repeat(np.arange(len(indptr) - 1, dtype=np.int64), np.diff(indptr))
 
 
 def _cosine(st: _CoRatings) -> np.ndarray:
-    return _safe_divide(st.prods(), np.sqrt(st.sqi * st.sqj()))
+    prods, sqi = st.prods_sqi()
+    return _safe_divide(prods, np.sqrt(sqi * st.sqj))
 
 
 def _msd(st: _CoRatings) -> np.ndarray:
-    sq_diff = np.maximum(st.sqi + st.sqj() - 2.0 * st.prods(), 0.0)
-    return 1.0 / (sq_diff / st.freq + 1.0)
+    return 1.0 / (np.maximum(st.sq_diff, 0.0) / st.freq + 1.0)
 
 
 def _pearson(st: _CoRatings) -> np.ndarray:
     si, sj = st.sums()
+    prods, sqi = st.prods_sqi()
     n = st.freq
-    num = n * st.prods() - si * sj
-    den = np.sqrt(np.maximum((n * st.sqi - si**2) * (n * st.sqj() - sj**2), 0.0))
+    num = n * prods - si * sj
+    den = np.sqrt(np.maximum((n * sqi - si**2) * (n * st.sqj - sj**2), 0.0))
     return _safe_divide(num, den)
 
 
@@ -127,12 +144,12 @@ def similarity_matrix(name: str, values: sp.csr_matrix, *, min_support: int = 1,
         raise ValueError(f"Unknown similarity {name!r}. Valid similarities: {', '.join(SIMILARITIES)}.")
     if name == "jaccard" and not implicit:
         raise ValueError("similarity 'jaccard' compares sets of interactions: use it with implicit=True.")
-    st = _CoRatings(sp.csr_matrix(values))
+    st = _CoRatings(sp.csr_matrix(values), "sq_diff" if name == "msd" and not implicit else "sqj")
     n = st.x.shape[0]
     freq = st.freq
     if implicit:
         counts = np.diff(st.x.indptr).astype(np.float64)
-        ci, cj = counts[st.rows()], counts[st.indices]
+        ci, cj = counts[st.rows_of(st.indptr)], counts[st.indices]
         sim = freq / (np.sqrt(ci * cj) if name == "cosine" else ci + cj - freq)
     elif name in ("cosine", "pearson_baseline"):
         sim = _cosine(st)
