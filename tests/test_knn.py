@@ -8,7 +8,6 @@ import pytest
 import scipy.sparse as sp
 
 from tfrec.data.training_data import OOV_INDEX, TrainingData
-from tfrec.recommenders import create
 from tfrec.recommenders.knn import ItemKNNRecommender, UserKNNRecommender, als_baselines, similarity_matrix
 
 # users a, b, c; items x, y, z
@@ -184,9 +183,12 @@ def test_top_n_sums_neighbourhood_similarities():
 
 
 def test_registry_names():
-    assert isinstance(create("user_knn"), UserKNNRecommender)
-    algo = create("item_knn", similarity="cosine", variant="basic")
-    assert isinstance(algo, ItemKNNRecommender) and algo.name == "item_knn"
+    from tfrec.training.families.registry import get_task
+
+    assert isinstance(get_task("user_knn").create(), UserKNNRecommender)
+    algo = get_task("item_knn").create({"similarity": "cosine", "variant": "basic"}, label="item cosine")
+    assert isinstance(algo, ItemKNNRecommender) and algo.name == "item cosine"
+    assert (algo.params.similarity, algo.params.variant) == ("cosine", "basic")
 
 
 # -- the same predictions as Surprise on a real slice ------------------------------------------------
