@@ -16,6 +16,7 @@ Example (``configs/bench/<name>.yaml``)::
       - train: configs/train_mf_ml100k.yaml       # a tfrec train config: one row = its test metrics
         label: "mf (trainer)"
         set: {training.epochs: 5}
+      - compare: {...}                            # tfrec algorithms beside Surprise (tfrec.config.compare)
 
 Paths (configs, data, results) are relative to the working directory, as in ``tfrec evaluate``.
 """
@@ -29,7 +30,10 @@ from pydantic import Field
 
 from tfrec.config.section import Fail, Section
 
-__all__ = ["AnchorConfig", "BenchConfig", "BenchHeaderConfig", "BenchRunConfig"]
+__all__ = ["AnchorConfig", "BenchConfig", "BenchHeaderConfig", "BenchRunConfig", "RUN_KINDS"]
+
+#: the kinds of run a benchmark config may hold
+RUN_KINDS = ("evaluate", "train", "compare")
 
 
 class AnchorConfig(pydantic.BaseModel):
@@ -72,11 +76,13 @@ class BenchHeaderConfig(Section):
 
 
 class BenchRunConfig(Section):
-    """One entry of ``runs``: exactly one of ``evaluate`` and ``train``.
+    """One entry of ``runs``: exactly one of ``evaluate``, ``train`` and ``compare``.
 
     Attributes:
       evaluate: a ``tfrec evaluate`` config (a path or an inline mapping): one row per algorithm.
       train: a ``tfrec train`` config (a path or an inline mapping): one row, its test metrics.
+      compare: a ``compare`` config (a path or an inline mapping, :class:`~tfrec.config.compare.CompareConfig`):
+        one row per algorithm, its RMSE beside its reference library's on the same split.
       set: dotted key -> value overrides of that config (as ``--set``). Default {}.
       suffix: appended to every row name of this run. Default "".
       label: the row name of a ``train`` run. Default None (the model name).
@@ -84,19 +90,25 @@ class BenchRunConfig(Section):
 
     evaluate: Optional[Union[str, Dict[str, Any]]] = None
     train: Optional[Union[str, Dict[str, Any]]] = None
+    compare: Optional[Union[str, Dict[str, Any]]] = None
     set: Dict[str, Any] = Field(default_factory=dict)
     suffix: str = ""
     label: Optional[str] = None
 
     @property
+    def kinds(self) -> List[str]:
+        """The run kinds this entry gives (exactly one in a valid config)."""
+        return [k for k in RUN_KINDS if getattr(self, k) is not None]
+
+    @property
     def kind(self) -> str:
-        """"evaluate" or "train"."""
-        return "evaluate" if self.evaluate is not None else "train"
+        """"evaluate", "train" or "compare"."""
+        return (self.kinds or ["train"])[0]
 
     @property
     def config(self) -> Union[str, Dict[str, Any]]:
         """The run's config (path or mapping)."""
-        return self.evaluate if self.evaluate is not None else self.train
+        return getattr(self, self.kind)
 
 
 class BenchConfig(Section):
@@ -121,12 +133,13 @@ class BenchConfig(Section):
         if not self.runs:
             fail("runs", "config key 'runs' is empty; add at least one run (evaluate: or train:).")
         for i, run in enumerate(self.runs):
-            if (run.evaluate is None) == (run.train is None):
+            if len(run.kinds) != 1:
                 fail(f"runs[{i}]", f"config key 'runs[{i}]' must have exactly one run kind: 'evaluate' (a tfrec "
-                                   "evaluate config) or 'train' (a tfrec train config).")
-            if run.label is not None and run.kind == "evaluate":
+                                   "evaluate config), 'train' (a tfrec train config) or 'compare' (tfrec algorithms "
+                                   "beside a reference library).")
+            if run.label is not None and run.kind != "train":
                 fail(f"runs[{i}].label", f"config key 'runs[{i}].label' names the row of a train run; the rows of an "
-                                         "evaluate run are its algorithms' labels (use 'suffix' to mark them).")
+                                         f"{run.kind} run are its algorithms' labels (use 'suffix' to mark them).")
         if self.bench.seeds is not None and (not self.bench.seeds or len(set(self.bench.seeds)) != len(self.bench.seeds)):
             fail("bench.seeds", f"config key 'bench.seeds' must be a non-empty list of distinct seeds, got "
                                 f"{self.bench.seeds!r}.")

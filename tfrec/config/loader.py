@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence, Type, TypeVar, Union
 
 from tfrec.config.bench import BenchConfig
+from tfrec.config.compare import CompareConfig
 from tfrec.config.errors import Locator
 from tfrec.config.evaluate import EvaluateConfig
 from tfrec.config.overrides import apply_overrides
@@ -56,9 +57,11 @@ def from_mapping(raw: Mapping[str, Any], schema: Type[S], source: Union[str, Non
 def schema_of(raw: Mapping[str, Any]) -> type:
     """The schema of a config mapping by its sections: ``bench`` -> :class:`BenchConfig`, ``algorithms`` ->
     :class:`EvaluateConfig`, ``gru4rec`` -> :class:`SessionBenchConfig`, anything else -> :class:`RunConfig`
-    (train / tune)."""
+    (train / tune), ``reference`` -> :class:`~tfrec.config.compare.CompareConfig` (a compare run)."""
     if "bench" in raw:
         return BenchConfig
+    if "reference" in raw:
+        return CompareConfig
     if "algorithms" in raw:
         return EvaluateConfig
     if "gru4rec" in raw:
