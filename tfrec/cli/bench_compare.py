@@ -106,7 +106,8 @@ def _row(spec, suffix, truth, ours, theirs, n_train) -> Dict[str, Any]:
     (pred, fit_seconds, wall, cpu), (ref_pred, ref_wall, ref_cpu) = ours, theirs
     rmse, ref_rmse = M.rmse(truth, pred), M.rmse(truth, ref_pred)
     metrics = {"rmse": rmse, "mae": M.mae(truth, pred), "surprise_rmse": ref_rmse, "surprise_mae": M.mae(truth, ref_pred),
-               "rmse_minus_surprise": round(rmse - ref_rmse, 6) + 0.0,  # + 0.0: no -0.0 "seconds": wall, "surprise_seconds": ref_wall,
+               "rmse_minus_surprise": round(rmse - ref_rmse, 6) + 0.0,  # + 0.0: no -0.0
+               "seconds": wall, "surprise_seconds": ref_wall,
                "speedup_vs_surprise": ref_wall / max(wall, 1e-9), "speedup_vs_surprise_cpu": ref_cpu / max(cpu, 1e-9),
                "test_ratings": float(len(truth))}
     params = {k: v for k, v in spec.surprise.items() if k != "class"}
