@@ -6,7 +6,8 @@
   override), the dotted key, the closest valid key or the expected type.
 * Schemas: :class:`RunConfig` (``tfrec train`` / ``tfrec tune``: :class:`DataConfig`, :class:`ModelConfig`,
   :class:`TrainingConfig`, :class:`EvaluationConfig`, :class:`OutputConfig`, :class:`TunerConfig`,
-  :class:`SearchParam`), :class:`EvaluateConfig` (``tfrec evaluate``), :class:`BenchConfig` (``tfrec bench``) and
+  :class:`SearchParam`), :class:`EvaluateConfig` (``tfrec evaluate``), :class:`BenchConfig` (``tfrec bench``;
+  its compare runs: :class:`CompareConfig`) and
   :class:`SessionBenchConfig`.
 
 This is a bottom layer: it imports only pydantic, yaml and the standard library. The checks that need
@@ -14,6 +15,7 @@ the model families (``model.params``, warm start, search-space keys) live in ``t
 """
 
 from tfrec.config.bench import AnchorConfig, BenchConfig, BenchHeaderConfig, BenchRunConfig
+from tfrec.config.compare import CompareAlgorithmConfig, CompareConfig
 from tfrec.config.data import CTRTableConfig, DataConfig
 from tfrec.config.errors import ConfigError, Locator
 from tfrec.config.evaluate import AlgorithmConfig, EvaluateConfig, EvaluateDataConfig, ProtocolConfig
@@ -37,6 +39,8 @@ __all__ = [
     "BenchRunConfig",
     "AlgorithmConfig",
     "CTRTableConfig",
+    "CompareAlgorithmConfig",
+    "CompareConfig",
     "ConfigError",
     "DataConfig",
     "EarlyStoppingConfig",

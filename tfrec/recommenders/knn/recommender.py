@@ -19,6 +19,9 @@ is 0). With fewer than ``min_k`` neighbours the neighbour term is dropped. Unkno
 get the global mean (the known part of the baseline for ``baseline``). Predictions are clipped to
 the training ratings' range.
 
+Memory: the similarities are a dense [n_x, n_x] float64 matrix (float64 as Surprise, so that equal
+similarities tie the same way): about 0.6 GB for 9,000 items, 5.8 GB for 27,000.
+
 Top-N lists score a candidate item by the summed similarity of its neighbourhood: item-based,
 ``score(u, i) = sum_{j in seen(u), j in K(i)} sim(i, j)`` with ``K(i)`` the ``k`` items most similar
 to ``i``; user-based, ``score(u, i) = sum_{v in K(u), v saw i} sim(u, v)``.
