@@ -223,3 +223,13 @@ def test_predictions_match_surprise(ml100k_slice, user_based, similarity):
         algo = (UserKNNRecommender if user_based else ItemKNNRecommender)(
             similarity=similarity, variant=variant, k=20, min_k=2, min_support=2).fit(data)
         np.testing.assert_allclose(algo.predict(users, items), expected, atol=1e-5, err_msg=f"{variant} {similarity}")
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    from tfrec.recommenders.knn import baselines, params, recommender, similarities
+
+    for module in (baselines, params, recommender, similarities):
+        failed, tried = doctest.testmod(module)
+        assert tried and not failed, module.__name__
