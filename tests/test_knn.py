@@ -233,3 +233,38 @@ def test_docstring_examples_run():
     for module in (baselines, params, recommender, similarities):
         failed, tried = doctest.testmod(module)
         assert tried and not failed, module.__name__
+
+
+def _by_definition(name, dense, observed, min_support=1, shrinkage=100.0):
+    """Surprise's formulas written out pair by pair (0 where a denominator is 0)."""
+    n = dense.shape[0]
+    out = np.eye(n)
+    for i in range(n):
+        for j in range(n):
+            common = observed[i] & observed[j]
+            support = common.sum()
+            if i == j or support < (max(2, min_support) if name == "pearson_baseline" else min_support):
+                continue
+            a, b = dense[i, common], dense[j, common]
+            if name == "msd":
+                out[i, j] = 1 / (np.mean((a - b) ** 2) + 1)
+                continue
+            if name == "pearson":
+                a, b = a - a.mean(), b - b.mean()
+            den = math.sqrt((a @ a) * (b @ b))
+            out[i, j] = a @ b / den if den else 0.0
+            if name == "pearson_baseline":
+                out[i, j] *= (support - 1) / (support - 1 + shrinkage)
+    return out
+
+
+@pytest.mark.parametrize("name", ["cosine", "msd", "pearson", "pearson_baseline"])
+def test_similarities_match_their_definition_with_zero_ratings(name):
+    rng = np.random.default_rng(7)
+    observed = rng.random((9, 12)) < 0.6
+    dense = np.where(observed, rng.integers(0, 3, size=(9, 12)).astype(float), 0.0)  # many exact zeros
+    dense[0, observed[0]] = 0.0  # a row of zero ratings: products that sum to exactly 0 everywhere
+    rows, cols = np.nonzero(observed)
+    m = sp.csr_matrix((dense[rows, cols], (rows, cols)), shape=dense.shape)  # zeros stored as ratings
+    np.testing.assert_allclose(similarity_matrix(name, m, min_support=2, shrinkage=3.0),
+                               _by_definition(name, dense, observed, 2, 3.0), atol=1e-12)
