@@ -71,7 +71,7 @@ class KNNRecommender(Algorithm):
         ``baseline_reg_u``, ``baseline_reg_i``, ``baseline_epochs``).
 
     Attributes (after ``fit``):
-      sim_: [n_x, n_x] float32 similarities (users for user-based, items for item-based).
+      sim_: [n_x, n_x] float64 similarities (users for user-based, items for item-based).
 
     Raises:
       ValueError: an unknown parameter, similarity or variant (the message names the valid ones).
