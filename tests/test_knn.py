@@ -258,8 +258,12 @@ def _by_definition(name, dense, observed, min_support=1, shrinkage=100.0):
     return out
 
 
+@pytest.mark.parametrize("block_pairs", [1 << 21, 7], ids=["one block", "row blocks"])
 @pytest.mark.parametrize("name", ["cosine", "msd", "pearson", "pearson_baseline"])
-def test_similarities_match_their_definition_with_zero_ratings(name):
+def test_similarities_match_their_definition_with_zero_ratings(name, block_pairs, monkeypatch):
+    from tfrec.recommenders.knn import similarities
+
+    monkeypatch.setattr(similarities, "_BLOCK_PAIRS", block_pairs)
     rng = np.random.default_rng(7)
     observed = rng.random((9, 12)) < 0.6
     dense = np.where(observed, rng.integers(0, 3, size=(9, 12)).astype(float), 0.0)  # many exact zeros

@@ -22,8 +22,9 @@ import numpy as np
 
 __all__ = ["Candidates", "neighbour_sums"]
 
-#: candidate entries handled at once (bounds the flat arrays to tens of MB)
-_CHUNK_ENTRIES = 1 << 21
+#: candidate entries handled at once: the flat arrays stay at a few MB, reused from the heap (fresh large
+#: arrays would each be faulted in page by page)
+_CHUNK_ENTRIES = 1 << 19
 
 
 @dataclasses.dataclass(frozen=True)
