@@ -23,11 +23,11 @@ KERAS = [n for n in available() if not get_task(n).closed_form]
 
 
 def test_every_algorithm_is_registered_once():
-    assert KERAS == ["dcn", "deepfm", "fm", "gmf", "gru4rec", "i_autorec", "logreg", "mf", "mlp", "neumf", "ranking",
-                     "two_tower", "u_autorec"]
+    assert KERAS == ["dcn", "deepfm", "fm", "gmf", "gru4rec", "i_autorec", "logreg", "mf", "mlp", "multitask", "neumf",
+                     "ranking", "two_stage", "two_tower", "u_autorec"]
     assert [n for n in available() if get_task(n).closed_form] == [
-        "bpr", "global_mean", "item_knn", "item_mean", "multitask", "popularity", "random", "rbm",
-        "session_popularity", "successor_rule", "two_stage", "user_knn"]
+        "bpr", "global_mean", "item_knn", "item_mean", "popularity", "random", "rbm",
+        "session_popularity", "successor_rule", "user_knn"]
     assert all(get_task(n).name == n for n in available())
 
 
@@ -242,6 +242,8 @@ _SMALL = {
     "i_autorec": {"hidden_units": 8, "l2": 1.0},
     "u_autorec": {"hidden_units": 8, "l2": 1.0},
     "gru4rec": {"layers": [8], "n_sample": 16},
+    "multitask": {"embedding_dim": 4, "rating_units": [4]},
+    "two_stage": {"retrieval": {"embedding_dim": 4}, "ranking": {"embedding_dim": 4, "hidden_units": [4]}},
 }
 
 

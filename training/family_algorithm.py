@@ -118,6 +118,15 @@ class FamilyAlgorithm(Algorithm):
         self.examples_seen_ = int(result.metrics["train_examples_per_epoch"]) * max(1, len(result.history))
         return self
 
+    @property
+    def trained(self) -> Algorithm:
+        """The family's scorer of the trained model (``task.algorithm``; e.g. a two-tower's embeddings).
+
+        Raises:
+          RuntimeError: before :meth:`fit`.
+        """
+        return self._scorer()
+
     def _scorer(self) -> Algorithm:
         if self._trained is None:
             raise RuntimeError(f"FamilyAlgorithm {self.name!r} used before fit().")

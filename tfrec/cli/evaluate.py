@@ -163,7 +163,8 @@ def evaluate_config(cfg, *, encoding=None, duplicates: str = "error", progress: 
     ml = load_movielens(data["path"], layout=data.get("layout", "auto"), encoding=encoding, duplicates=duplicates)
     print(f"loaded {len(ml.ratings):,} ratings from {data['path']} ({ml.layout}) in {time.perf_counter() - t0:.1f}s")
     ev = Evaluator(ml.ratings, protocol, k=cfg.k, data_path=data["path"], churn=cfg.churn,
-                   exclude_seen=cfg.exclude_seen, relevance_threshold=cfg.relevance_threshold, progress=progress)
+                   exclude_seen=cfg.exclude_seen, relevance_threshold=cfg.relevance_threshold, progress=progress,
+                   factorized_ks=cfg.factorized_top_k)
     print(f"protocol {protocol.describe()}: {len(ev.folds)} fold(s), "
           f"{len(ev.folds[0].train.frame):,} train / {len(ev.folds[0].test):,} test interactions")
     algorithms = [build_algorithm(spec) for spec in cfg.algorithms]

@@ -8,7 +8,8 @@ Public API:
 * :class:`KerasPairAlgorithm` (``pair_algorithm``) -- a trained (user, item) scorer as an evaluation algorithm.
 * The families: :class:`MFTask` (mf), :class:`NCFTask` (neumf, gmf, mlp), :class:`TwoTowerTask`
   (two_tower), :class:`RankingTask` (ranking), :class:`CTRTask` (dcn, deepfm, fm, logreg),
-  :class:`AutoRecTask` (i_autorec, u_autorec), :class:`GRU4RecTask` (gru4rec), each with its
+  :class:`AutoRecTask` (i_autorec, u_autorec), :class:`GRU4RecTask` (gru4rec), :class:`MultiTaskTask`
+  (multitask), :class:`TwoStageTask` (two_stage), each with its
   ``*Params`` schema; :class:`ClosedFormTask` (``closed_form``): algorithms fitted by their own
   ``fit`` (random, popularity, global_mean, item_mean, item_knn, ...).
 
@@ -21,11 +22,13 @@ from tfrec.training.families.closed_form import ClosedFormTask
 from tfrec.training.families.ctr import CTRParams, CTRTask
 from tfrec.training.families.gru4rec import GRU4RecParams, GRU4RecTask
 from tfrec.training.families.mf import MFParams, MFTask
+from tfrec.training.families.multitask import MultiTaskParams, MultiTaskTask
 from tfrec.training.families.ncf import GMFParams, MLPParams, NCFTask, NeuMFParams
 from tfrec.training.families.pair_algorithm import KerasPairAlgorithm
 from tfrec.training.families.params import FamilyParams, validate_params
 from tfrec.training.families.ranking import RankingParams, RankingTask
 from tfrec.training.families.registry import RENAMED, TASKS, available, get_task, monitor_of, register
+from tfrec.training.families.two_stage import TwoStageParams, TwoStageTask
 from tfrec.training.families.two_tower import TwoTowerParams, TwoTowerTask
 
 __all__ = [
@@ -42,6 +45,8 @@ __all__ = [
     "MFParams",
     "MFTask",
     "MLPParams",
+    "MultiTaskParams",
+    "MultiTaskTask",
     "NCFTask",
     "NeuMFParams",
     "RENAMED",
@@ -49,6 +54,8 @@ __all__ = [
     "RankingTask",
     "TASKS",
     "Task",
+    "TwoStageParams",
+    "TwoStageTask",
     "TwoTowerParams",
     "TwoTowerTask",
     "available",

@@ -31,8 +31,10 @@ from tfrec.training.families.closed_form import (ClosedFormTask, ItemMeanParams,
 from tfrec.training.families.ctr import CTRTask
 from tfrec.training.families.gru4rec import GRU4RecTask
 from tfrec.training.families.mf import MFTask
+from tfrec.training.families.multitask import MultiTaskTask
 from tfrec.training.families.ncf import NCFTask
 from tfrec.training.families.ranking import RankingTask
+from tfrec.training.families.two_stage import TwoStageTask
 from tfrec.training.families.two_tower import TwoTowerTask
 
 __all__ = ["RENAMED", "TASKS", "available", "get_task", "monitor_of", "register"]
@@ -48,8 +50,6 @@ _CLOSED_FORM = (
     # algorithms that train with their own loop until they become Trainer tasks (schemas from their signatures)
     ClosedFormTask("bpr", f"{_R}.ncf:NCFRecommender", "ranking", fixed={"model": "bpr"}),
     ClosedFormTask("rbm", f"{_R}.rbm:RBMRecommender", "rating"),
-    ClosedFormTask("multitask", f"{_R}.multitask:MultiTaskRecommender", "rating"),
-    ClosedFormTask("two_stage", f"{_R}.two_stage:TwoStageRecommender", "ranking"),
     ClosedFormTask("session_popularity", f"{_R}.session_baselines:SessionPopularity", "session"),
     ClosedFormTask("successor_rule", f"{_R}.session_baselines:SuccessorRule", "session"),
 )
@@ -58,7 +58,7 @@ _CLOSED_FORM = (
 TASKS: Dict[str, Task] = {t.name: t for t in (
     MFTask(), NCFTask("neumf"), NCFTask("gmf"), NCFTask("mlp"), TwoTowerTask(), RankingTask(),
     CTRTask("dcn"), CTRTask("deepfm"), CTRTask("fm"), CTRTask("logreg"), AutoRecTask("item"), AutoRecTask("user"),
-    GRU4RecTask(), *_CLOSED_FORM)}
+    GRU4RecTask(), MultiTaskTask(), TwoStageTask(), *_CLOSED_FORM)}
 
 #: names that no longer exist -> what to use instead
 RENAMED: Dict[str, str] = {
