@@ -105,6 +105,12 @@ class TrainingConfig(Section):
       freeze_linear: with ``warm_start``, keep the copied first-order weights fixed (the model is the LR
         plus a learned interaction residual). Default False.
       warm_start_lr: settings of that logistic regression, see :class:`WarmStartLRConfig`.
+      refit: after the run (early stopping on the validation carve picks the epoch count), train a
+        fresh model with the same seed and settings on all training rows (fit + validation) for that
+        many epochs, without early stopping, and keep it: it is the run's model, exported and scored
+        (``tfrec.training.refit``). The early-stopped run stays in ``<run_dir>/early_stopping/``; the
+        final metrics add its test metrics as ``<metric>_no_refit`` and ``refit_epochs``. Needs early
+        stopping enabled. Default False.
 
     Example:
       >>> TrainingConfig(epochs=3).early_stopping.patience
@@ -130,3 +136,4 @@ class TrainingConfig(Section):
     warm_start: Optional[Literal["lr"]] = None
     freeze_linear: bool = False
     warm_start_lr: WarmStartLRConfig = Field(default_factory=WarmStartLRConfig)
+    refit: bool = False

@@ -15,6 +15,7 @@ import tfrec  # noqa: F401  (selects tf_keras before TensorFlow loads)
 
 import tensorflow as tf
 
+from tfrec.data.side_features import with_year
 from tfrec.features import FeatureSpec, frame_to_dataset
 from tfrec.models.ctr_builder import MODELS, build_model, feature_layers
 from tfrec.models.feature_interaction import FeatureInteractionModel, check_task, initial_bias
@@ -88,6 +89,7 @@ class CTRRecommender(Algorithm):
         self.seed = seed
         self.name = name or model
         self.predicts_ratings = task == "rating"
+        self.click_threshold = positive_threshold if task == "ctr" else None
         self.model: Optional[FeatureInteractionModel] = None
         self.fit_info: Optional[Dict[str, Any]] = None
 
@@ -104,7 +106,7 @@ class CTRRecommender(Algorithm):
             extra = [c for c in meta.columns if c != key and c not in frame.columns]
             if extra:
                 frame = frame.merge(meta[[key] + extra], on=key, how="left")
-        return frame
+        return with_year(frame, ["year"])  # MovieLens: the release year parsed from the title where absent
 
     def _spec(self, frame, cols):
         if self.features is not None:
@@ -208,6 +210,17 @@ class CTRRecommender(Algorithm):
     def predict(self, users, items):
         self._require_fit()
         return self._clip(predict_frame(self.model, self._pair_frame(users, items)))
+
+    def predict_rows(self, rows, users, items):
+        """Predictions of the pairs of ``rows`` with their context features (columns of the spec that are
+        neither user nor item attributes, e.g. the timestamp) taken from ``rows``; user and item features
+        come from the training data as in :meth:`predict`."""
+        self._require_fit()
+        frame = self._pair_frame(users, items)
+        for c in self._context:
+            if c in rows.columns:
+                frame[c] = rows[c].to_numpy()
+        return self._clip(predict_frame(self.model, frame))
 
     def predict_frame(self, frame):
         """Predictions for a frame that holds every feature column (context features included)."""

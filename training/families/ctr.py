@@ -124,6 +124,7 @@ class CTRTask(Task):
                        positive_threshold=params["positive_threshold"], name=self.name)
         full = rec._full_frame(vocab).copy()
         full["__label__"] = rec._labels(full, vocab.columns)
+        rec.label_range_ = (float(full["__label__"].min()), float(full["__label__"].max()))  # clip range
         rec.spec = FeatureSpec.from_config(rec._spec(full, vocab.columns))
         fit_rows = full.iloc[run.fit.index.to_numpy()]
         model = build_model(self.name, rec.spec, full, task=params["task"], embedding_dim=params["embedding_dim"],
