@@ -16,7 +16,6 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import os
-import platform
 import shlex
 import sys
 from pathlib import Path
@@ -61,15 +60,10 @@ def read_config(path) -> Dict[str, Any]:
 
 
 def machine() -> str:
-    """A one-line description of the machine the numbers were measured on."""
-    try:
-        import tensorflow as tf
+    """A one-line description of the machine the numbers were measured on (that of ``tfrec bench``)."""
+    from tfrec.cli.bench import machine_description
 
-        gpus = [d.name for d in tf.config.list_physical_devices("GPU")]
-    except Exception:  # noqa: BLE001 - describing the machine must not fail a benchmark
-        gpus = []
-    cpu = platform.processor() or platform.machine()
-    return f"{os.cpu_count()} CPU cores ({cpu}), {'GPUs: ' + ', '.join(gpus) if gpus else 'no GPU'}, Python {platform.python_version()}"
+    return machine_description()
 
 
 def row(algorithm: str, metrics: Dict[str, float], train_seconds: Optional[float] = None,

@@ -19,6 +19,7 @@ RESULTS = REPO / "benchmarks" / "results"
 CHARTS = RESULTS / "charts"
 OUT = REPO / "BENCHMARKS.md"
 sys.path.insert(0, str(REPO))  # run as a script from a source checkout: tfrec without installing it
+sys.path.insert(0, str(REPO / "benchmarks"))
 
 INTRO = """# Benchmarks
 
@@ -111,6 +112,9 @@ def main():
     parts = [INTRO]
     files = sorted(RESULTS.glob("*.json"))
     parts.append("Contents: " + ", ".join(f"[{f.stem}](#{f.stem.lower()})" for f in files) + "\n")
+    import _before_after
+
+    parts.append(_before_after.section(RESULTS, REPO / "benchmarks" / "headlines.yaml"))
     CHARTS.mkdir(parents=True, exist_ok=True)
     drawn = []
     for f in files:

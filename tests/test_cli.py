@@ -91,7 +91,8 @@ def test_evaluate_bad_algorithm_parameter_names_file_and_line(tmp_path, capsys):
     cfg.write_text("k: 5\nalgorithms:\n  - popularity\n  - {name: mf, params: {embeding_dim: 8}}\n")
     assert main(["evaluate", "--config", str(cfg)]) == 2
     err = capsys.readouterr().err
-    assert f"{cfg}:4: config key 'algorithms[1]': Invalid parameters for algorithm 'mf'" in err
+    assert (f"{cfg}:4: config key 'algorithms[1]' ('mf'): unknown config key 'model.params.embeding_dim' for "
+            "model 'mf'. Did you mean 'model.params.embedding_dim'?") in err
 
 
 def test_tune_set_error_names_the_override(tmp_path, capsys):
@@ -121,10 +122,12 @@ def test_tune_set_overrides_the_config(tmp_path, ml100k_path, capsys):
 
 def test_train_list_models_needs_no_config(capsys):
     assert main(["train", "--list-models"]) == 0
-    names = [line.split()[0] for line in capsys.readouterr().out.splitlines()]
-    from tfrec.training.families.registry import available
+    lines = capsys.readouterr().out.splitlines()
+    names = [line.split()[0] for line in lines[:-1]]
+    from tfrec.training.families.registry import available, get_task
 
-    assert names == available()
+    assert names == [n for n in available() if not get_task(n).closed_form]
+    assert lines[-1].startswith("fitted in closed form (tfrec evaluate only): ") and "popularity" in lines[-1]
 
 
 def test_train_without_config_says_what_to_pass(capsys):

@@ -187,12 +187,11 @@ def test_missing_embedding_layer_says_how_to_fix():
         DCN(None)
 
 
-def test_recommender_is_registered_for_ratings():
-    from tfrec.recommenders import registry
+def test_registry_name_dcn_is_the_trainer_family():
+    from tfrec.training import FamilyAlgorithm, build_algorithm
 
-    algo = registry.create("dcn", epochs=1)
-    assert isinstance(algo, DCNRecommender)
-    assert algo.predicts_ratings and algo.model_name == "dcn"
+    algo = build_algorithm("dcn", training={"epochs": 1})
+    assert isinstance(algo, FamilyAlgorithm) and algo.task.name == "dcn" and algo.name == "dcn"
 
 
 def test_linear_l2_applies_to_first_order_weights_only():

@@ -49,10 +49,15 @@ def _ml_folder(tmp_path):
     return folder
 
 
-def test_failing_algorithm_keeps_the_finished_results(tmp_path, monkeypatch, capsys):
-    from tfrec.recommenders import registry
+def _register_broken(monkeypatch):
+    from tfrec.training.families import registry
+    from tfrec.training.families.closed_form import ClosedFormTask, NoParams
 
-    monkeypatch.setitem(registry.ALGORITHMS, "broken", f"{__name__}:Broken")
+    monkeypatch.setitem(registry.TASKS, "broken", ClosedFormTask("broken", f"{__name__}:Broken", "ranking", NoParams))
+
+
+def test_failing_algorithm_keeps_the_finished_results(tmp_path, monkeypatch, capsys):
+    _register_broken(monkeypatch)
     cfg = tmp_path / "c.yaml"
     cfg.write_text("protocol: {name: random}\nk: 3\nalgorithms: [popularity, broken, random]\n")
     rc = main(["evaluate", "--config", str(cfg), "--data", str(_ml_folder(tmp_path)), "--run-dir",
@@ -69,11 +74,11 @@ def test_failing_algorithm_keeps_the_finished_results(tmp_path, monkeypatch, cap
 def test_evaluator_raises_by_default(tmp_path, monkeypatch):
     from tfrec.data import load_movielens
     from tfrec.evaluation import Evaluator
-    from tfrec.recommenders import registry
+    from tfrec.training import build_algorithm
 
-    monkeypatch.setitem(registry.ALGORITHMS, "broken", f"{__name__}:Broken")
+    _register_broken(monkeypatch)
     ev = Evaluator(load_movielens(_ml_folder(tmp_path)).ratings, "random", k=3, progress=False)
     with pytest.raises(RuntimeError, match="out of memory"):
-        ev.run(["broken"])
+        ev.run([build_algorithm("broken")])
     with pytest.raises(ValueError, match="on_error must be"):
-        ev.run(["popularity"], on_error="skip")
+        ev.run([build_algorithm("popularity")], on_error="skip")

@@ -7,7 +7,7 @@ import pytest
 from tfrec.data.training_data import OOV_INDEX, Columns, TrainingData
 from tfrec.evaluation import EvaluationData, Evaluator, Protocol
 from tfrec.recommenders.base import Algorithm, top_k
-from tfrec.recommenders.registry import create
+from tfrec.training import build_algorithm
 
 
 def frame(rows):
@@ -148,8 +148,15 @@ def test_unknown_protocol_and_parameter_messages():
 
 
 def test_unknown_algorithm_lists_choices():
-    with pytest.raises(ValueError, match="Did you mean 'popularity'.*Valid algorithms"):
-        create("populartiy")
+    with pytest.raises(ValueError, match="Did you mean 'popularity'.*Valid models"):
+        build_algorithm("populartiy")
+
+
+def test_evaluator_refuses_a_name_and_says_how_to_build_it():
+    ev = Evaluator(frame([("u1", "a", 4, 1), ("u2", "b", 3, 2), ("u1", "b", 5, 3), ("u2", "a", 2, 4)]),
+                   "random", k=1, progress=False, protocol_params={"ratio": 0.5})
+    with pytest.raises(TypeError, match=r"build_algorithm\('popularity'\)"):
+        ev.evaluate("popularity")
 
 
 def test_canonical_protocol_needs_data_path():
@@ -165,8 +172,8 @@ def test_metadata_aligned_to_index_keeps_id_column():
     assert data.items["movie_title"].tolist() == ["A", "B"]
 
 
-def test_registry_params_may_carry_a_row_name():
-    algo = create("popularity", name="pop-row")
+def test_registry_label_is_the_row_name():
+    algo = build_algorithm("popularity", label="pop-row")
     assert algo.name == "pop-row"
 
 

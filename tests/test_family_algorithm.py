@@ -1,4 +1,4 @@
-"""``tfrec evaluate`` with a ``family:`` entry trains through the Trainer of ``tfrec train``.
+"""``tfrec evaluate`` with a Keras model entry (``name: mf``) trains through the Trainer of ``tfrec train``.
 
 The must-show of one training path: ``tfrec train --config C`` and ``tfrec evaluate`` with the same
 family, settings, seed, protocol and split give the same test metrics (20,000 ml-100k ratings, one epoch).
@@ -14,7 +14,7 @@ from tfrec.config import ConfigError, EvaluateConfig, dump_yaml, validate
 #: per family: (protocol, protocol params, model.params); small models, one epoch
 CASES = {
     "mf": ("random", {"ratio": 0.8, "seed": 1}, {"embedding_dim": 8}),
-    "ncf": ("ncf", {"num_negatives": 99, "seed": 1}, {"mf_dim": 4, "mlp_embedding_dim": 4, "hidden_units": [8, 4],
+    "neumf": ("ncf", {"num_negatives": 99, "seed": 1}, {"mf_dim": 4, "mlp_embedding_dim": 4, "hidden_units": [8, 4],
                                                       "num_negatives": 1}),
     "two_tower": ("random", {"ratio": 0.8, "seed": 1}, {"embedding_dim": 8}),
 }
@@ -50,7 +50,7 @@ def test_train_and_evaluate_give_the_same_test_metrics(family, tmp_path, ml100k_
         "data": {"path": str(ml100k_path)},
         "protocol": {"name": protocol, "params": protocol_params},
         "k": 10,
-        "algorithms": [{"family": family, "name": f"{family}_trainer", "params": params, "training": TRAINING,
+        "algorithms": [{"name": family, "label": f"{family}_trainer", "params": params, "training": TRAINING,
                         "data": CARVE}],
     }))
     assert main(["train", "--config", str(train_cfg), "--run-dir", str(tmp_path / "train")]) == 0
@@ -60,36 +60,51 @@ def test_train_and_evaluate_give_the_same_test_metrics(family, tmp_path, ml100k_
     evaluated = json.loads((tmp_path / "evaluate" / "results.json").read_text())["results"]
     assert [r["algorithm"] for r in evaluated] == [f"{family}_trainer"]
     got = evaluated[0]["metrics"]
-    main_metric = {"mf": "rmse", "ncf": "hr@10", "two_tower": "ndcg@10"}[family]
+    main_metric = {"mf": "rmse", "neumf": "hr@10", "two_tower": "ndcg@10"}[family]
     assert main_metric in trained and trained[main_metric] > 0
     assert sorted(got) == sorted(trained)
     for name, value in trained.items():
         assert got[name] == pytest.approx(value, rel=1e-6, abs=1e-9), name
 
 
-def test_evaluate_unknown_family_names_the_valid_ones(tmp_path, capsys):
+def test_evaluate_unknown_name_names_the_valid_ones(tmp_path, capsys):
     cfg = tmp_path / "c.yaml"
-    cfg.write_text("algorithms:\n  - popularity\n  - {family: mff}\n")
+    cfg.write_text("algorithms:\n  - popularity\n  - {name: mff}\n")
     assert main(["evaluate", "--config", str(cfg)]) == 2
     err = capsys.readouterr().err
     assert f"{cfg}:3: config key 'algorithms[1]': Unknown model 'mff'. Did you mean 'mf'?" in err
-    assert "Valid models: autorec, dcn" in err
+    assert "Valid models: bpr, dcn" in err
 
 
-def test_evaluate_family_params_error_names_the_key(tmp_path, capsys):
+def test_evaluate_renamed_name_says_the_new_one(tmp_path, capsys):
     cfg = tmp_path / "c.yaml"
-    cfg.write_text("algorithms:\n  - family: mf\n    params: {embeding_dim: 8}\n")
+    cfg.write_text("algorithms:\n  - {name: ncf}\n")
+    assert main(["evaluate", "--config", str(cfg)]) == 2
+    assert "model 'ncf' was renamed: use 'neumf', 'gmf' or 'mlp'" in capsys.readouterr().err
+
+
+def test_evaluate_params_error_names_the_key(tmp_path, capsys):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("algorithms:\n  - name: mf\n    params: {embeding_dim: 8}\n")
     assert main(["evaluate", "--config", str(cfg)]) == 2
     err = capsys.readouterr().err
-    assert "config key 'algorithms[0]' (family 'mf'): unknown config key 'model.params.embeding_dim'" in err
+    assert "config key 'algorithms[0]' ('mf'): unknown config key 'model.params.embeding_dim'" in err
     assert "Did you mean 'model.params.embedding_dim'?" in err
 
 
-def test_training_settings_need_a_family():
-    with pytest.raises(ConfigError, match=r"'algorithms\[0\].training' is a setting of a tfrec train family"):
-        validate(EvaluateConfig, {"algorithms": [{"name": "mf", "training": {"epochs": 2}}]})
-    with pytest.raises(ConfigError, match=r"'algorithms\[0\]' needs a 'name' .* or a 'family'"):
+def test_family_key_was_removed():
+    with pytest.raises(ConfigError, match=r"'algorithms\[0\].family' was removed: write the model as 'name: mf' "
+                                          r"\(and the row name as 'label: ...'\), e.g. \{name: mf, label: 'mf_row'\}"):
+        validate(EvaluateConfig, {"algorithms": [{"family": "mf", "name": "mf_row"}]})
+    with pytest.raises(ConfigError, match=r"'algorithms\[0\]' needs a 'name'"):
         validate(EvaluateConfig, {"algorithms": [{"params": {}}]})
+
+
+def test_training_settings_of_a_closed_form_algorithm_are_refused(tmp_path, capsys):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("algorithms:\n  - {name: popularity, training: {epochs: 2}}\n")
+    assert main(["evaluate", "--config", str(cfg)]) == 2
+    assert "'training' set for algorithm 'popularity', which is fitted in closed form" in capsys.readouterr().err
 
 
 def test_session_family_is_refused():

@@ -87,7 +87,7 @@ def test_recommender_rejects_off_grid_ratings():
 
 
 def test_registry_builds_rbm():
-    from tfrec.recommenders import registry
+    from tfrec.training import build_algorithm
 
-    algo = registry.create("rbm", n_hidden=5, epochs=1)
+    algo = build_algorithm("rbm", {"n_hidden": 5, "epochs": 1})
     assert isinstance(algo, RBMRecommender) and algo.name == "rbm" and algo.predicts_ratings

@@ -77,8 +77,15 @@ def test_wrong_type_bool_and_model_param(tmp_path):
 def test_invalid_choice_suggests(tmp_path):
     with pytest.raises(ConfigError, match=r"'training.strategy' expects one of .* got 'mirored'. Did you mean 'mirrored'\?"):
         from_dict({"training": {"strategy": "mirored"}})
-    with pytest.raises(ConfigError, match=r"Unknown model 'nfc'. Did you mean 'ncf'\?"):
-        from_dict({"model": {"name": "nfc"}})
+    with pytest.raises(ConfigError, match=r"Unknown model 'nuemf'. Did you mean 'neumf'\?"):
+        from_dict({"model": {"name": "nuemf"}})
+    with pytest.raises(ConfigError, match=r"model 'ncf' was renamed: use 'neumf', 'gmf' or 'mlp'"):
+        from_dict({"model": {"name": "ncf"}})
+
+
+def test_train_config_refuses_a_closed_form_model():
+    with pytest.raises(ConfigError, match=r"model 'popularity' is fitted in closed form.*tfrec evaluate"):
+        from_dict({"model": {"name": "popularity"}})
 
 
 def test_range_errors():

@@ -17,7 +17,7 @@ from tfrec.training.trainer import Trainer, load_run
 def test_example_configs_load():
     for name in ("train_dcn_criteo", "train_gru4rec_rsc15", "train_autorec_ml100k"):
         cfg = load_config(f"configs/{name}.yaml")
-        assert cfg.model.name in ("dcn", "gru4rec", "autorec")
+        assert cfg.model.name in ("dcn", "gru4rec", "i_autorec")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -174,7 +174,7 @@ def test_export_gru4rec_run_session_signature(gru4rec_run, tmp_path):
 def test_autorec_run(ml100k_path, tmp_path):
     config = from_dict({
         "data": {"path": str(ml100k_path), "max_rows": 5000, "validation_ratio": 0.1},
-        "model": {"name": "autorec", "params": {"based_on": "item", "hidden_units": 16, "l2": 1.0}},
+        "model": {"name": "i_autorec", "params": {"hidden_units": 16, "l2": 1.0}},
         "training": {"epochs": 3, "batch_size": 4096, "learning_rate": 0.01, "verbose": 0},
         "output": {"run_dir": str(tmp_path / "autorec"), "saved_model": False, "tensorboard": False},
     })

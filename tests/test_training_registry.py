@@ -1,4 +1,5 @@
-"""The model-family registry of ``tfrec train``: typed parameter schemas, their errors, one step of every family."""
+"""The one registry: typed parameter schemas, their errors, renamed names, one step of every Keras family,
+the closed-form entries."""
 
 import math
 
@@ -18,9 +19,24 @@ def _raise(key, message):
 # schemas
 
 
-def test_every_family_is_registered():
-    assert available() == ["autorec", "dcn", "deepfm", "fm", "gru4rec", "logreg", "mf", "ncf", "ranking",
-                           "two_tower"]
+KERAS = [n for n in available() if not get_task(n).closed_form]
+
+
+def test_every_algorithm_is_registered_once():
+    assert KERAS == ["dcn", "deepfm", "fm", "gmf", "gru4rec", "i_autorec", "logreg", "mf", "mlp", "neumf", "ranking",
+                     "two_tower", "u_autorec"]
+    assert [n for n in available() if get_task(n).closed_form] == [
+        "bpr", "global_mean", "item_knn", "item_mean", "multitask", "popularity", "random", "rbm",
+        "session_popularity", "successor_rule", "two_stage"]
+    assert all(get_task(n).name == n for n in available())
+
+
+@pytest.mark.parametrize("old, new", [("ncf", "use 'neumf', 'gmf' or 'mlp'"),
+                                      ("autorec", "use 'i_autorec' \\(item-based\\) or 'u_autorec'"),
+                                      ("ranking_mlp", "use 'ranking'")])
+def test_old_names_say_the_new_ones(old, new):
+    with pytest.raises(ValueError, match=f"model '{old}' was renamed: {new}"):
+        get_task(old)
 
 
 @pytest.mark.parametrize("name", available())
@@ -34,8 +50,17 @@ def test_schema_round_trips_its_defaults(name):
     assert task.check_params(defaults, _raise) == defaults
 
 
+def test_ncf_variants_have_their_own_parameters():
+    assert set(get_task("gmf").defaults) == {"mf_dim", "l2", "init_stddev", "num_negatives"}
+    assert set(get_task("mlp").defaults) == {"mlp_embedding_dim", "hidden_units", "l2", "init_stddev", "num_negatives"}
+    assert set(get_task("neumf").defaults) == set(get_task("gmf").defaults) | set(get_task("mlp").defaults)
+    with pytest.raises(ConfigError, match=r"unknown config key 'model.params.variant' for model 'neumf'"):
+        get_task("neumf").check_params({"variant": "gmf"}, _raise)
+    assert get_task("i_autorec").based_on == "item" and get_task("u_autorec").based_on == "user"
+
+
 def test_defaults_are_a_fresh_copy():
-    task = get_task("ncf")
+    task = get_task("neumf")
     task.defaults["hidden_units"].append(4)
     assert task.defaults["hidden_units"] == [32, 16, 8]
 
@@ -49,8 +74,8 @@ def test_unknown_key_names_the_closest_and_the_valid_ones():
 
 
 def test_unknown_key_without_a_close_one_has_no_hint():
-    with pytest.raises(ConfigError, match=r"for model 'autorec'\. Valid parameters: based_on, hidden_units, l2\.$"):
-        get_task("autorec").check_params({"zzz": 1}, _raise)
+    with pytest.raises(ConfigError, match=r"for model 'i_autorec'\. Valid parameters: hidden_units, l2\.$"):
+        get_task("i_autorec").check_params({"zzz": 1}, _raise)
 
 
 def test_typo_in_a_config_file_names_the_file(tmp_path):
@@ -68,7 +93,7 @@ def test_typo_in_a_config_file_names_the_file(tmp_path):
     ("mf", {"embedding_dim": True}, "'model.params.embedding_dim' expects an integer, got bool True."),
     ("mf", {"use_bias": 1}, "'model.params.use_bias' expects a boolean, got int 1."),
     ("mf", {"l2": "0.1"}, "'model.params.l2' expects a number (float), got str '0.1'."),
-    ("ncf", {"hidden_units": [8, "a"]}, "'model.params.hidden_units' expects a list of integers, got [8, 'a']."),
+    ("neumf", {"hidden_units": [8, "a"]}, "'model.params.hidden_units' expects a list of integers, got [8, 'a']."),
     ("two_tower", {"temperature": "hot"}, "'model.params.temperature' expects a number (float) or null, got str 'hot'."),
     ("dcn", {"model_params": [1]}, "'model.params.model_params' expects a mapping, got list [1]."),
 ])
@@ -80,9 +105,8 @@ def test_wrong_type_names_key_expected_type_and_value(name, params, expected):
 
 
 @pytest.mark.parametrize("name, params, expected", [
-    ("ncf", {"variant": "nmf"}, "'model.params.variant' expects one of 'neumf', 'gmf', 'mlp', got 'nmf'."),
-    ("ncf", {"num_negatives": 0}, "'model.params.num_negatives' must be >= 1, got 0."),
-    ("autorec", {"based_on": "both"}, "'model.params.based_on' expects 'item' or 'user', got 'both'."),
+    ("gmf", {"num_negatives": 0}, "'model.params.num_negatives' must be >= 1, got 0."),
+    ("item_knn", {"k": 0}, "'model.params.k' must be > 0, got 0."),
     ("gru4rec", {"layers": [0]}, "'model.params.layers' expects a list of positive integers, got [0]."),
     ("gru4rec", {"layers": []}, "'model.params.layers' expects a list of positive integers, got []."),
     ("dcn", {"task": "click"}, "'model.params.task' expects 'rating' or 'ctr', got 'click'."),
@@ -102,7 +126,7 @@ def test_criteo_features_unknown_argument():
 def test_ints_widen_to_floats_and_tuples_read_as_lists():
     out = get_task("mf").check_params({"l2": 1, "init_stddev": 0}, _raise)
     assert out["l2"] == 1.0 and isinstance(out["l2"], float) and isinstance(out["init_stddev"], float)
-    out = get_task("ncf").check_params({"hidden_units": (8, 4)}, _raise)
+    out = get_task("mlp").check_params({"hidden_units": (8, 4)}, _raise)
     assert out["hidden_units"] == [8, 4]
 
 
@@ -120,13 +144,13 @@ def test_fail_that_returns_gets_every_key_once():
 
 
 def test_config_loader_uses_the_schema():
-    cfg = from_dict({"model": {"name": "ncf", "params": {"l2": 0}}})
+    cfg = from_dict({"model": {"name": "neumf", "params": {"l2": 0}}})
     assert cfg.model.params["l2"] == 0.0 and isinstance(cfg.model.params["l2"], float)
     assert cfg.model.params["num_negatives"] == 4
 
 
 @pytest.mark.parametrize("name, params, expected", [
-    ("mf", {}, ("val_rmse", "min")), ("ncf", {}, ("val_auc", "max")), ("dcn", {"task": "ctr"}, ("val_auc", "max")),
+    ("mf", {}, ("val_rmse", "min")), ("neumf", {}, ("val_auc", "max")), ("dcn", {"task": "ctr"}, ("val_auc", "max")),
     ("deepfm", {"task": "rating"}, ("val_rmse", "min")), ("gru4rec", {"k": 10}, ("val_mrr_at_10", "max")),
     ("two_tower", {}, ("val_loss", "min")),
 ])
@@ -137,16 +161,57 @@ def test_monitor_of(name, params, expected):
 def test_docstring_examples_run():
     import doctest
 
-    from tfrec.training.families import params, registry
+    from tfrec.training.families import closed_form, params, registry
 
-    for module in (params, registry):
+    for module in (closed_form, params, registry):
         result = doctest.testmod(module)
         assert result.attempted > 0 and result.failed == 0, module.__name__
 
 
 def test_unknown_model_name():
-    with pytest.raises(ValueError, match=r"Unknown model 'nfc'. Did you mean 'ncf'\?"):
-        get_task("nfc")
+    with pytest.raises(ValueError, match=r"Unknown model 'nuemf'. Did you mean 'neumf'\?"):
+        get_task("nuemf")
+
+
+# ------------------------------------------------------------------------------------------------
+# closed-form entries
+
+CLOSED = ["random", "popularity", "global_mean", "item_mean", "item_knn"]
+
+
+@pytest.mark.parametrize("name", CLOSED)
+def test_closed_form_schema_defaults_are_the_class_defaults(name):
+    from tfrec.training.families.closed_form import _factory, derived_schema
+
+    task = get_task(name)
+    assert task.defaults == derived_schema(name, _factory(task.target), task.fixed)().model_dump()
+
+
+@pytest.mark.parametrize("name", CLOSED)
+def test_closed_form_entry_builds_fits_and_scores(name, ml100k_path):
+    from tfrec.data import load_movielens
+    from tfrec.data.training_data import TrainingData
+    from tfrec.recommenders.base import Algorithm
+
+    algo = get_task(name).create({}, label=f"{name} row")
+    assert isinstance(algo, Algorithm) and algo.name == f"{name} row"
+    data = TrainingData(load_movielens(ml100k_path).ratings.head(500))
+    scores = algo.fit(data).score(np.arange(3))
+    assert scores.shape == (3, data.n_items) and np.isfinite(scores).all()
+
+
+def test_closed_form_entry_checks_its_params():
+    with pytest.raises(ConfigError, match=r"unknown config key 'model.params.damp' for model 'item_mean'. "
+                                          r"Did you mean 'model.params.damping'\?"):
+        get_task("item_mean").create({"damp": 1.0})
+
+
+def test_derived_schema_of_an_adapter_keeps_its_signature_defaults():
+    task = get_task("rbm")
+    assert task.defaults["n_hidden"] == 200 and task.defaults["cd_k_schedule"] == [[0, 1], [15, 3]]
+    assert "name" not in task.defaults and "model" not in get_task("bpr").defaults
+    with pytest.raises(ConfigError, match=r"'model.params.n_hidden' expects an integer"):
+        task.check_params({"n_hidden": "many"}, _raise)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -155,19 +220,22 @@ def test_unknown_model_name():
 _IDS = [{"name": "user_id", "kind": "categorical"}, {"name": "movie_id", "kind": "categorical"}]
 _SMALL = {
     "mf": {"embedding_dim": 4},
-    "ncf": {"mf_dim": 4, "mlp_embedding_dim": 4, "hidden_units": [4], "num_negatives": 1},
+    "neumf": {"mf_dim": 4, "mlp_embedding_dim": 4, "hidden_units": [4], "num_negatives": 1},
+    "gmf": {"mf_dim": 4, "num_negatives": 1},
+    "mlp": {"mlp_embedding_dim": 4, "hidden_units": [4], "num_negatives": 1},
     "two_tower": {"embedding_dim": 4},
     "ranking": {"embedding_dim": 4, "hidden_units": [4]},
     "dcn": {"features": _IDS, "embedding_dim": 4, "model_params": {"cross_layers": 1, "deep_layers": [4]}},
     "deepfm": {"features": _IDS, "embedding_dim": 4, "model_params": {"deep_layers": [4]}},
     "fm": {"features": _IDS, "embedding_dim": 4},
     "logreg": {"features": _IDS, "task": "ctr"},
-    "autorec": {"hidden_units": 8, "l2": 1.0},
+    "i_autorec": {"hidden_units": 8, "l2": 1.0},
+    "u_autorec": {"hidden_units": 8, "l2": 1.0},
     "gru4rec": {"layers": [8], "n_sample": 16},
 }
 
 
-@pytest.mark.parametrize("name", available())
+@pytest.mark.parametrize("name", KERAS)
 def test_family_builds_and_trains_one_step(name, ml100k_path, rsc15_path):
     import tensorflow as tf
 

@@ -35,7 +35,7 @@ def test_search_space_maps_to_keras_tuner_hyperparameters(tmp_path, ml100k_path)
     assert (dim.min_value, dim.max_value, dim.step) == (2, 8, 2)
     assert list(by_name["training.optimizer"].values) == ["adam", "adagrad"]
     # list-valued choices travel as encoded strings and come back as lists
-    space = from_dict({"model": {"name": "ncf"}, "search_space": {
+    space = from_dict({"model": {"name": "neumf"}, "search_space": {
         "model.params.hidden_units": {"type": "choice", "values": [[8, 4], [16, 8]]}}}).search_space
     hp2 = build_hyperparameters(space)
     assert trial_overrides(hp2.values) == {"model.params.hidden_units": [8, 4]}

@@ -6,7 +6,8 @@ Public API:
 * :class:`Trainer` -- ``Trainer(config).fit()`` trains, evaluates and writes the run folder
   (layout in ``training.trainer``); :func:`load_run` reads a run folder back.
 * :func:`make_placement`, :class:`DeviceError` -- strategies (``training.strategy``).
-* ``training.families`` -- the model families and their registry; ``training.tuner`` -- hyperparameter search.
+* :func:`build_algorithm` -- a registry name as an evaluation ``Algorithm`` (``training.family_algorithm``).
+* ``training.families`` -- the one registry of algorithms; ``training.tuner`` -- hyperparameter search.
 
 Importing this package does not import TensorFlow.
 """
@@ -18,17 +19,20 @@ if __name__ != "tfrec.training":  # the source folder training/ is not a package
 from tfrec.training.config import Config, ConfigError, from_dict, load_config
 from tfrec.training.strategy import DeviceError, make_placement
 from tfrec.training.families.registry import available as available_models
+from tfrec.training.family_algorithm import FamilyAlgorithm, build_algorithm
 from tfrec.training.trainer import LoadedRun, RunDirError, RunResult, Trainer, load_run
 
 __all__ = [
     "Config",
     "ConfigError",
     "DeviceError",
+    "FamilyAlgorithm",
     "LoadedRun",
     "RunDirError",
     "RunResult",
     "Trainer",
     "available_models",
+    "build_algorithm",
     "from_dict",
     "load_config",
     "load_run",

@@ -49,6 +49,11 @@ class Config(RunConfig):
             task = registry.get_task(self.model.name)
         except ValueError as e:
             fail("model.name", str(e))
+        if task.closed_form:
+            fail("model.name", f"model {self.model.name!r} is fitted in closed form (its own fit, no training loop); "
+                               f"evaluate it with tfrec evaluate (an algorithms entry 'name: {self.model.name}'). "
+                               "tfrec train trains the Keras models: "
+                               f"{', '.join(n for n in registry.available() if not registry.get_task(n).closed_form)}.")
         self.model.params = task.check_params(self.model.params, fail=fail)
         if self.training.warm_start is not None:
             task.check_warm_start(self.model.params, self.training, fail=fail)

@@ -30,12 +30,12 @@ from tfrec.recommenders.base import Algorithm
 from tfrec.training.config import Config, from_dict
 from tfrec.training.families.registry import get_task
 
-__all__ = ["FamilyAlgorithm"]
+__all__ = ["FamilyAlgorithm", "IN_MEMORY_OUTPUT", "build_algorithm"]
 
 logger = logging.getLogger("tfrec.training")
 
 #: the Trainer's outputs that an in-memory run does not need (its folder is temporary)
-_IN_MEMORY_OUTPUT = {"tensorboard": False, "save_model": False, "saved_model": False, "backup": False}
+IN_MEMORY_OUTPUT = {"tensorboard": False, "save_model": False, "saved_model": False, "backup": False}
 
 
 def _as_dict(value: Any) -> Dict[str, Any]:
@@ -50,7 +50,7 @@ class FamilyAlgorithm(Algorithm):
     """A registered ``tfrec train`` family, trained by the Trainer on the evaluator's training data.
 
     Args:
-      family: the family name (``tfrec.training.families.registry``, e.g. "mf", "ncf", "two_tower").
+      family: the family name (``tfrec.training.families.registry``, e.g. "mf", "neumf", "two_tower").
       params: ``model.params`` of the family (its defaults fill the rest). Default {}.
       training: the ``training`` section of a train config (a mapping or a ``TrainingConfig``;
         its defaults fill the rest). Default {}.
@@ -83,7 +83,7 @@ class FamilyAlgorithm(Algorithm):
         self.log = log or logger.info
         self._raw = {"data": data, "model": {"name": family, "params": _as_dict(params)},
                      "training": _as_dict(training), "evaluation": {"enabled": False},
-                     "output": dict(_IN_MEMORY_OUTPUT)}
+                     "output": dict(IN_MEMORY_OUTPUT)}
         self.config = self._config()
         self.predicts_ratings = self.task.kind == "rating"
         self._trained: Optional[Algorithm] = None
@@ -138,3 +138,42 @@ class FamilyAlgorithm(Algorithm):
 
     def recommend(self, users: np.ndarray, k: int = 10, exclude_seen: bool = True, batch_size: int = 1024):
         return self._scorer().recommend(users, k=k, exclude_seen=exclude_seen, batch_size=batch_size)
+
+
+def build_algorithm(name: str, params: Optional[Mapping[str, Any]] = None, training: Optional[Mapping[str, Any]] = None,
+                    data: Optional[Mapping[str, Any]] = None, label: Optional[str] = None,
+                    log: Optional[Callable[[str], None]] = None) -> Algorithm:
+    """The unfitted evaluation ``Algorithm`` of registry name ``name`` (one ``tfrec evaluate`` entry).
+
+    A Keras family becomes a :class:`FamilyAlgorithm` (trained by the Trainer); a closed-form one
+    (``task.closed_form``) is built by its ``ClosedFormTask.create`` and fitted directly.
+
+    Args:
+      name: a registry name (``tfrec.training.families.registry.available()``).
+      params: the algorithm's parameters (its schema's defaults fill the rest). Default {}.
+      training: Keras families only: the ``training`` section of a train config. Default {}.
+      data: Keras families only: ``validation_ratio`` and ``seed`` of the validation carve. Default {}.
+      label: the result row's name. Default: ``name``.
+      log: progress lines of the Trainer. Default: the ``tfrec.training`` logger.
+
+    Raises:
+      ValueError: an unknown or renamed name (says the new one), ``training``/``data`` given to a
+        closed-form algorithm, a session model (trains on click logs), or invalid parameters (a
+        ``ConfigError`` naming the dotted key).
+
+    Example:
+      >>> build_algorithm("item_mean", {"damping": 2.0}, label="item mean").name
+      'item mean'
+    """
+    task = get_task(name)
+    if not task.closed_form:
+        return FamilyAlgorithm(name, params, training=training, data=data, name=label, log=log)
+    if task.kind == "session":
+        raise ValueError(f"algorithm {name!r} recommends within sessions of a click log; tfrec evaluate hands its "
+                         "algorithms user-item training rows. Run it on a sessions dataset instead.")
+    given = [key for key, value in (("training", training), ("data", data)) if value]
+    if given:
+        raise ValueError(f"{' and '.join(repr(k) for k in given)} set for algorithm {name!r}, which is fitted in "
+                         "closed form (no Trainer): 'training' and 'data' are settings of the Keras models; "
+                         "remove them.")
+    return task.create(params, label=label)

@@ -51,15 +51,13 @@ def resolve(args):
 
     ``--set`` overrides come first, then ``--data`` (data.path), ``-k``, ``--protocol`` (the config's
     protocol params that the named protocol accepts are kept; the others are dropped with a note on
-    stderr) and ``--algorithms`` (the config's entries of those
-    names, or the bare names). Every algorithm name and parameter set is checked against the registry
-    and the protocol is built, before any data is read.
+    stderr) and ``--algorithms`` (the config's entries of those labels or names, or the bare names).
+    Then :func:`checked_config`.
 
     Raises:
       ConfigError: an invalid config, override, algorithm or protocol (names the file, line and key).
     """
-    from tfrec.config import ConfigError, EvaluateConfig, Locator, apply_overrides, read_yaml, set_dotted, validate
-    from tfrec.evaluation import Protocol
+    from tfrec.config import Locator, apply_overrides, read_yaml, set_dotted
 
     doc = read_yaml(args.config)
     raw, origins = apply_overrides(doc.data, getattr(args, "overrides", None) or [])
@@ -72,16 +70,38 @@ def resolve(args):
         origins["protocol"] = f"--protocol {args.protocol}"
     if args.algorithms:
         specs = [{"name": a} if isinstance(a, str) else a for a in raw.get("algorithms") or []]
-        by_name = {s.get("name") or s.get("family"): s for s in specs if isinstance(s, dict)}
+        by_name = {}
+        for spec in specs:
+            for key in (spec.get("label"), spec.get("name")) if isinstance(spec, dict) else ():
+                by_name.setdefault(key, spec)
         raw["algorithms"] = [by_name.get(n.strip(), {"name": n.strip()})
                              for n in args.algorithms.split(",") if n.strip()]
         origins["algorithms"] = f"--algorithms {args.algorithms}"
-    cfg = validate(EvaluateConfig, raw, Locator(str(args.config), doc.lines, origins))
+    return checked_config(raw, Locator(str(args.config), doc.lines, origins))
+
+
+def checked_config(raw, locator):
+    """Validates a raw ``tfrec evaluate`` mapping and checks every algorithm and the protocol.
+
+    Every algorithm name, label, parameter set and training section is checked against the registry
+    (by building it, :func:`build_algorithm`) and the protocol is built, before any data is read.
+
+    Args:
+      raw: the config mapping (overrides applied).
+      locator: a ``tfrec.config.Locator`` (file, lines, overrides) for the error messages.
+
+    Raises:
+      ConfigError: an invalid config, algorithm or protocol (names the file, line and key).
+    """
+    from tfrec.config import ConfigError, EvaluateConfig, validate
+    from tfrec.evaluation import Protocol
+
+    cfg = validate(EvaluateConfig, raw, locator)
     for i, spec in enumerate(cfg.algorithms):  # fail on a bad name or parameter before loading anything
         try:
             build_algorithm(spec)
-        except ConfigError as e:  # a family's params / training / data: the message names the dotted key
-            cfg.locator.fail(f"algorithms[{i}]", f"config key 'algorithms[{i}]' (family {spec.family!r}): {e.message}")
+        except ConfigError as e:  # params / training / data: the message names the dotted key
+            cfg.locator.fail(f"algorithms[{i}]", f"config key 'algorithms[{i}]' ({spec.name!r}): {e.message}")
         except ValueError as e:
             cfg.locator.fail(f"algorithms[{i}]", f"config key 'algorithms[{i}]': {e}")
     try:
@@ -94,20 +114,65 @@ def resolve(args):
 def build_algorithm(spec):
     """The evaluation ``Algorithm`` of one ``algorithms`` entry (an ``AlgorithmConfig``).
 
-    A ``family`` entry becomes a ``tfrec.training.family_algorithm.FamilyAlgorithm`` (trained by the
-    Trainer of ``tfrec train``); any other entry the algorithm registry's ``create(name, **params)``.
+    ``tfrec.training.build_algorithm``: a Keras model becomes a ``FamilyAlgorithm`` (trained by the
+    Trainer of ``tfrec train``), a closed-form algorithm is built by its registry entry.
 
     Raises:
-      ValueError: an unknown algorithm or family (names the valid ones) or invalid parameters
-        (a ``ConfigError`` naming the dotted key for a family's settings).
+      ValueError: an unknown or renamed name (names the valid or new ones) or invalid settings (a
+        ``ConfigError`` naming the dotted key).
     """
-    if spec.family is not None:
-        from tfrec.training.family_algorithm import FamilyAlgorithm
+    from tfrec.training.family_algorithm import build_algorithm as build
 
-        return FamilyAlgorithm(spec.family, spec.params, training=spec.training, data=spec.data, name=spec.name)
-    from tfrec.recommenders.registry import create
+    return build(spec.name, spec.params, training=spec.training, data=spec.data, label=spec.label)
 
-    return create(spec.name, **dict(spec.params))
+
+def row_names(cfg):
+    """The result-row names of a config's algorithms, in order (``label`` or ``name``)."""
+    return [spec.label or spec.name for spec in cfg.algorithms]
+
+
+def evaluate_config(cfg, *, encoding=None, duplicates: str = "error", progress: bool = True, seed=None):
+    """Runs a checked ``tfrec evaluate`` config: loads the data, splits it, fits and scores every algorithm.
+
+    The code path of ``tfrec evaluate`` (and of the evaluate runs of ``tfrec bench``).
+
+    Args:
+      cfg: an ``EvaluateConfig`` from :func:`checked_config` (or :func:`resolve`).
+      encoding: text encoding of the data files; None = the layout's.
+      duplicates: "error", "keep-last" or "mean" for a (user, item) pair rated several times.
+      progress: show progress bars.
+      seed: the training seed of every algorithm that has one (``training.seed`` of a Keras model,
+        ``seed`` of a closed-form one); None = the config's. The split does not change.
+
+    Returns:
+      The ``Evaluator`` after ``run(..., on_error="record")``: ``results`` (one dict per algorithm
+      that finished) and ``failures``.
+
+    Raises:
+      ValueError: no data folder (``data.path`` unset).
+    """
+    data = cfg.data.model_dump()
+    if not data.get("path"):
+        raise ValueError("No data folder: pass --data PATH (a MovieLens folder such as ../shared/data/ml-100k) "
+                         "or set data.path in the config.")
+    from tfrec.data import load_movielens
+    from tfrec.evaluation import Evaluator, Protocol
+
+    protocol = Protocol(cfg.protocol.name, dict(cfg.protocol.params))
+    t0 = time.perf_counter()
+    ml = load_movielens(data["path"], layout=data.get("layout", "auto"), encoding=encoding, duplicates=duplicates)
+    print(f"loaded {len(ml.ratings):,} ratings from {data['path']} ({ml.layout}) in {time.perf_counter() - t0:.1f}s")
+    ev = Evaluator(ml.ratings, protocol, k=cfg.k, data_path=data["path"], churn=cfg.churn,
+                   exclude_seen=cfg.exclude_seen, relevance_threshold=cfg.relevance_threshold, progress=progress)
+    print(f"protocol {protocol.describe()}: {len(ev.folds)} fold(s), "
+          f"{len(ev.folds[0].train.frame):,} train / {len(ev.folds[0].test):,} test interactions")
+    algorithms = [build_algorithm(spec) for spec in cfg.algorithms]
+    if seed is not None:
+        for algo in algorithms:
+            if hasattr(algo, "seed"):
+                algo.seed = int(seed)
+    ev.run(algorithms, on_error="record")
+    return ev
 
 
 def _override_protocol(old, name: str) -> dict:
@@ -139,33 +204,18 @@ def _override_protocol(old, name: str) -> dict:
 
 def run(args) -> int:
     if args.list:
-        from tfrec.evaluation import PROTOCOLS, available_algorithms
+        from tfrec.evaluation import PROTOCOLS
+        from tfrec.training.families.registry import available, get_task
 
-        from tfrec.training.families.registry import available as available_families
-
-        print("algorithms:", ", ".join(available_algorithms()))
-        print("families:  ", ", ".join(available_families()), "(entries with 'family:', trained as by tfrec train)")
+        names = available()
+        print("algorithms:", ", ".join(n for n in names if get_task(n).kind != "session"))
+        print("            (Keras models train with the Trainer of tfrec train; closed-form ones: "
+              f"{', '.join(n for n in names if get_task(n).closed_form and get_task(n).kind != 'session')})")
         print("protocols: ", ", ".join(PROTOCOLS))
         return 0
     cfg = resolve(args)
-    data = cfg.data.model_dump()
-    if not data.get("path"):
-        raise ValueError("No data folder: pass --data PATH (a MovieLens folder such as ../shared/data/ml-100k) "
-                         "or set data.path in the config.")
-    from tfrec.data import load_movielens
-    from tfrec.evaluation import Evaluator, Protocol
-
-    protocol = Protocol(cfg.protocol.name, dict(cfg.protocol.params))
-    t0 = time.perf_counter()
-    ml = load_movielens(data["path"], layout=data.get("layout", "auto"), encoding=args.encoding,
-                        duplicates=args.duplicates)
-    print(f"loaded {len(ml.ratings):,} ratings from {data['path']} ({ml.layout}) in {time.perf_counter() - t0:.1f}s")
-    ev = Evaluator(ml.ratings, protocol, k=cfg.k, data_path=data["path"], churn=cfg.churn,
-                   exclude_seen=cfg.exclude_seen, relevance_threshold=cfg.relevance_threshold,
-                   progress=not args.no_progress)
-    print(f"protocol {protocol.describe()}: {len(ev.folds)} fold(s), "
-          f"{len(ev.folds[0].train.frame):,} train / {len(ev.folds[0].test):,} test interactions")
-    table = ev.run([build_algorithm(spec) for spec in cfg.algorithms], on_error="record")
+    ev = evaluate_config(cfg, encoding=args.encoding, duplicates=args.duplicates, progress=not args.no_progress)
+    table = ev.table()
     import pandas as pd
 
     if len(table):
@@ -174,8 +224,8 @@ def run(args) -> int:
     run_dir = Path(args.run_dir or cfg.output.run_dir
                    or f"runs/evaluate-{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}")
     run_dir.mkdir(parents=True, exist_ok=True)
-    payload = {"config": str(args.config), "overrides": list(args.overrides), "data": data,
-               "protocol": protocol.describe(), "k": cfg.k,
+    payload = {"config": str(args.config), "overrides": list(args.overrides), "data": cfg.data.model_dump(),
+               "protocol": ev.protocol.describe(), "k": cfg.k,
                "results": ev.results, "failures": ev.failures}
     (run_dir / "results.json").write_text(json.dumps(payload, indent=2) + "\n")
     table.to_csv(run_dir / "results.csv")

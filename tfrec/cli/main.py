@@ -23,10 +23,10 @@ from typing import List, Optional
 
 import tfrec
 
-COMMANDS = ("quickstart", "data", "evaluate", "train", "tune", "export", "serve", "recommend", "report")
+COMMANDS = ("quickstart", "data", "evaluate", "bench", "train", "tune", "export", "serve", "recommend", "report")
 # commands whose native libraries' absl lines are filtered (not `serve`: it may exec TensorFlow Serving,
 # whose stderr must stay the real one)
-NATIVE_FILTERED = ("quickstart", "evaluate", "train", "tune", "export")
+NATIVE_FILTERED = ("quickstart", "evaluate", "bench", "train", "tune", "export")
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 _NOISY_LOGGERS = ("tensorflow", "absl", "h5py", "matplotlib", "PIL")
 

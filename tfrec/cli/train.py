@@ -41,10 +41,15 @@ def run(args) -> int:
     from tfrec.training.families import registry
 
     if args.list_models:
+        closed = []
         for name in registry.available():
             task = registry.get_task(name)
+            if task.closed_form:
+                closed.append(name)
+                continue
             params = ", ".join(f"{k}={v!r}" for k, v in task.defaults.items())
             print(f"{name:12s} {task.kind:9s} monitor {task.monitor:10s} params: {params}")
+        print(f"fitted in closed form (tfrec evaluate only): {', '.join(closed)}")
         return 0
     from tfrec.training.config import load_config
 

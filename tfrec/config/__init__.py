@@ -6,12 +6,14 @@
   override), the dotted key, the closest valid key or the expected type.
 * Schemas: :class:`RunConfig` (``tfrec train`` / ``tfrec tune``: :class:`DataConfig`, :class:`ModelConfig`,
   :class:`TrainingConfig`, :class:`EvaluationConfig`, :class:`OutputConfig`, :class:`TunerConfig`,
-  :class:`SearchParam`), :class:`EvaluateConfig` (``tfrec evaluate``) and :class:`SessionBenchConfig`.
+  :class:`SearchParam`), :class:`EvaluateConfig` (``tfrec evaluate``), :class:`BenchConfig` (``tfrec bench``) and
+  :class:`SessionBenchConfig`.
 
 This is a bottom layer: it imports only pydantic, yaml and the standard library. The checks that need
 the model families (``model.params``, warm start, search-space keys) live in ``tfrec.training.config``.
 """
 
+from tfrec.config.bench import AnchorConfig, BenchConfig, BenchHeaderConfig, BenchRunConfig
 from tfrec.config.data import CTRTableConfig, DataConfig
 from tfrec.config.errors import ConfigError, Locator
 from tfrec.config.evaluate import AlgorithmConfig, EvaluateConfig, EvaluateDataConfig, ProtocolConfig
@@ -29,6 +31,10 @@ from tfrec.config.validation import validate
 from tfrec.config.yaml_io import YamlDocument, dump_yaml, load_yaml, parse_yaml, read_yaml
 
 __all__ = [
+    "AnchorConfig",
+    "BenchConfig",
+    "BenchHeaderConfig",
+    "BenchRunConfig",
     "AlgorithmConfig",
     "CTRTableConfig",
     "ConfigError",

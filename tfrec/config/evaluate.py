@@ -8,12 +8,14 @@ Example (``configs/bakeoff_ml100k.yaml``)::
     algorithms:
       - name: popularity
       - name: mf
+        label: "mf (dim 64)"
         params: {embedding_dim: 64, l2: 0.1}
+        training: {epochs: 20}
     output: {run_dir: runs/bakeoff_ml100k}
 
 An algorithm may be written as its name alone (``- popularity``) and the protocol as its name alone
-(``protocol: random``). The algorithm names and parameters are checked against the algorithm
-registry by ``tfrec evaluate`` (the evaluation layer), before any data is loaded.
+(``protocol: random``). The names and parameters are checked against the one registry
+(``tfrec.training.families.registry``) by ``tfrec evaluate``, before any data is loaded.
 """
 
 from __future__ import annotations
@@ -61,7 +63,7 @@ class ProtocolConfig(Section):
 
 
 class FamilyDataConfig(Section):
-    """``algorithms[i].data`` of a ``family`` entry: the validation carve of ``tfrec train``'s ``data`` section.
+    """``algorithms[i].data`` of a Keras model entry: the validation carve of ``tfrec train``'s ``data`` section.
 
     Attributes:
       validation_ratio: share of the fold's training rows carved out (seeded) for early stopping; in
@@ -74,32 +76,34 @@ class FamilyDataConfig(Section):
 
 
 class AlgorithmConfig(Section):
-    """One entry of ``algorithms``: a registered algorithm and its parameters, or a ``tfrec train`` family.
+    """One entry of ``algorithms``: a registry name, its row label, parameters and training settings.
 
-    A ``family`` entry is trained by the Trainer of ``tfrec train`` (same validation carve, loop,
-    early stopping and scorer), so it reproduces ``tfrec train``'s test metrics on the same split::
+    A Keras model (mf, two_tower, neumf, dcn, ...) is trained by the Trainer of ``tfrec train`` (same
+    validation carve, loop, early stopping and scorer), so it reproduces ``tfrec train``'s test
+    metrics on the same split; a closed-form algorithm (popularity, item_knn, ...) is fitted directly::
 
-        - family: mf
-          params: {embedding_dim: 32}          # model.params of the family
+        - name: mf
+          label: "mf (dim 32)"                 # the result row's name
+          params: {embedding_dim: 32}          # model.params of the model
           training: {epochs: 3}                # the training section of a train config
           data: {validation_ratio: 0.1, seed: 42}
 
     Attributes:
-      name: the algorithm registry name (``tfrec evaluate --list`` shows them), e.g. "mf", "two_tower";
-        with ``family``: the result row's name (default the family's name). Default None.
-      family: a ``tfrec train`` model family (``tfrec train --list-models``), or None. Default None.
-      params: keyword arguments of the algorithm (``params.name`` renames its row), or with ``family``
-        the family's ``model.params``. Default {}.
-      training: with ``family`` only: the ``training`` section (as in a train config). Default None
+      name: the registry name (``tfrec evaluate --list`` shows them), e.g. "mf", "popularity". Required.
+      label: the result row's name. Default None (``name``).
+      params: the algorithm's parameters (its schema's defaults fill the rest). Default {}.
+      training: Keras models only: the ``training`` section (as in a train config). Default None
         (its defaults).
-      data: with ``family`` only: see :class:`FamilyDataConfig`. Default None (its defaults).
+      data: Keras models only: see :class:`FamilyDataConfig`. Default None (its defaults).
+      family: removed (an entry that has it gets an error saying to use ``name`` and ``label``).
     """
 
     name: Optional[str] = None
-    family: Optional[str] = None
+    label: Optional[str] = None
     params: Dict[str, Any] = Field(default_factory=dict)
     training: Optional[TrainingConfig] = None
     data: Optional[FamilyDataConfig] = None
+    family: Optional[str] = None
 
     _from_name = model_validator(mode="before")(classmethod(lambda cls, v: _name_only(v)))
 
@@ -148,11 +152,12 @@ class EvaluateConfig(Section):
         if not self.algorithms:
             fail("algorithms", "no algorithms to evaluate; add an 'algorithms' list or pass --algorithms.")
         for i, spec in enumerate(self.algorithms):
-            if spec.family is None and spec.name is None:
-                fail(f"algorithms[{i}]", f"config key 'algorithms[{i}]' needs a 'name' (a registered algorithm) "
-                                         "or a 'family' (a tfrec train model family).")
-            for key in ("training", "data"):
-                if spec.family is None and getattr(spec, key) is not None:
-                    fail(f"algorithms[{i}].{key}", f"config key 'algorithms[{i}].{key}' is a setting of a tfrec train "
-                                                   f"family; add 'family: <model>' to that entry or remove {key!r}.")
+            if spec.family is not None:
+                row = f", label: {spec.name!r}" if spec.name else ""
+                fail(f"algorithms[{i}].family",
+                     f"config key 'algorithms[{i}].family' was removed: write the model as 'name: {spec.family}' "
+                     f"(and the row name as 'label: ...'), e.g. {{name: {spec.family}{row}}}.")
+            if spec.name is None:
+                fail(f"algorithms[{i}]", f"config key 'algorithms[{i}]' needs a 'name' (a registered algorithm; "
+                                         "tfrec evaluate --list shows them).")
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Mapping, Sequence, Type, TypeVar, Union
 
+from tfrec.config.bench import BenchConfig
 from tfrec.config.errors import Locator
 from tfrec.config.evaluate import EvaluateConfig
 from tfrec.config.overrides import apply_overrides
@@ -53,8 +54,11 @@ def from_mapping(raw: Mapping[str, Any], schema: Type[S], source: Union[str, Non
 
 
 def schema_of(raw: Mapping[str, Any]) -> type:
-    """The schema of a config mapping by its sections: ``algorithms`` -> :class:`EvaluateConfig`,
-    ``gru4rec`` -> :class:`SessionBenchConfig`, anything else -> :class:`RunConfig` (train / tune)."""
+    """The schema of a config mapping by its sections: ``bench`` -> :class:`BenchConfig`, ``algorithms`` ->
+    :class:`EvaluateConfig`, ``gru4rec`` -> :class:`SessionBenchConfig`, anything else -> :class:`RunConfig`
+    (train / tune)."""
+    if "bench" in raw:
+        return BenchConfig
     if "algorithms" in raw:
         return EvaluateConfig
     if "gru4rec" in raw:

@@ -1,11 +1,9 @@
 """Leakage-free evaluation: protocols and the bake-off evaluator (and, for convenience, the
-:class:`~tfrec.recommenders.Algorithm` interface and registry of :mod:`tfrec.recommenders`)."""
+:class:`~tfrec.recommenders.Algorithm` interface). Algorithms by name: ``tfrec.training.build_algorithm``."""
 
 from tfrec.evaluation.evaluator import EvaluatedAlgorithm, EvaluationData, Evaluator
 from tfrec.evaluation.protocols import PROTOCOLS, Protocol
 from tfrec.recommenders.base import Algorithm, top_k
-from tfrec.recommenders.registry import available as available_algorithms
-from tfrec.recommenders.registry import create as create_algorithm
 
 __all__ = [
     "Algorithm",
@@ -14,7 +12,5 @@ __all__ = [
     "Evaluator",
     "PROTOCOLS",
     "Protocol",
-    "available_algorithms",
-    "create_algorithm",
     "top_k",
 ]

@@ -9,9 +9,10 @@ Example:
 
 >>> from tfrec.data import load_movielens
 >>> from tfrec.evaluation import Evaluator
+>>> from tfrec.training import build_algorithm
 >>> ml = load_movielens("../shared/data/ml-100k")                       # doctest: +SKIP
 >>> ev = Evaluator(ml.ratings, protocol="msr_stratified", k=10)          # doctest: +SKIP
->>> table = ev.run(["popularity", "mf"])                                 # doctest: +SKIP
+>>> table = ev.run([build_algorithm("popularity"), build_algorithm("mf")])  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -30,7 +31,6 @@ import scipy.sparse as sp
 from tfrec import metrics as M
 from tfrec.data.training_data import OOV_INDEX, Columns, TrainingData
 from tfrec.evaluation.protocols import Protocol
-from tfrec.recommenders import registry
 from tfrec.recommenders.base import Algorithm
 
 logger = logging.getLogger(__name__)
@@ -267,11 +267,16 @@ class Evaluator:
         #: algorithms that failed under ``run(..., on_error="record")``: ``{"algorithm", "error"}``
         self.failures: List[Dict[str, str]] = []
 
-    def evaluate(self, algorithm: Union[str, Algorithm], **params) -> Dict[str, Any]:
-        """Evaluates one algorithm (an instance, or a registry name plus parameters) on every fold;
-        returns ``{"algorithm", "metrics", "train_seconds", "examples_per_second", "eval_seconds"}``
-        (fold means; ``metrics_std`` too when there are several folds)."""
-        algo = registry.create(algorithm, **params) if isinstance(algorithm, str) else algorithm
+    def evaluate(self, algorithm: Algorithm) -> Dict[str, Any]:
+        """Evaluates one (unfitted) algorithm on every fold; returns ``{"algorithm", "metrics",
+        "train_seconds", "examples_per_second", "eval_seconds"}`` (fold means; ``metrics_std`` too
+        when there are several folds).
+
+        Raises:
+          TypeError: ``algorithm`` is not an ``Algorithm`` (a name: build it with
+            ``tfrec.training.build_algorithm(name, params)``).
+        """
+        algo = _checked(algorithm)
         runs = []
         for fold in self._progress(self.folds, f"{algo.name}", len(self.folds) > 1):
             fold_algo = copy.deepcopy(algo) if len(self.folds) > 1 else algo
@@ -290,9 +295,8 @@ class Evaluator:
         self.results.append(result)
         return result
 
-    def run(self, algorithms: Sequence[Union[str, Algorithm, Dict[str, Any]]], *,
-            on_error: str = "raise") -> pd.DataFrame:
-        """Evaluates each algorithm (names, instances, or ``{"name": ..., "params": {...}}`` dicts)
+    def run(self, algorithms: Sequence[Algorithm], *, on_error: str = "raise") -> pd.DataFrame:
+        """Evaluates each algorithm (unfitted instances, e.g. from ``tfrec.training.build_algorithm``)
         and returns the table (one row per algorithm).
 
         Args:
@@ -304,10 +308,7 @@ class Evaluator:
             raise ValueError(f"on_error must be 'raise' or 'record'. Received: on_error={on_error!r}")
         for spec in self._progress(list(algorithms), "algorithms", True):
             try:
-                if isinstance(spec, dict):
-                    self.evaluate(spec["name"], **dict(spec.get("params") or {}))
-                else:
-                    self.evaluate(spec)
+                self.evaluate(spec)
             except Exception as e:  # noqa: BLE001 -- any failure of one algorithm is recorded, not swallowed
                 if on_error == "raise":
                     raise
@@ -349,11 +350,18 @@ class Evaluator:
         return report()
 
 
-def _spec_name(spec: Union[str, Algorithm, Dict[str, Any]]) -> str:
-    """The result-row name of an algorithm spec (``params.name`` renames a registry entry)."""
-    if isinstance(spec, dict):
-        return str((spec.get("params") or {}).get("name") or spec.get("name"))
-    return spec if isinstance(spec, str) else str(getattr(spec, "name", type(spec).__name__))
+def _spec_name(spec: Any) -> str:
+    """The result-row name of an algorithm."""
+    return str(getattr(spec, "name", spec))
+
+
+def _checked(algorithm: Any) -> Algorithm:
+    if not isinstance(algorithm, Algorithm):
+        hint = (f" Build it by name with tfrec.training.build_algorithm({algorithm!r})."
+                if isinstance(algorithm, str) else "")
+        raise TypeError(f"Evaluator takes Algorithm instances. Received: {type(algorithm).__name__} "
+                        f"{algorithm!r}.{hint}")
+    return algorithm
 
 
 def _join_side_features(frame: pd.DataFrame, full: pd.DataFrame, columns: Columns) -> pd.DataFrame:

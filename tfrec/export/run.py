@@ -6,7 +6,7 @@ What is exported depends on the run's model:
   i.e. ``<name>`` (brute force, stock TF Serving) and ``<name>_scann`` (ScaNN, recall-tuned);
 * a model over tfrec FeatureLayers (``ranking``, ``dcn``, ``deepfm``, ``fm``, ``logreg``; MovieLens or
   Criteo runs): raw features -> ``score`` (rating task) or ``probability`` (CTR task);
-* a model scoring ``(user_idx, item_idx)`` pairs (``mf``, ``ncf``, ...): :func:`export_ranking`
+* a model scoring ``(user_idx, item_idx)`` pairs (``mf``, ``neumf``, ``gmf``, ``mlp``, ...): :func:`export_ranking`
   (signatures ``serving_default`` top-k, ``exclude``, ``score``);
 * a session model (``gru4rec``): :func:`export_session`, ``item_ids`` [batch, seq_len] (right-padded
   with ``""``; unknown ids skipped) -> the top-k next ``item_ids`` and ``scores``.
@@ -142,7 +142,7 @@ def export_run(run_dir, base_path, *, name: Optional[str] = None, version: Optio
     raise ValueError(f"{run_dir}: tfrec export has no recipe for model family {family!r} "
                      f"({type(model).__name__}); it exports two-tower retrieval models, models over tfrec "
                      "FeatureLayers (ranking, dcn, deepfm, fm, logreg), session models (gru4rec) and models scoring "
-                     "(user_idx, item_idx) pairs (mf, ncf). "
+                     "(user_idx, item_idx) pairs (mf, neumf, gmf, mlp). "
                      "Use tfrec.export.export_signatures for other models.")
 
 

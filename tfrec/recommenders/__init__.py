@@ -1,11 +1,11 @@
-"""Recommenders: the :class:`Algorithm` interface, the registry of algorithm names, and the adapters
-that fit and score each model family on a :class:`~tfrec.data.training_data.TrainingData`.
+"""Recommenders: the :class:`Algorithm` interface and the algorithms that fit and score on a
+:class:`~tfrec.data.training_data.TrainingData`.
 
-Importing this package does not import TensorFlow; each adapter module is imported on use (through
-:func:`create` or directly, e.g. ``tfrec.recommenders.ncf``).
+Names, parameter schemas and builders of the algorithms live in the one registry,
+``tfrec.training.families.registry`` (``tfrec.training.build_algorithm(name, params)``).
+Importing this package does not import TensorFlow; each algorithm module is imported on use.
 """
 
 from tfrec.recommenders.base import Algorithm, top_k
-from tfrec.recommenders.registry import ALGORITHMS, available, create
 
-__all__ = ["ALGORITHMS", "Algorithm", "available", "create", "top_k"]
+__all__ = ["Algorithm", "top_k"]

@@ -1,8 +1,9 @@
-"""The ``autorec`` family: I-AutoRec / U-AutoRec (``tfrec.models.autorec``) on rating vectors."""
+"""The AutoRec families ``i_autorec`` and ``u_autorec`` (``tfrec.models.autorec``) on rating vectors.
+
+One :class:`AutoRecTask` class registered twice: item-based (one example per item) and user-based.
+"""
 
 from __future__ import annotations
-
-from typing import Literal
 
 import numpy as np
 
@@ -14,16 +15,13 @@ __all__ = ["AutoRecParams", "AutoRecTask"]
 
 
 class AutoRecParams(FamilyParams):
-    """``model.params`` of ``autorec``.
+    """``model.params`` of ``i_autorec`` and ``u_autorec``.
 
     Attributes:
-      based_on: "item" (I-AutoRec: one example per item, its ratings over the users) or "user"
-        (U-AutoRec). Default "item".
       hidden_units: size of the hidden layer. Default 500.
       l2: weight decay (the paper's lambda, on the sum of squared weights). Default 100.0.
     """
 
-    based_on: Literal["item", "user"] = "item"
     hidden_units: int = 500
     l2: float = 100.0
 
@@ -31,22 +29,31 @@ class AutoRecParams(FamilyParams):
 class AutoRecTask(Task):
     """I-AutoRec / U-AutoRec (``tfrec.models.autorec``) on MovieLens ratings; masked MSE + weight decay.
 
-    ``based_on: item`` (default, I-AutoRec): one example per item, its vector of fit ratings over the
-    users (0 = unobserved); ``user``: one per user. Validation: the same rows' fit vectors as input,
-    scored on the validation ratings (``training.autorec.AutoRecWithTargets``); early stopping on
-    ``val_rmse``. ``training.batch_size`` is rows per step (the paper trains full-batch: set it to the
-    number of rows). The final evaluation (``tfrec.evaluation``: rmse, mae, ranking@k) reconstructs
-    each row from all training ratings (fit + validation), predictions clipped to the training range.
+    ``i_autorec`` (``based_on="item"``): one example per item, its vector of fit ratings over the
+    users (0 = unobserved); ``u_autorec`` (``based_on="user"``): one per user. Validation: the same
+    rows' fit vectors as input, scored on the validation ratings (``training.autorec.AutoRecWithTargets``);
+    early stopping on ``val_rmse``. ``training.batch_size`` is rows per step (the paper trains
+    full-batch: set it to the number of rows). The final evaluation (``tfrec.evaluation``: rmse, mae,
+    ranking@k) reconstructs each row from all training ratings (fit + validation), predictions
+    clipped to the training range.
+
+    Args:
+      based_on: "item" (registered as ``i_autorec``) or "user" (``u_autorec``). Default "item".
     """
 
-    name = "autorec"
     kind = "rating"
     params_schema = AutoRecParams
     monitor = "val_rmse"
     mode = "min"
 
+    def __init__(self, based_on: str = "item"):
+        if based_on not in ("item", "user"):
+            raise ValueError(f"based_on must be 'item' or 'user'. Received: based_on={based_on!r}")
+        self.based_on = based_on
+        self.name = f"{based_on[0]}_autorec"
+
     def setup(self, params, run):
-        run.extra["based_on"] = params["based_on"]
+        run.extra["based_on"] = self.based_on
 
     @staticmethod
     def _matrix(run, frame):
@@ -78,7 +85,7 @@ class AutoRecTask(Task):
     def build_model(self, params, run):
         from tfrec.training.autorec import AutoRecWithTargets
 
-        rows, inputs = ((run.vocab.n_items, run.vocab.n_users) if params["based_on"] == "item"
+        rows, inputs = ((run.vocab.n_items, run.vocab.n_users) if self.based_on == "item"
                         else (run.vocab.n_users, run.vocab.n_items))
         return AutoRecWithTargets(inputs, params["hidden_units"], params["l2"], num_rows=rows)
 

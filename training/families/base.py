@@ -43,6 +43,7 @@ class Task:
       mode: "min" or "max" for ``monitor``.
       mixed_precision: the family's model supports ``mixed_float16``; otherwise it is built in float32.
       ordered: the examples must keep their order (no shuffling, one replica): session-parallel steps.
+      closed_form: fitted by the algorithm's own ``fit``, not by the Trainer (``ClosedFormTask``).
     """
 
     name = "task"
@@ -52,6 +53,7 @@ class Task:
     mode = "min"
     mixed_precision = False
     ordered = False
+    closed_form = False
 
     @property
     def defaults(self) -> Dict[str, Any]:

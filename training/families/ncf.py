@@ -1,8 +1,12 @@
-"""The ``ncf`` family: NeuMF / GMF / MLP (``tfrec.models.gmf``, ``mlp``, ``neumf``) on implicit feedback with sampled negatives."""
+"""The NCF families ``neumf``, ``gmf`` and ``mlp`` (``tfrec.models.neumf``, ``gmf``, ``mlp``): implicit feedback, sampled negatives.
+
+One :class:`NCFTask` class, registered three times (one name per model); each name has its own
+params schema (:class:`NeuMFParams`, :class:`GMFParams`, :class:`MLPParams`).
+"""
 
 from __future__ import annotations
 
-from typing import List, Literal
+from typing import Dict, List, Type
 
 import numpy as np
 from pydantic import Field
@@ -12,45 +16,70 @@ from tfrec.training.families.base import Task
 from tfrec.training.families.pair_algorithm import KerasPairAlgorithm
 from tfrec.training.families.params import FamilyParams
 
-__all__ = ["NCFParams", "NCFTask"]
+__all__ = ["GMFParams", "MLPParams", "NCFTask", "NeuMFParams"]
 
 
-class NCFParams(FamilyParams):
-    """``model.params`` of ``ncf``.
-
-    Attributes:
-      variant: "neumf" (GMF and MLP towers fused), "gmf" or "mlp". Default "neumf".
-      mf_dim: embedding size of the GMF part (of "gmf"). Default 8.
-      mlp_embedding_dim: embedding size of the MLP part (of "mlp"). Default 32.
-      hidden_units: the MLP tower's layer sizes. Default [32, 16, 8].
-      l2: L2 weight on the embeddings. Default 0.0.
-      init_stddev: stddev of the normal embedding initializer. Default 0.01.
-      num_negatives: sampled negatives per positive, drawn once per run (seeded). Default 4.
-    """
-
-    variant: Literal["neumf", "gmf", "mlp"] = "neumf"
-    mf_dim: int = 8
-    mlp_embedding_dim: int = 32
-    hidden_units: List[int] = [32, 16, 8]
+class _NCFCommon(FamilyParams):
     l2: float = 0.0
     init_stddev: float = 0.01
     num_negatives: int = Field(4, ge=1)
 
 
+class GMFParams(_NCFCommon):
+    """``model.params`` of ``gmf``.
+
+    Attributes:
+      mf_dim: embedding size. Default 8.
+      l2: L2 weight on the embeddings. Default 0.0.
+      init_stddev: stddev of the normal embedding initializer. Default 0.01.
+      num_negatives: sampled negatives per positive, drawn once per run (seeded). Default 4.
+    """
+
+    mf_dim: int = 8
+
+
+class MLPParams(_NCFCommon):
+    """``model.params`` of ``mlp``.
+
+    Attributes:
+      mlp_embedding_dim: embedding size. Default 32.
+      hidden_units: the MLP tower's layer sizes. Default [32, 16, 8].
+      l2, init_stddev, num_negatives: as :class:`GMFParams`.
+    """
+
+    mlp_embedding_dim: int = 32
+    hidden_units: List[int] = [32, 16, 8]
+
+
+class NeuMFParams(GMFParams, MLPParams):
+    """``model.params`` of ``neumf`` (GMF and MLP towers fused): every key of :class:`GMFParams` and
+    :class:`MLPParams`."""
+
+
+_SCHEMAS: Dict[str, Type[FamilyParams]] = {"neumf": NeuMFParams, "gmf": GMFParams, "mlp": MLPParams}
+
+
 class NCFTask(Task):
     """NeuMF / GMF / MLP (``tfrec.models.gmf``, ``mlp``, ``neumf``) on implicit feedback, log loss with sampled negatives.
+
+    Args:
+      variant: the registry name and model: "neumf", "gmf" or "mlp".
 
     Every observed interaction is a positive (label 1); ``num_negatives`` items the user did not
     interact with in training are drawn per positive (seeded, once per run) as label-0 examples.
     Metric: AUC on validation positives against the same number of sampled negatives.
     """
 
-    name = "ncf"
     kind = "ranking"
-    params_schema = NCFParams
     monitor = "val_auc"
     mode = "max"
     mixed_precision = True
+
+    def __init__(self, variant: str = "neumf"):
+        if variant not in _SCHEMAS:
+            raise ValueError(f"Unknown NCF variant {variant!r}; valid: {', '.join(_SCHEMAS)}.")
+        self.name = self.variant = variant
+        self.params_schema = _SCHEMAS[variant]
 
     def setup(self, params, run):
         run.extra["num_negatives"] = params["num_negatives"]
@@ -82,7 +111,7 @@ class NCFTask(Task):
 
         p = dict(params)
         p.pop("num_negatives")
-        variant = p.pop("variant")
+        variant = self.variant
         n_u, n_i = run.vocab.n_users, run.vocab.n_items
         if variant == "gmf":
             return GMF(n_u, n_i, embedding_dim=p["mf_dim"], l2=p["l2"], init_stddev=p["init_stddev"])

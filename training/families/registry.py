@@ -1,7 +1,12 @@
-"""The registry of the model families of ``tfrec train``: name -> :class:`Task`.
+"""The one registry of tfrec's algorithms: name -> :class:`Task`, for ``tfrec train``, ``evaluate`` and ``bench``.
 
-``model.name`` of a training config is looked up here (:func:`get_task`); ``tfrec train
---list-models`` lists :func:`available`; the trainer and the tuner take the default early-stopping
+Every algorithm has exactly one name here, a params schema with its defaults and one way to build
+it. Keras families (mf, two_tower, ranking, the CTR models, the NCF models, AutoRec, GRU4Rec) are
+:class:`Task` subclasses trained by the Trainer; closed-form algorithms (random, popularity, the
+means, item KNN, ...) are :class:`~tfrec.training.families.closed_form.ClosedFormTask` entries
+fitted by their own ``fit``. ``model.name`` of a training config and ``name`` of a ``tfrec evaluate``
+algorithms entry are looked up here (:func:`get_task`); ``tfrec train --list-models`` and ``tfrec
+evaluate --list`` list :func:`available`; the trainer and the tuner take the default early-stopping
 metric from :func:`monitor_of`. Importing this module does not import TensorFlow.
 
 Example:
@@ -10,6 +15,8 @@ Example:
   64
   >>> monitor_of("dcn", {"task": "ctr"})
   ('val_auc', 'max')
+  >>> get_task("popularity").closed_form
+  True
 """
 
 from __future__ import annotations
@@ -19,6 +26,8 @@ from typing import Any, Dict, List, Tuple
 
 from tfrec.training.families.autorec import AutoRecTask
 from tfrec.training.families.base import Task
+from tfrec.training.families.closed_form import (ClosedFormTask, ItemKNNParams, ItemMeanParams, NoParams,
+                                                 RandomParams)
 from tfrec.training.families.ctr import CTRTask
 from tfrec.training.families.gru4rec import GRU4RecTask
 from tfrec.training.families.mf import MFTask
@@ -26,25 +35,58 @@ from tfrec.training.families.ncf import NCFTask
 from tfrec.training.families.ranking import RankingTask
 from tfrec.training.families.two_tower import TwoTowerTask
 
-__all__ = ["TASKS", "available", "get_task", "monitor_of"]
+__all__ = ["RENAMED", "TASKS", "available", "get_task", "monitor_of", "register"]
 
-#: every registered family by name (to add one: subclass ``Task`` and add an instance here)
-TASKS: Dict[str, Task] = {t.name: t for t in (MFTask(), NCFTask(), TwoTowerTask(), RankingTask(), CTRTask("dcn"),
-                                              CTRTask("deepfm"), CTRTask("fm"), CTRTask("logreg"),
-                                              AutoRecTask(), GRU4RecTask())}
+_R = "tfrec.recommenders"
+_CLOSED_FORM = (
+    ClosedFormTask("random", f"{_R}.random:RandomRecommender", "ranking", RandomParams),
+    ClosedFormTask("popularity", f"{_R}.popularity:PopularityRecommender", "ranking", NoParams),
+    ClosedFormTask("global_mean", f"{_R}.mean:GlobalMeanRecommender", "rating", NoParams),
+    ClosedFormTask("item_mean", f"{_R}.mean:ItemMeanRecommender", "rating", ItemMeanParams),
+    ClosedFormTask("item_knn", f"{_R}.item_knn:ItemKNNRecommender", "rating", ItemKNNParams),
+    # algorithms that train with their own loop until they become Trainer tasks (schemas from their signatures)
+    ClosedFormTask("bpr", f"{_R}.ncf:NCFRecommender", "ranking", fixed={"model": "bpr"}),
+    ClosedFormTask("rbm", f"{_R}.rbm:RBMRecommender", "rating"),
+    ClosedFormTask("multitask", f"{_R}.multitask:MultiTaskRecommender", "rating"),
+    ClosedFormTask("two_stage", f"{_R}.two_stage:TwoStageRecommender", "ranking"),
+    ClosedFormTask("session_popularity", f"{_R}.session_baselines:SessionPopularity", "session"),
+    ClosedFormTask("successor_rule", f"{_R}.session_baselines:SuccessorRule", "session"),
+)
+
+#: every registered algorithm by name (to add one: a ``Task`` instance here, or :func:`register`)
+TASKS: Dict[str, Task] = {t.name: t for t in (
+    MFTask(), NCFTask("neumf"), NCFTask("gmf"), NCFTask("mlp"), TwoTowerTask(), RankingTask(),
+    CTRTask("dcn"), CTRTask("deepfm"), CTRTask("fm"), CTRTask("logreg"), AutoRecTask("item"), AutoRecTask("user"),
+    GRU4RecTask(), *_CLOSED_FORM)}
+
+#: names that no longer exist -> what to use instead
+RENAMED: Dict[str, str] = {
+    "ncf": "use 'neumf', 'gmf' or 'mlp'",
+    "autorec": "use 'i_autorec' (item-based) or 'u_autorec' (user-based)",
+    "ranking_mlp": "use 'ranking'",
+}
+
+
+def register(task: Task) -> Task:
+    """Adds ``task`` under ``task.name`` (replacing an entry of that name) and returns it."""
+    TASKS[task.name] = task
+    return task
 
 
 def available() -> List[str]:
-    """Sorted names of the registered model families."""
+    """Sorted names of the registered algorithms."""
     return sorted(TASKS)
 
 
 def get_task(name: str) -> Task:
-    """The family registered as ``name``.
+    """The algorithm registered as ``name``.
 
     Raises:
-      ValueError: unknown name (lists the valid ones and the closest match).
+      ValueError: a renamed name ("model 'ncf' was renamed: use 'neumf', 'gmf' or 'mlp'"), or an
+        unknown one (lists the valid ones and the closest match).
     """
+    if name in RENAMED and name not in TASKS:
+        raise ValueError(f"model {name!r} was renamed: {RENAMED[name]}.")
     if name not in TASKS:
         close = difflib.get_close_matches(str(name), list(TASKS), n=1)
         hint = f" Did you mean {close[0]!r}?" if close else ""

@@ -1,0 +1,132 @@
+"""The config of ``tfrec bench``: a benchmark as runs of ``tfrec evaluate`` / ``tfrec train`` configs.
+
+Example (``configs/bench/<name>.yaml``)::
+
+    bench:
+      name: ranking_ml100k               # results: benchmarks/results/<name>.json (or `results: path`)
+      dataset: MovieLens 100K
+      protocol: "random 80/20 split (seed 42); RMSE/MAE on the held-out ratings; one row per model"
+      seeds: [42, 43, 44]                # optional: each run repeated with training seed s; rows = mean, std
+      anchors:                           # optional: published reference numbers
+        - {algorithm: "DCN-V2 (paper)", metrics: {rmse: 0.9}, source: "citation"}
+    runs:
+      - evaluate: configs/ranking_ml100k.yaml     # a tfrec evaluate config: a path or inline
+        set: {k: 20}                              # optional dotted overrides of that config
+        suffix: " [u1]"                           # optional, appended to each of its row names
+      - train: configs/train_mf_ml100k.yaml       # a tfrec train config: one row = its test metrics
+        label: "mf (trainer)"
+        set: {training.epochs: 5}
+
+Paths (configs, data, results) are relative to the working directory, as in ``tfrec evaluate``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional, Union
+
+import pydantic
+from pydantic import Field
+
+from tfrec.config.section import Fail, Section
+
+__all__ = ["AnchorConfig", "BenchConfig", "BenchHeaderConfig", "BenchRunConfig"]
+
+
+class AnchorConfig(pydantic.BaseModel):
+    """A published reference figure, copied into the results file (never one of our rows).
+
+    A strict section (unknown keys refused) whose ``source`` is the citation (not a config file).
+
+    Attributes:
+      algorithm: the row name, e.g. "DCN-V2 (paper)".
+      metrics: metric name -> value.
+      source: the citation.
+    """
+
+    model_config = pydantic.ConfigDict(extra="forbid", strict=True)
+
+    algorithm: str
+    metrics: Dict[str, Optional[float]]
+    source: str
+
+
+class BenchHeaderConfig(Section):
+    """``bench``: what the results file says about the benchmark.
+
+    Attributes:
+      name: the benchmark's name; results go to ``benchmarks/results/<name>.json``.
+      dataset: the dataset's name in words.
+      protocol: one paragraph: split, metrics, what each row is.
+      seeds: training seeds; each run is repeated with each and its rows report the mean and the
+        sample standard deviation (ddof=1). None = one run with the configs' own seeds. Default None.
+      anchors: see :class:`AnchorConfig`. Default [].
+      results: the results file instead of ``benchmarks/results/<name>.json``. Default None.
+    """
+
+    name: str = Field(min_length=1)
+    dataset: str
+    protocol: str
+    seeds: Optional[List[int]] = None
+    anchors: List[AnchorConfig] = Field(default_factory=list)
+    results: Optional[str] = None
+
+
+class BenchRunConfig(Section):
+    """One entry of ``runs``: exactly one of ``evaluate`` and ``train``.
+
+    Attributes:
+      evaluate: a ``tfrec evaluate`` config (a path or an inline mapping): one row per algorithm.
+      train: a ``tfrec train`` config (a path or an inline mapping): one row, its test metrics.
+      set: dotted key -> value overrides of that config (as ``--set``). Default {}.
+      suffix: appended to every row name of this run. Default "".
+      label: the row name of a ``train`` run. Default None (the model name).
+    """
+
+    evaluate: Optional[Union[str, Dict[str, Any]]] = None
+    train: Optional[Union[str, Dict[str, Any]]] = None
+    set: Dict[str, Any] = Field(default_factory=dict)
+    suffix: str = ""
+    label: Optional[str] = None
+
+    @property
+    def kind(self) -> str:
+        """"evaluate" or "train"."""
+        return "evaluate" if self.evaluate is not None else "train"
+
+    @property
+    def config(self) -> Union[str, Dict[str, Any]]:
+        """The run's config (path or mapping)."""
+        return self.evaluate if self.evaluate is not None else self.train
+
+
+class BenchConfig(Section):
+    """A ``tfrec bench`` config: see the module docstring.
+
+    Attributes:
+      bench: see :class:`BenchHeaderConfig`.
+      runs: the runs, in row order (at least one); see :class:`BenchRunConfig`.
+
+    Example:
+      >>> from tfrec.config import validate
+      >>> cfg = validate(BenchConfig, {"bench": {"name": "b", "dataset": "d", "protocol": "p"},
+      ...                              "runs": [{"train": "configs/train_mf_ml100k.yaml"}]})
+      >>> cfg.runs[0].kind
+      'train'
+    """
+
+    bench: BenchHeaderConfig
+    runs: List[BenchRunConfig]
+
+    def check(self, fail: Fail) -> None:
+        if not self.runs:
+            fail("runs", "config key 'runs' is empty; add at least one run (evaluate: or train:).")
+        for i, run in enumerate(self.runs):
+            if (run.evaluate is None) == (run.train is None):
+                fail(f"runs[{i}]", f"config key 'runs[{i}]' must have exactly one run kind: 'evaluate' (a tfrec "
+                                   "evaluate config) or 'train' (a tfrec train config).")
+            if run.label is not None and run.kind == "evaluate":
+                fail(f"runs[{i}].label", f"config key 'runs[{i}].label' names the row of a train run; the rows of an "
+                                         "evaluate run are its algorithms' labels (use 'suffix' to mark them).")
+        if self.bench.seeds is not None and (not self.bench.seeds or len(set(self.bench.seeds)) != len(self.bench.seeds)):
+            fail("bench.seeds", f"config key 'bench.seeds' must be a non-empty list of distinct seeds, got "
+                                f"{self.bench.seeds!r}.")
