@@ -14,7 +14,7 @@ import pytest
 import tfrec  # noqa: F401
 import tensorflow as tf
 
-import tfrec.recommenders.ctr_fit as ctr_fit
+import tfrec.training.families.ctr as ctr_family
 from tfrec.models.logreg import LogisticRegression
 from tfrec.training.callbacks import RunRecorder, load_weights_file
 from tfrec.training.config import ConfigError, from_dict
@@ -45,16 +45,16 @@ def _config(criteo_path, run_dir, model="dcn", training=None, model_params=None)
 
 @pytest.fixture
 def captured_lr(monkeypatch):
-    """The logistic regressions the warm start trains (``fit_model`` calls on a LogisticRegression)."""
+    """The logistic regressions the warm start trains (``fit_lr`` calls on a LogisticRegression)."""
     models = []
-    original = ctr_fit.fit_model
+    original = ctr_family.fit_lr
 
     def spy(model, *args, **kwargs):
         if isinstance(model, LogisticRegression):
             models.append(model)
         return original(model, *args, **kwargs)
 
-    monkeypatch.setattr(ctr_fit, "fit_model", spy)
+    monkeypatch.setattr(ctr_family, "fit_lr", spy)
     return models
 
 
