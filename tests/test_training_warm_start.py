@@ -1,7 +1,7 @@
 """``training.warm_start: lr`` / ``freeze_linear`` in the trainer (CTR families), on a tiny Criteo slice.
 
 The deep model starts as a logistic regression trained first on the same fit rows (as
-``benchmarks/ctr_criteo10k.py`` does outside the trainer): its first predictions are the LR's,
+the Criteo benchmark's LR row trains): its first predictions are the LR's,
 ``freeze_linear`` keeps the copied first-order weights, the start counts as epoch 0 of early stopping,
 and a resumed run reuses the stored start instead of training the LR again.
 """
@@ -208,7 +208,7 @@ def test_residual_config_has_the_benchmark_settings():
     from tfrec.config import load_yaml
     from tfrec.training.config import load_config
 
-    bench = load_yaml("configs/dcn_criteo.yaml")  # what benchmarks/ctr_criteo10k.py trains as its DCN row
+    bench = load_yaml("configs/dcn_criteo.yaml")  # the DCN row of configs/bench/ctr_criteo10k.yaml
     cfg = load_config("configs/train_dcn_criteo_residual.yaml")
     assert cfg.model.name == bench["model"]["name"] == "dcn"
     for key, value in bench["model"]["params"].items():

@@ -54,7 +54,7 @@ class WarmStartLRConfig(Section):
 
     It uses the deep model's features and preprocessing (same vocabularies and buckets, adapted on the
     same fit rows), trains on the fit rows with Adam and early-stops on the validation loss (best
-    epoch's weights kept). Defaults: ``LINEAR["logreg"]`` of ``benchmarks/ctr_criteo10k.py``.
+    epoch's weights kept). Defaults: the logistic regression row of ``configs/bench/ctr_criteo10k.yaml``.
 
     Attributes:
       embedding_l2: L2 on the first-order weights looked up in a batch; >= 0. Default 0.001.
