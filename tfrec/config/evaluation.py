@@ -18,6 +18,9 @@ class EvaluationConfig(Section):
       exclude_seen: drop training items from each user's top-k list. Default True.
       relevance_threshold: a test item counts as relevant only if rated at least this; None = every
         held-out interaction is relevant. Default None.
+      ranking: also compute the full-catalog top-k metrics (every item scored for every test user).
+        False keeps the pair metrics only: RMSE/MAE of rating models, AUC/log loss of click models.
+        Default True.
 
     Example:
       >>> EvaluationConfig(k=[5, 10]).k
@@ -28,3 +31,4 @@ class EvaluationConfig(Section):
     k: List[Annotated[int, Field(gt=0)]] = Field(default_factory=lambda: [10])
     exclude_seen: bool = True
     relevance_threshold: Optional[float] = None
+    ranking: bool = True

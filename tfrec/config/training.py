@@ -54,7 +54,7 @@ class WarmStartLRConfig(Section):
 
     It uses the deep model's features and preprocessing (same vocabularies and buckets, adapted on the
     same fit rows), trains on the fit rows with Adam and early-stops on the validation loss (best
-    epoch's weights kept). Defaults: ``LINEAR["logreg"]`` of ``benchmarks/ctr_criteo10k.py``.
+    epoch's weights kept). Defaults: the logistic regression row of ``configs/bench/ctr_criteo10k.yaml``.
 
     Attributes:
       embedding_l2: L2 on the first-order weights looked up in a batch; >= 0. Default 0.001.
@@ -105,6 +105,12 @@ class TrainingConfig(Section):
       freeze_linear: with ``warm_start``, keep the copied first-order weights fixed (the model is the LR
         plus a learned interaction residual). Default False.
       warm_start_lr: settings of that logistic regression, see :class:`WarmStartLRConfig`.
+      refit: after the run (early stopping on the validation carve picks the epoch count), train a
+        fresh model with the same seed and settings on all training rows (fit + validation) for that
+        many epochs, without early stopping, and keep it: it is the run's model, exported and scored
+        (``tfrec.training.refit``). The early-stopped run stays in ``<run_dir>/early_stopping/``; the
+        final metrics add its test metrics as ``<metric>_no_refit`` and ``refit_epochs``. Needs early
+        stopping enabled. Default False.
 
     Example:
       >>> TrainingConfig(epochs=3).early_stopping.patience
@@ -130,3 +136,4 @@ class TrainingConfig(Section):
     warm_start: Optional[Literal["lr"]] = None
     freeze_linear: bool = False
     warm_start_lr: WarmStartLRConfig = Field(default_factory=WarmStartLRConfig)
+    refit: bool = False
