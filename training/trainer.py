@@ -55,7 +55,8 @@ import tfrec  # noqa: F401  (selects tf_keras before TensorFlow loads)
 from tfrec.training import data as data_lib
 from tfrec.config import ConfigError, RunConfig, parse_yaml
 from tfrec.training.config import Config, from_dict, load_config
-from tfrec.training.strategy import Placement, make_placement, serve_forever, set_mixed_precision
+from tfrec.training.strategy import Placement, make_placement, serve_forever, set_mixed_precision, \
+    ps_summary
 from tfrec.training.families.registry import get_task, monitor_of
 
 if TYPE_CHECKING:
@@ -182,7 +183,9 @@ class Trainer:
         """Runs (or resumes) the training, the final evaluation and the export; returns a :class:`RunResult`."""
         cfg = self.config
         t_start = time.perf_counter()
-        placement = self.placement = make_placement(cfg.training.strategy, log=self.log)
+        placement = self.placement = make_placement(cfg.training.strategy, log=self.log,
+                                                    ps_shards=cfg.training.ps_shards,
+                                                    min_shard_bytes=cfg.training.min_shard_bytes)
         if placement.strategy is None:  # a parameter-server worker/ps task
             serve_forever(placement, log=self.log)
         import tensorflow as tf
@@ -365,6 +368,8 @@ class Trainer:
         }
         if warm_info is not None:
             metrics["warm_start"] = warm_info
+        if ps:
+            metrics.update(ps_summary(model))
         atomic_write_text(out / "metrics.json", json.dumps(metrics, indent=2, default=_json_default) + "\n")
         self.log(f"done in {self.timing['total_seconds']:.1f}s; run folder {out}")
         return RunResult(out, history, final, best_epoch, best_value, monitor, model, recorder.resumed_from, metrics,
