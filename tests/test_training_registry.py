@@ -23,11 +23,11 @@ KERAS = [n for n in available() if not get_task(n).closed_form]
 
 
 def test_every_algorithm_is_registered_once():
-    assert KERAS == ["dcn", "deepfm", "fm", "gmf", "gru4rec", "i_autorec", "logreg", "mf", "mlp", "multitask", "neumf",
-                     "ranking", "two_stage", "two_tower", "u_autorec"]
+    assert KERAS == ["bpr", "dcn", "deepfm", "fm", "gmf", "gru4rec", "i_autorec", "logreg", "mf", "mlp", "multitask",
+                     "neumf", "ranking", "two_stage", "two_tower", "u_autorec"]
     assert [n for n in available() if get_task(n).closed_form] == [
-        "bpr", "content_knn", "global_mean", "hybrid", "item_knn", "item_mean", "popularity", "random", "rbm",
-        "session_popularity", "successor_rule"]
+        "content_knn", "global_mean", "hybrid", "item_knn", "item_mean", "popularity", "random", "rbm",
+        "session_knn", "session_popularity", "successor_rule"]
     assert all(get_task(n).name == n for n in available())
 
 
@@ -51,9 +51,12 @@ def test_schema_round_trips_its_defaults(name):
 
 
 def test_ncf_variants_have_their_own_parameters():
-    assert set(get_task("gmf").defaults) == {"mf_dim", "l2", "init_stddev", "num_negatives"}
-    assert set(get_task("mlp").defaults) == {"mlp_embedding_dim", "hidden_units", "l2", "init_stddev", "num_negatives"}
-    assert set(get_task("neumf").defaults) == set(get_task("gmf").defaults) | set(get_task("mlp").defaults)
+    sampling = {"l2", "init_stddev", "num_negatives", "resample_negatives"}
+    assert set(get_task("gmf").defaults) == {"mf_dim"} | sampling
+    assert set(get_task("mlp").defaults) == {"mlp_embedding_dim", "hidden_units"} | sampling
+    assert set(get_task("neumf").defaults) == (set(get_task("gmf").defaults) | set(get_task("mlp").defaults)
+                                               | {"pretrain", "pretrain_gmf", "pretrain_mlp", "alpha"})
+    assert set(get_task("bpr").defaults) == {"embedding_dim"} | sampling
     with pytest.raises(ConfigError, match=r"unknown config key 'model.params.variant' for model 'neumf'"):
         get_task("neumf").check_params({"variant": "gmf"}, _raise)
     assert get_task("i_autorec").based_on == "item" and get_task("u_autorec").based_on == "user"
@@ -106,6 +109,8 @@ def test_wrong_type_names_key_expected_type_and_value(name, params, expected):
 
 @pytest.mark.parametrize("name, params, expected", [
     ("gmf", {"num_negatives": 0}, "'model.params.num_negatives' must be >= 1, got 0."),
+    ("neumf", {"alpha": 1.5}, "'model.params.alpha' must be <= 1.0, got 1.5."),
+    ("bpr", {"resample_negatives": "yes"}, "'model.params.resample_negatives' expects a boolean, got str 'yes'."),
     ("item_knn", {"k": 0}, "'model.params.k' must be > 0, got 0."),
     ("gru4rec", {"layers": [0]}, "'model.params.layers' expects a list of positive integers, got [0]."),
     ("gru4rec", {"layers": []}, "'model.params.layers' expects a list of positive integers, got []."),
@@ -150,7 +155,8 @@ def test_config_loader_uses_the_schema():
 
 
 @pytest.mark.parametrize("name, params, expected", [
-    ("mf", {}, ("val_rmse", "min")), ("neumf", {}, ("val_auc", "max")), ("dcn", {"task": "ctr"}, ("val_auc", "max")),
+    ("mf", {}, ("val_rmse", "min")), ("neumf", {}, ("val_auc", "max")), ("bpr", {}, ("val_auc", "max")),
+    ("dcn", {"task": "ctr"}, ("val_auc", "max")),
     ("deepfm", {"task": "rating"}, ("val_rmse", "min")), ("gru4rec", {"k": 10}, ("val_mrr_at_10", "max")),
     ("two_tower", {}, ("val_loss", "min")),
 ])
@@ -209,7 +215,7 @@ def test_closed_form_entry_checks_its_params():
 def test_derived_schema_of_an_adapter_keeps_its_signature_defaults():
     task = get_task("rbm")
     assert task.defaults["n_hidden"] == 200 and task.defaults["cd_k_schedule"] == [[0, 1], [15, 3]]
-    assert "name" not in task.defaults and "model" not in get_task("bpr").defaults
+    assert "name" not in task.defaults
     with pytest.raises(ConfigError, match=r"'model.params.n_hidden' expects an integer"):
         task.check_params({"n_hidden": "many"}, _raise)
 
@@ -223,6 +229,7 @@ _SMALL = {
     "neumf": {"mf_dim": 4, "mlp_embedding_dim": 4, "hidden_units": [4], "num_negatives": 1},
     "gmf": {"mf_dim": 4, "num_negatives": 1},
     "mlp": {"mlp_embedding_dim": 4, "hidden_units": [4], "num_negatives": 1},
+    "bpr": {"embedding_dim": 4},
     "two_tower": {"embedding_dim": 4},
     "ranking": {"embedding_dim": 4, "hidden_units": [4]},
     "dcn": {"features": _IDS, "embedding_dim": 4, "model_params": {"cross_layers": 1, "deep_layers": [4]}},

@@ -55,8 +55,9 @@ import tfrec  # noqa: F401  (selects tf_keras before TensorFlow loads)
 from tfrec.training import data as data_lib
 from tfrec.config import ConfigError, RunConfig, parse_yaml
 from tfrec.training.config import Config, from_dict, load_config
-from tfrec.training.strategy import Placement, make_placement, serve_forever, set_mixed_precision, \
-    ps_summary
+from tfrec.training.closed_form_fit import fit_closed_form, refuse_closed_form_run
+from tfrec.training.strategy import Placement, make_placement, ps_summary, serve_forever, set_mixed_precision
+from tfrec.training.stages import train_stages
 from tfrec.training.families.registry import get_task, monitor_of
 
 if TYPE_CHECKING:
@@ -183,9 +184,7 @@ class Trainer:
         """Runs (or resumes) the training, the final evaluation and the export; returns a :class:`RunResult`."""
         cfg = self.config
         t_start = time.perf_counter()
-        placement = self.placement = make_placement(cfg.training.strategy, log=self.log,
-                                                    ps_shards=cfg.training.ps_shards,
-                                                    min_shard_bytes=cfg.training.min_shard_bytes)
+        placement = self.placement = make_placement(cfg.training.strategy, self.log, *cfg.training.ps_sharding)
         if placement.strategy is None:  # a parameter-server worker/ps task
             serve_forever(placement, log=self.log)
         import tensorflow as tf
@@ -196,6 +195,9 @@ class Trainer:
         from tfrec.training.callbacks import atomic_write_text
 
         atomic_write_text(out / "config.yaml", cfg.to_yaml(tuning=False))
+        if getattr(self.task, "closed_form", False):  # the algorithm's own fit, no Keras loop
+            metrics, algo, run = fit_closed_form(cfg, self.task, out, self.train_frame, self.log)
+            return RunResult(out, [], metrics["final"], None, None, "", algo, None, metrics, run)
         tf.keras.utils.set_random_seed(cfg.training.seed)
         mixed = set_mixed_precision(cfg.training.mixed_precision, placement, log=self.log)
         task = self.task
@@ -209,6 +211,7 @@ class Trainer:
         task.write_vocab(run, out / "vocab")
         params = dict(cfg.model.params)
         task.setup(params, run)
+        train_stages(type(self), task, params, cfg, run, out, self.log)  # e.g. NeuMF's GMF and MLP (pretrain)
         with placement.strategy.scope():
             # families with feature layers adapt them here, before their examples are encoded
             model = task.build_model(params, run)
@@ -229,16 +232,15 @@ class Trainer:
         if drop:
             steps_per_epoch = max(1, n_fit // global_batch)
         shuffle = 0 if task.ordered else cfg.training.shuffle_buffer
-        train_ds = data_lib.make_dataset(fit_x, fit_y, global_batch, shuffle_buffer=shuffle,
-                                         seed=cfg.training.seed, cache=cfg.training.cache, repeat=ps, drop_remainder=drop)
+        train_ds = task.train_dataset(run, fit_x, fit_y, global_batch, cfg, shuffle_buffer=shuffle, repeat=ps,
+                                      drop_remainder=drop)
         n_val = len(next(iter(val_x.values())))
         # parameter-server training evaluates a fixed number of steps of a repeated dataset
         val_ds = data_lib.make_dataset(val_x, val_y, global_batch, cache=cfg.training.cache, repeat=ps)
         validation_steps = max(1, n_val // global_batch) if ps else None
         self.timing["data_seconds"] = time.perf_counter() - t0
         self.log(f"data: {task.describe_data(run)}; {n_fit} training examples, global batch {global_batch} "
-                 f"({cfg.training.batch_size} x {replicas} "
-                 f"replica(s)), {steps_per_epoch} steps/epoch")
+                 f"({cfg.training.batch_size} x {replicas} replica(s)), {steps_per_epoch} steps/epoch")
 
         t0 = time.perf_counter()
         sample = {k: v[:2] for k, v in fit_x.items()}
@@ -368,8 +370,7 @@ class Trainer:
         }
         if warm_info is not None:
             metrics["warm_start"] = warm_info
-        if ps:
-            metrics.update(ps_summary(model))
+        metrics.update(ps_summary(model) if ps else {})
         atomic_write_text(out / "metrics.json", json.dumps(metrics, indent=2, default=_json_default) + "\n")
         self.log(f"done in {self.timing['total_seconds']:.1f}s; run folder {out}")
         return RunResult(out, history, final, best_epoch, best_value, monitor, model, recorder.resumed_from, metrics,
@@ -578,6 +579,7 @@ def load_run(run_dir: Union[str, Path], overrides: Sequence[str] = ()) -> Loaded
       FileNotFoundError: the folder lacks ``config.yaml`` or ``model/`` (the run did not finish).
     """
     run_dir = Path(run_dir)
+    refuse_closed_form_run(run_dir)
     for needed in ("config.yaml", "model/build.json", "vocab/users.txt"):
         if not (run_dir / needed).exists():
             raise FileNotFoundError(f"{run_dir} has no {needed}: it is not a finished tfrec training run folder "

@@ -81,6 +81,10 @@ class DataConfig(Section):
         In (0, 1), and ``test_ratio + validation_ratio < 1``. Default 0.1.
       session_days: sessions: the validation rows are the training sessions that end in the last
         ``session_days`` days (GRU4Rec's ``train_tr`` / ``train_valid`` split); > 0. Default 1.0.
+      fit_validation: sessions: the model trains on the validation sessions too, i.e. on the whole
+        training log (GRU4Rec's ``train_full`` -> ``test`` protocol, with the epoch count chosen on
+        ``train_tr`` -> ``train_valid`` beforehand). The validation metrics then describe trained
+        sessions, so early stopping and ``training.restore_best`` must be off. Default False.
       encoding: text encoding of the data files, e.g. "latin-1", "cp1252"; None = the format's default
         (MovieLens: latin-1 for ml-100k/ml-1m, utf-8 for the CSV layout; other formats utf-8). Default None.
       duplicates: movielens: a (user, item) pair rated on several lines: "error" (refuse the file,
@@ -117,6 +121,7 @@ class DataConfig(Section):
     test_file: Optional[str] = None
     test_ratio: float = Field(0.1, gt=0, lt=1)
     session_days: float = Field(1.0, gt=0)
+    fit_validation: bool = False
     encoding: Optional[str] = None
     duplicates: Literal["error", "keep-last", "mean"] = "error"
     rating_scale: Union[Literal["auto"], List[float], None] = "auto"

@@ -130,6 +130,11 @@ class TrainingConfig(Section):
     strategy: Literal["auto", "cpu", "gpu", "mirrored", "multi_worker", "parameter_server"] = "auto"
     ps_shards: Optional[int] = Field(None, ge=1)
     min_shard_bytes: int = Field(256 << 10, ge=1)
+
+    @property
+    def ps_sharding(self) -> tuple:
+        """``(ps_shards, min_shard_bytes)``: the variable partitioning of ``parameter_server`` runs."""
+        return self.ps_shards, self.min_shard_bytes
     steps_per_execution: int = Field(1, gt=0)
     shuffle_buffer: int = Field(1_000_000, ge=0)
     cache: bool = True
