@@ -275,8 +275,7 @@ class Trainer:
         recorder = RunRecorder(
             out, monitor, mode, patience=es.patience if es.enabled else None, min_delta=es.min_delta,
             backup_dir=(self.run_dir / "backup") if cfg.output.backup else None, epochs=cfg.training.epochs,
-            console=self.log if cfg.training.verbose == 2 else None, baseline=baseline,
-            baseline_weights=baseline_weights,
+            console=self.log if cfg.training.verbose == 2 else None, baseline=baseline, baseline_weights=baseline_weights,
         )
         timed = [TimedCallback(recorder)]
         callbacks = list(timed)
