@@ -17,7 +17,6 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-pytestmark = pytest.mark.slow  # five TensorFlow processes
 EPOCHS = 4
 BATCH = 128
 
@@ -66,6 +65,7 @@ def _wait_for(path: Path, text: str, proc, timeout: float) -> bool:
     return False
 
 
+@pytest.mark.slow  # five TensorFlow processes
 def test_sharded_embeddings_and_worker_loss(tmp_path, ml100k_path):
     config = _config(tmp_path, ml100k_path)
     run_dir = tmp_path / "run"
@@ -109,3 +109,24 @@ def test_sharded_embeddings_and_worker_loss(tmp_path, ml100k_path):
         assert all(p["shape"][1] == 8 for p in parts)
     # the two shards of the user table together hold one row per user (+1 out-of-vocabulary row)
     assert sum(p["shape"][0] for p in shards["user_factors/embeddings"]) == vocab_users + 1
+
+
+@pytest.mark.parametrize("ps_shards, min_shard_bytes, expected", [
+    (3, 1, [3, 1]),            # fixed shards, whatever the size
+    (None, 10_000, [2, 1]),    # 1000 x 8 float32 = 32,000 bytes: pieces of >= 10,000 bytes, at most 2 (one per ps)
+    (None, 1 << 20, [1, 1]),   # smaller than one shard: stays whole
+])
+def test_variable_partitioner(ps_shards, min_shard_bytes, expected):
+    import tensorflow as tf
+
+    from tfrec.training.strategy import variable_partitioner
+
+    partitioner = variable_partitioner(2, ps_shards, min_shard_bytes)
+    assert list(partitioner(tf.TensorShape([1000, 8]), tf.float32)) == expected
+
+
+def test_ps_shards_must_be_positive():
+    from tfrec.training import ConfigError, from_dict
+
+    with pytest.raises(ConfigError, match="ps_shards"):
+        from_dict({"data": {"path": "x"}, "model": {"name": "mf"}, "training": {"ps_shards": 0}})
