@@ -9,9 +9,10 @@ Public API:
 * The families: :class:`MFTask` (mf), :class:`GMFTask` / :class:`MLPTask` / :class:`NeuMFTask`
   (gmf, mlp, neumf), :class:`BPRTask` (bpr), :class:`TwoTowerTask` (two_tower), :class:`RankingTask`
   (ranking), :class:`CTRTask` (dcn, deepfm, fm, logreg), :class:`AutoRecTask` (i_autorec, u_autorec),
-  :class:`GRU4RecTask` (gru4rec), :class:`MultiTaskTask` (multitask), :class:`TwoStageTask`
-  (two_stage), each with its ``*Params`` schema; :class:`ClosedFormTask` (``closed_form``): algorithms
-  fitted by their own ``fit`` (random, popularity, global_mean, item_mean, item_knn, ...).
+  :class:`RBMTask` (rbm), :class:`GRU4RecTask` (gru4rec), :class:`MultiTaskTask` (multitask),
+  :class:`TwoStageTask` (two_stage), each with its ``*Params`` schema; :class:`ClosedFormTask`
+  (``closed_form``): algorithms fitted by their own ``fit`` (random, popularity, global_mean, item_mean,
+  item_knn, ...).
 
 Importing this package does not import TensorFlow.
 """
@@ -28,6 +29,7 @@ from tfrec.training.families.ncf import GMFParams, GMFTask, MLPParams, MLPTask, 
 from tfrec.training.families.pair_algorithm import KerasPairAlgorithm
 from tfrec.training.families.params import FamilyParams, validate_params
 from tfrec.training.families.ranking import RankingParams, RankingTask
+from tfrec.training.families.rbm import RBMParams, RBMTask
 from tfrec.training.families.registry import RENAMED, TASKS, available, get_task, monitor_of, register
 from tfrec.training.families.two_stage import TwoStageParams, TwoStageTask
 from tfrec.training.families.two_tower import TwoTowerParams, TwoTowerTask
@@ -57,6 +59,8 @@ __all__ = [
     "RENAMED",
     "RankingParams",
     "RankingTask",
+    "RBMParams",
+    "RBMTask",
     "TASKS",
     "Task",
     "TwoStageParams",

@@ -6,7 +6,7 @@ Example (an entry of ``tfrec evaluate``'s ``algorithms``, the course's RBM + Con
       label: "hybrid (rbm + content_knn)"
       params:
         components:
-          - {name: rbm, params: {epochs: 20}}
+          - {name: rbm, params: {orientation: item}, training: {epochs: 20, batch_size: 16}}
           - {name: content_knn}
         normalize: minmax
         tune_weights: true

@@ -38,6 +38,7 @@ from tfrec.training.families.mf import MFTask
 from tfrec.training.families.multitask import MultiTaskTask
 from tfrec.training.families.ncf import GMFTask, MLPTask, NeuMFTask
 from tfrec.training.families.ranking import RankingTask
+from tfrec.training.families.rbm import RBMTask
 from tfrec.training.families.session import SESSION_BASELINES
 from tfrec.training.families.two_stage import TwoStageTask
 from tfrec.training.families.two_tower import TwoTowerTask
@@ -54,14 +55,13 @@ _CLOSED_FORM = (
     ClosedFormTask("content_knn", f"{_R}.content_knn:ContentKNNRecommender", "rating", ContentKNNParams),
     ClosedFormTask("hybrid", "tfrec.training.hybrid:build_hybrid", "rating", HybridParams),
     # algorithms that train with their own loop until they become Trainer tasks (schemas from their signatures)
-    ClosedFormTask("rbm", f"{_R}.rbm:RBMRecommender", "rating"),
 )
 
 #: every registered algorithm by name (to add one: a ``Task`` instance here, or :func:`register`)
 TASKS: Dict[str, Task] = {t.name: t for t in (
     MFTask(), NeuMFTask(), GMFTask(), MLPTask(), BPRTask(), TwoTowerTask(), RankingTask(),
     CTRTask("dcn"), CTRTask("deepfm"), CTRTask("fm"), CTRTask("logreg"), AutoRecTask("item"), AutoRecTask("user"),
-    GRU4RecTask(), MultiTaskTask(), TwoStageTask(), *SESSION_BASELINES, *_CLOSED_FORM)}
+    RBMTask(), GRU4RecTask(), MultiTaskTask(), TwoStageTask(), *SESSION_BASELINES, *_CLOSED_FORM)}
 
 #: names that no longer exist -> what to use instead
 RENAMED: Dict[str, str] = {
