@@ -2,7 +2,8 @@
 
 MF's embedding tables are partitioned across both parameter servers (``training.ps_shards: 2``), and
 training completes every scheduled step after one worker is killed mid-training (the coordinator
-reschedules that worker's steps on the other one).
+reschedules that worker's steps on the other one). Adagrad: with Adam (lr 0.01) one run in seven of
+this asynchronous two-worker training diverged in its first epoch.
 """
 
 import json
@@ -39,7 +40,8 @@ def _config(tmp_path, ml100k_path):
         training:
           epochs: {EPOCHS}
           batch_size: {BATCH}
-          learning_rate: 0.01
+          optimizer: adagrad
+          learning_rate: 0.1
           strategy: parameter_server
           ps_shards: 2
           early_stopping: {{enabled: false}}
@@ -95,7 +97,9 @@ def test_sharded_embeddings_and_worker_loss(tmp_path, ml100k_path):
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["epochs_completed"] == EPOCHS
     n_fit = metrics["train_examples_per_epoch"]
-    assert metrics["optimizer_steps"] == EPOCHS * (n_fit // BATCH)
+    # every scheduled step ran; a step in flight on the killed worker may have reached the ps before it
+    # died and is then run again on the other worker (at-least-once): at most one extra step
+    assert EPOCHS * (n_fit // BATCH) <= metrics["optimizer_steps"] <= EPOCHS * (n_fit // BATCH) + 1
     history = [h["val_rmse"] for h in metrics["history"]]
     assert history[-1] < history[0], history
 
