@@ -49,9 +49,10 @@ class Config(RunConfig):
             task = registry.get_task(self.model.name)
         except ValueError as e:
             fail("model.name", str(e))
-        if not trains(task):
+        if not trains(task) and self.tuner.search != "grid":
             fail("model.name", f"model {self.model.name!r} is fitted in closed form (its own fit, no training loop); "
-                               f"evaluate it with tfrec evaluate (an algorithms entry 'name: {self.model.name}'). "
+                               f"evaluate it with tfrec evaluate (an algorithms entry 'name: {self.model.name}') "
+                               "or tune it with tfrec tune --search grid. "
                                "tfrec train trains the Keras models and the session baselines: "
                                f"{', '.join(n for n in registry.available() if trains(registry.get_task(n)))}.")
         self.model.params = task.check_params(self.model.params, fail=fail)

@@ -13,8 +13,7 @@ Run folder (``output.run_dir``; another tool, e.g. export/serving, reads it)::
       model/build.json       {"family", "class": "module:Class", "config": model.get_config(),
                               "sample_inputs": two training examples} -> ``Class.from_config(config)``,
                               call it on the sample inputs, then ``load_weights``
-      model/weights.*        TF-format weights of the exported model (the best epoch's if
-                             training.restore_best) -> ``model.load_weights(run_dir/"model/weights")``
+      model/weights.*        TF-format weights (the best epoch's if training.restore_best): ``load_weights``
       model/saved_model/     SavedModel of the whole model (when output.saved_model and the family's
                              model can be saved; absent otherwise -- metrics.json says why)
       checkpoints/best.npz   the best epoch's weights (``model.get_weights()`` order) and best.json

@@ -6,13 +6,15 @@
   override), the dotted key, the closest valid key or the expected type.
 * Schemas: :class:`RunConfig` (``tfrec train`` / ``tfrec tune``: :class:`DataConfig`, :class:`ModelConfig`,
   :class:`TrainingConfig`, :class:`EvaluationConfig`, :class:`OutputConfig`, :class:`TunerConfig`,
-  :class:`SearchParam`), :class:`EvaluateConfig` (``tfrec evaluate``) and :class:`BenchConfig` (``tfrec bench``).
+  :class:`SearchParam`), :class:`EvaluateConfig` (``tfrec evaluate``) and :class:`BenchConfig` (``tfrec bench``;
+  its compare runs: :class:`CompareConfig`).
 
 This is a bottom layer: it imports only pydantic, yaml and the standard library. The checks that need
 the model families (``model.params``, warm start, search-space keys) live in ``tfrec.training.config``.
 """
 
 from tfrec.config.bench import AnchorConfig, BenchConfig, BenchHeaderConfig, BenchRunConfig
+from tfrec.config.compare import CompareAlgorithmConfig, CompareConfig
 from tfrec.config.data import CTRTableConfig, DataConfig
 from tfrec.config.errors import ConfigError, Locator
 from tfrec.config.evaluate import AlgorithmConfig, EvaluateConfig, EvaluateDataConfig, ProtocolConfig
@@ -24,7 +26,7 @@ from tfrec.config.overrides import apply_overrides, parse_override, parse_scalar
 from tfrec.config.run import RunConfig
 from tfrec.config.section import Fail, Section, describe_type, valid_keys
 from tfrec.config.training import EarlyStoppingConfig, ScheduleConfig, TrainingConfig, WarmStartLRConfig
-from tfrec.config.tuner import SearchParam, TunerConfig
+from tfrec.config.tuner import CVConfig, SearchParam, TunerConfig
 from tfrec.config.validation import validate
 from tfrec.config.yaml_io import YamlDocument, dump_yaml, load_yaml, parse_yaml, read_yaml
 
@@ -35,6 +37,8 @@ __all__ = [
     "BenchRunConfig",
     "AlgorithmConfig",
     "CTRTableConfig",
+    "CompareAlgorithmConfig",
+    "CompareConfig",
     "ConfigError",
     "DataConfig",
     "EarlyStoppingConfig",
@@ -45,6 +49,7 @@ __all__ = [
     "Locator",
     "ModelConfig",
     "OutputConfig",
+    "CVConfig",
     "ProtocolConfig",
     "RunConfig",
     "ScheduleConfig",

@@ -17,6 +17,7 @@ Example (``configs/bench/<name>.yaml``)::
         label: "mf (trainer)"
         set: {training.epochs: 5}
       - tune: configs/tune_mf_ml100k.yaml         # a tfrec tune config: default vs best config, one row a trial
+      - compare: {...}                            # tfrec algorithms beside Surprise (tfrec.config.compare)
 
 Paths (configs, data, results) are relative to the working directory, as in ``tfrec evaluate``.
 """
@@ -30,7 +31,10 @@ from pydantic import Field
 
 from tfrec.config.section import Fail, Section
 
-__all__ = ["AnchorConfig", "BenchConfig", "BenchHeaderConfig", "BenchRunConfig"]
+__all__ = ["AnchorConfig", "BenchConfig", "BenchHeaderConfig", "BenchRunConfig", "RUN_KINDS"]
+
+#: the kinds of run a benchmark config may hold
+RUN_KINDS = ("evaluate", "train", "tune", "compare")
 
 
 class AnchorConfig(pydantic.BaseModel):
@@ -73,13 +77,15 @@ class BenchHeaderConfig(Section):
 
 
 class BenchRunConfig(Section):
-    """One entry of ``runs``: exactly one of ``evaluate``, ``train`` and ``tune``.
+    """One entry of ``runs``: exactly one of ``evaluate``, ``train``, ``tune`` and ``compare``.
 
     Attributes:
       evaluate: a ``tfrec evaluate`` config (a path or an inline mapping): one row per algorithm.
       train: a ``tfrec train`` config (a path or an inline mapping): one row, its test metrics.
       tune: a ``tfrec tune`` config (a path or an inline mapping): the default and the best config of its
         search, trained again with the test evaluation, and one row per trial (``tfrec.cli.bench_tune``).
+      compare: a ``compare`` config (a path or an inline mapping, :class:`~tfrec.config.compare.CompareConfig`):
+        one row per algorithm, its RMSE beside its reference library's on the same split.
       set: dotted key -> value overrides of that config (as ``--set``). Default {}.
       suffix: appended to every row name of this run. Default "".
       label: the row name of a ``train`` run (the row-name prefix of a ``tune`` run). Default None (the
@@ -89,18 +95,19 @@ class BenchRunConfig(Section):
     evaluate: Optional[Union[str, Dict[str, Any]]] = None
     train: Optional[Union[str, Dict[str, Any]]] = None
     tune: Optional[Union[str, Dict[str, Any]]] = None
+    compare: Optional[Union[str, Dict[str, Any]]] = None
     set: Dict[str, Any] = Field(default_factory=dict)
     suffix: str = ""
     label: Optional[str] = None
 
     @property
     def kinds(self) -> List[str]:
-        """The run kinds this entry sets (exactly one in a valid config)."""
-        return [k for k in ("evaluate", "train", "tune") if getattr(self, k) is not None]
+        """The run kinds this entry gives (exactly one in a valid config)."""
+        return [k for k in RUN_KINDS if getattr(self, k) is not None]
 
     @property
     def kind(self) -> str:
-        """"evaluate", "train" or "tune"."""
+        """"evaluate", "train", "tune" or "compare"."""
         return (self.kinds or ["train"])[0]
 
     @property
@@ -133,10 +140,11 @@ class BenchConfig(Section):
         for i, run in enumerate(self.runs):
             if len(run.kinds) != 1:
                 fail(f"runs[{i}]", f"config key 'runs[{i}]' must have exactly one run kind: 'evaluate' (a tfrec "
-                                   "evaluate config), 'train' (a tfrec train config) or 'tune' (a tfrec tune config).")
-            if run.label is not None and run.kind == "evaluate":
+                                   "evaluate config), 'train' (a tfrec train config), 'tune' (a tfrec tune config) or "
+                                   "'compare' (tfrec algorithms beside a reference library).")
+            if run.label is not None and run.kind not in ("train", "tune"):
                 fail(f"runs[{i}].label", f"config key 'runs[{i}].label' names the row of a train run; the rows of an "
-                                         "evaluate run are its algorithms' labels (use 'suffix' to mark them).")
+                                         f"{run.kind} run are its algorithms' labels (use 'suffix' to mark them).")
         if self.bench.seeds is not None and (not self.bench.seeds or len(set(self.bench.seeds)) != len(self.bench.seeds)):
             fail("bench.seeds", f"config key 'bench.seeds' must be a non-empty list of distinct seeds, got "
                                 f"{self.bench.seeds!r}.")
