@@ -55,7 +55,7 @@ from tfrec.training import data as data_lib
 from tfrec.config import ConfigError, RunConfig, parse_yaml
 from tfrec.training.config import Config, from_dict, load_config
 from tfrec.training.closed_form_fit import fit_closed_form, refuse_closed_form_run
-from tfrec.training.strategy import Placement, make_placement, serve_forever, set_mixed_precision
+from tfrec.training.strategy import Placement, make_placement, ps_summary, serve_forever, set_mixed_precision
 from tfrec.training.stages import train_stages
 from tfrec.training.families.registry import get_task, monitor_of
 from tfrec.training.refit import Refit, merge_validation
@@ -191,7 +191,7 @@ class Trainer:
         if cfg.training.refit:
             return Refit(self).fit()
         t_start = time.perf_counter()
-        placement = self.placement = make_placement(cfg.training.strategy, log=self.log)
+        placement = self.placement = make_placement(cfg.training.strategy, self.log, *cfg.training.ps_sharding)
         if placement.strategy is None:  # a parameter-server worker/ps task
             serve_forever(placement, log=self.log)
         import tensorflow as tf
@@ -249,8 +249,7 @@ class Trainer:
         validation_steps = max(1, n_val // global_batch) if ps else None
         self.timing["data_seconds"] = time.perf_counter() - t0
         self.log(f"data: {task.describe_data(run)}; {n_fit} training examples, global batch {global_batch} "
-                 f"({cfg.training.batch_size} x {replicas} "
-                 f"replica(s)), {steps_per_epoch} steps/epoch")
+                 f"({cfg.training.batch_size} x {replicas} replica(s)), {steps_per_epoch} steps/epoch")
 
         t0 = time.perf_counter()
         sample = {k: v[:2] for k, v in fit_x.items()}
@@ -285,8 +284,7 @@ class Trainer:
         recorder = RunRecorder(
             out, monitor, mode, patience=es.patience if es.enabled else None, min_delta=es.min_delta,
             backup_dir=(self.run_dir / "backup") if cfg.output.backup else None, epochs=cfg.training.epochs,
-            console=self.log if cfg.training.verbose == 2 else None, baseline=baseline,
-            baseline_weights=baseline_weights,
+            console=self.log if cfg.training.verbose == 2 else None, baseline=baseline, baseline_weights=baseline_weights,
         )
         timed = [TimedCallback(recorder)]
         callbacks = list(timed)
@@ -380,6 +378,7 @@ class Trainer:
         }
         if warm_info is not None:
             metrics["warm_start"] = warm_info
+        metrics.update(ps_summary(model) if ps else {})
         atomic_write_text(out / "metrics.json", json.dumps(metrics, indent=2, default=json_default) + "\n")
         self.log(f"done in {self.timing['total_seconds']:.1f}s; run folder {out}")
         return RunResult(out, history, final, best_epoch, best_value, monitor, model, recorder.resumed_from, metrics,

@@ -89,6 +89,13 @@ class TrainingConfig(Section):
         float32); ignored with a warning on CPU. Default False.
       strategy: "auto", "cpu", "gpu", "mirrored", "multi_worker" or "parameter_server"
         (see ``tfrec.training.strategy``). Default "auto".
+      ps_shards: ``parameter_server`` only: split every variable (embedding tables) into this many
+        shards along its first axis (``FixedShardsPartitioner``), placed round-robin on the ``ps``
+        tasks; >= 1. None = size-based sharding by ``min_shard_bytes``. Default None.
+      min_shard_bytes: ``parameter_server`` only, with ``ps_shards`` None: shard a variable so that
+        each shard holds at least this many bytes, into at most as many shards as there are ``ps``
+        tasks (``MinSizePartitioner``); a table smaller than this stays in one piece; >= 1.
+        Default 262144 (256 KiB).
       steps_per_execution: train steps per ``tf.function`` call; positive. Default 1.
       shuffle_buffer: tf.data shuffle buffer; 0 = no shuffling. Default 1_000_000.
       cache: cache the encoded examples in memory (``Dataset.cache``). Default True.
@@ -127,6 +134,13 @@ class TrainingConfig(Section):
     jit_compile: bool = False
     mixed_precision: bool = False
     strategy: Literal["auto", "cpu", "gpu", "mirrored", "multi_worker", "parameter_server"] = "auto"
+    ps_shards: Optional[int] = Field(None, ge=1)
+    min_shard_bytes: int = Field(256 << 10, ge=1)
+
+    @property
+    def ps_sharding(self) -> tuple:
+        """``(ps_shards, min_shard_bytes)``: the variable partitioning of ``parameter_server`` runs."""
+        return self.ps_shards, self.min_shard_bytes
     steps_per_execution: int = Field(1, gt=0)
     shuffle_buffer: int = Field(1_000_000, ge=0)
     cache: bool = True
