@@ -16,20 +16,26 @@ Example (``configs/bench/<name>.yaml``)::
       - train: configs/train_mf_ml100k.yaml       # a tfrec train config: one row = its test metrics
         label: "mf (trainer)"
         set: {training.epochs: 5}
+      - scale:                                    # a train config on synthetic data of several sizes
+          rows: [1000000, 5000000]                # one row per size: "<label>_<rows>"
+          synth: {like: ml-25m, seed: 0, shards: 16}
+          train: {data: {format: shards}, model: {name: two_tower}, training: {epochs: 1}}
+          export: {scann: true}
 
 Paths (configs, data, results) are relative to the working directory, as in ``tfrec evaluate``.
 """
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Union
+from typing import Annotated, Any, Dict, List, Literal, Optional, Union
 
 import pydantic
 from pydantic import Field
 
 from tfrec.config.section import Fail, Section
 
-__all__ = ["AnchorConfig", "BenchConfig", "BenchHeaderConfig", "BenchRunConfig"]
+__all__ = ["AnchorConfig", "BenchConfig", "BenchHeaderConfig", "BenchRunConfig", "ScaleExportConfig",
+           "ScaleRunConfig", "SynthConfig"]
 
 
 class AnchorConfig(pydantic.BaseModel):
@@ -71,12 +77,72 @@ class BenchHeaderConfig(Section):
     results: Optional[str] = None
 
 
+class SynthConfig(Section):
+    """``scale.synth``: the ``tfrec data synth`` arguments of a scale run (every size uses them).
+
+    Attributes:
+      like: "ml-25m" (ratings; the shard trainers read ratings). Default "ml-25m".
+      seed: seed of the generator. Default 0.
+      shards: shard files per dataset. Default 16.
+      clusters: planted user/item groups. Default 16.
+    """
+
+    like: Literal["ml-25m"] = "ml-25m"
+    seed: int = 0
+    shards: int = Field(16, gt=0)
+    clusters: int = Field(16, gt=0)
+
+
+class ScaleExportConfig(Section):
+    """``scale.export``: the ``tfrec export`` of each trained run (timed as its own stage).
+
+    Attributes:
+      enabled: export each run. Default True.
+      scann: also export the ScaNN variant (tuned to ``scann_recall``). Default True.
+      k: top-k of the retrieval signatures. Default 10.
+      scann_recall: recall@k target of the ScaNN tuning. Default 0.95.
+    """
+
+    enabled: bool = True
+    scann: bool = True
+    k: int = Field(10, gt=0)
+    scann_recall: float = Field(0.95, gt=0, le=1)
+
+
+class ScaleRunConfig(Section):
+    """``runs[i].scale``: one train config run on synthetic data of several sizes, each size in its own
+    child process (so its peak memory is measured alone).
+
+    For each size N: ``tfrec data synth --like <like> --rows N`` into ``<data_dir>/<like>-<N>`` (a
+    folder whose manifest has the same generator settings is reused, and the row says so), then
+    a child process trains the config with ``data.path`` set to that folder, evaluates it, and
+    exports it. Row ``<label>_<N>``: ``peak_rss_mb`` (the child's maximum resident set), the
+    trainer's examples/s and its stages' seconds, and the final test metrics.
+
+    Attributes:
+      rows: dataset sizes (interactions), in row order.
+      synth: see :class:`SynthConfig`.
+      train: the ``tfrec train`` config (a path or an inline mapping); its ``data.format`` must be shards.
+      data_dir: where the synthetic datasets go. Default "data/synth".
+      export: see :class:`ScaleExportConfig`.
+      label: row-name prefix. Default None (the model name).
+    """
+
+    rows: List[Annotated[int, Field(gt=0)]]
+    synth: SynthConfig = Field(default_factory=SynthConfig)
+    train: Union[str, Dict[str, Any]]
+    data_dir: str = "data/synth"
+    export: ScaleExportConfig = Field(default_factory=ScaleExportConfig)
+    label: Optional[str] = None
+
+
 class BenchRunConfig(Section):
-    """One entry of ``runs``: exactly one of ``evaluate`` and ``train``.
+    """One entry of ``runs``: exactly one of ``evaluate``, ``train`` and ``scale``.
 
     Attributes:
       evaluate: a ``tfrec evaluate`` config (a path or an inline mapping): one row per algorithm.
       train: a ``tfrec train`` config (a path or an inline mapping): one row, its test metrics.
+      scale: a train config at several synthetic data sizes (see :class:`ScaleRunConfig`): one row per size.
       set: dotted key -> value overrides of that config (as ``--set``). Default {}.
       suffix: appended to every row name of this run. Default "".
       label: the row name of a ``train`` run. Default None (the model name).
@@ -84,18 +150,21 @@ class BenchRunConfig(Section):
 
     evaluate: Optional[Union[str, Dict[str, Any]]] = None
     train: Optional[Union[str, Dict[str, Any]]] = None
+    scale: Optional[ScaleRunConfig] = None
     set: Dict[str, Any] = Field(default_factory=dict)
     suffix: str = ""
     label: Optional[str] = None
 
     @property
     def kind(self) -> str:
-        """"evaluate" or "train"."""
-        return "evaluate" if self.evaluate is not None else "train"
+        """"evaluate", "train" or "scale"."""
+        return "evaluate" if self.evaluate is not None else "scale" if self.scale is not None else "train"
 
     @property
     def config(self) -> Union[str, Dict[str, Any]]:
-        """The run's config (path or mapping)."""
+        """The run's config (path or mapping); of a scale run, its train config."""
+        if self.scale is not None:
+            return self.scale.train
         return self.evaluate if self.evaluate is not None else self.train
 
 
@@ -121,9 +190,12 @@ class BenchConfig(Section):
         if not self.runs:
             fail("runs", "config key 'runs' is empty; add at least one run (evaluate: or train:).")
         for i, run in enumerate(self.runs):
-            if (run.evaluate is None) == (run.train is None):
+            if [run.evaluate, run.train, run.scale].count(None) != 2:
                 fail(f"runs[{i}]", f"config key 'runs[{i}]' must have exactly one run kind: 'evaluate' (a tfrec "
-                                   "evaluate config) or 'train' (a tfrec train config).")
+                                   "evaluate config), 'train' (a tfrec train config) or 'scale' (a train config at "
+                                   "several synthetic data sizes).")
+            if run.scale is not None and not run.scale.rows:
+                fail(f"runs[{i}].scale.rows", f"config key 'runs[{i}].scale.rows' is empty; list the dataset sizes.")
             if run.label is not None and run.kind == "evaluate":
                 fail(f"runs[{i}].label", f"config key 'runs[{i}].label' names the row of a train run; the rows of an "
                                          "evaluate run are its algorithms' labels (use 'suffix' to mark them).")

@@ -39,44 +39,75 @@ __all__ = ["cosine_pair_similarity", "evaluate_blocks", "sample_users"]
 Similarity = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
-def cosine_pair_similarity(seen: sp.spmatrix, max_nnz: int = 8_000_000, dense_limit: int = 50_000_000) -> Similarity:
+def cosine_pair_similarity(seen: sp.spmatrix, max_nnz: int = 8_000_000, dense_limit: int = 50_000_000,
+                           bitset_bytes: int = 256 << 20) -> Similarity:
     """Item-item cosine similarity of binary training interaction vectors, as a function of index pairs.
+
+    ``sim(a, b) = |users(a) & users(b)| / sqrt(|users(a)| |users(b)|)``. Small data: a dense
+    normalized ``[n_items, n_users]`` matrix. Large data: the most popular items (those a
+    recommender lists most) as packed user bitsets (``bitset_bytes`` in all; a pair costs
+    ``n_users / 8`` bytes of AND + popcount), the others as sparse rows multiplied in chunks of at
+    most ``max_nnz`` stored entries; each distinct pair is computed once per call.
 
     Args:
       seen: [n_users, n_items] training interactions (nonzero = seen); training data only, so
         the similarity leaks nothing.
-      max_nnz: stored entries of the gathered item rows per chunk of pairs (bounds memory: about
-        16 bytes each); a chunk has at least one pair.
-      dense_limit: below ``n_items * n_users`` entries the normalized matrix is kept dense (faster).
+      max_nnz: stored entries of the gathered sparse item rows per chunk of pairs (bounds memory);
+        a chunk has at least one pair.
+      dense_limit: below ``n_items * n_users`` entries the normalized matrix is kept dense.
+      bitset_bytes: memory for the popular items' bitsets. Default 256 MiB.
 
     Returns:
       ``sim(a, b) -> [n] float32`` for two [n] int arrays of item indices.
     """
     m = sp.csr_matrix(seen).T.tocsr().astype(np.float32)  # [n_items, n_users]
     m.data[:] = 1.0
-    norms = np.sqrt(np.asarray(m.sum(axis=1))).ravel()
-    norms[norms == 0] = 1.0
-    normed = sp.csr_matrix(sp.diags(1.0 / norms) @ m)
-    dense = normed.toarray() if normed.shape[0] * normed.shape[1] <= dense_limit else None
-    row_nnz = np.diff(normed.indptr).astype(np.int64)
+    n_items, n_users = m.shape
+    degree = np.diff(m.indptr).astype(np.int64)
+    norms = np.sqrt(np.maximum(degree, 1).astype(np.float64))
+    if n_items * n_users <= dense_limit:
+        dense = (sp.diags((1.0 / norms).astype(np.float32)) @ m).toarray()
+
+        def dense_sim(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+            a, b = np.asarray(a).ravel(), np.asarray(b).ravel()
+            out = np.empty(len(a), np.float32)
+            for i in range(0, len(a), 8192):
+                out[i:i + 8192] = np.einsum("ij,ij->i", dense[a[i:i + 8192]], dense[b[i:i + 8192]])
+            return out
+
+        return dense_sim
+    row_bytes = (n_users + 7) // 8
+    hot = np.argsort(-degree, kind="stable")[: max(0, min(n_items, bitset_bytes // row_bytes))]
+    hot = hot[degree[hot] > 0]
+    slot = np.full(n_items, -1, np.int64)
+    slot[hot] = np.arange(len(hot))
+    bits = np.zeros((len(hot), row_bytes), np.uint8)
+    for lo in range(0, len(hot), 1024):
+        rows = m[hot[lo:lo + 1024]].tocoo()
+        np.bitwise_or.at(bits, (rows.row + lo, rows.col >> 3), (1 << (rows.col & 7)).astype(np.uint8))
 
     def sim(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        a, b = np.asarray(a).ravel(), np.asarray(b).ravel()
-        out = np.empty(len(a), np.float32)
-        if dense is not None:
-            for i in range(0, len(a), 8192):
-                x, y = a[i:i + 8192], b[i:i + 8192]
-                out[i:i + 8192] = np.einsum("ij,ij->i", dense[x], dense[y])
-            return out
-        cost = np.cumsum(row_nnz[a] + row_nnz[b])
+        a, b = np.asarray(a, np.int64).ravel(), np.asarray(b, np.int64).ravel()
+        pairs, inverse = np.unique(np.stack([np.minimum(a, b), np.maximum(a, b)], 1), axis=0, return_inverse=True)
+        x, y = pairs[:, 0], pairs[:, 1]
+        common = np.zeros(len(pairs), np.float64)
+        both = (slot[x] >= 0) & (slot[y] >= 0)
+        at = np.flatnonzero(both)
+        step = max(1, (64 << 20) // max(row_bytes, 1) // 2)
+        for lo in range(0, len(at), step):
+            i = at[lo:lo + step]
+            common[i] = np.bitwise_count(bits[slot[x[i]]] & bits[slot[y[i]]]).sum(axis=1, dtype=np.int64)
+        rest = np.flatnonzero(~both)
+        cost = np.cumsum(degree[x[rest]] + degree[y[rest]])
         lo = 0
-        while lo < len(a):
+        while lo < len(rest):
             base = cost[lo - 1] if lo else 0
             hi = max(lo + 1, int(np.searchsorted(cost, base + max_nnz, side="right")))
-            x, y = a[lo:hi], b[lo:hi]
-            out[lo:hi] = np.asarray(normed[x].multiply(normed[y]).sum(axis=1)).ravel()
+            i = rest[lo:hi]
+            common[i] = np.asarray(m[x[i]].multiply(m[y[i]]).sum(axis=1)).ravel()
             lo = hi
-        return out
+        values = (common / (norms[x] * norms[y])).astype(np.float32)
+        return values[np.asarray(inverse).ravel()]
 
     return sim
 
