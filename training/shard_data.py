@@ -72,12 +72,13 @@ def split_dataset(run: ShardRunData, split: str, batch_size: int, *, shuffle_buf
     """``tf.data`` of ``{"user", "item", "rating"}`` batches of the rows of ``split`` ("fit", "val", "test").
 
     Ids are training indices. Without shuffling the files are read one at a time, in order (the
-    order of :func:`split_arrays`); with it, four files at a time in a shuffled order, and rows
-    through a ``shuffle_buffer``-row buffer.
+    order of :func:`split_arrays`); with it, four files at a time in a shuffled order, each read
+    batch permuted, and blocks of 256 rows through a ``shuffle_buffer``-row buffer
+    (``shard_dataset``'s ``block_rows``: no per-row work in ``tf.data``).
     """
     return shard_dataset(run.split.manifest, COLUMNS, batch_size, shuffle_buffer=shuffle_buffer, seed=seed,
                          repeat=repeat, read_rows=read_rows, cycle_length=4 if shuffle_buffer else 1,
-                         drop_remainder=drop_remainder, transform=run.split.transform(split))
+                         drop_remainder=drop_remainder, transform=run.split.transform(split), block_rows=256)
 
 
 def split_arrays(run: ShardRunData, split: str) -> Dict[str, np.ndarray]:

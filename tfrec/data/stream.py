@@ -90,7 +90,7 @@ def _parquet_batches(path: str, columns: List[str], rows: int) -> Iterator[Dict[
 
 def shard_dataset(source, columns: Sequence[str], batch_size: int, *, shuffle_buffer: int = 0, seed: int = 0,
                   repeat: bool = False, input_context=None, read_rows: int = 65_536, cycle_length: int = 4,
-                  drop_remainder: bool = False, transform: Optional[Transform] = None):
+                  drop_remainder: bool = False, transform: Optional[Transform] = None, block_rows: int = 1):
     """A ``tf.data.Dataset`` of ``{column: [batch] tensor}`` batches streamed from the shards.
 
     Args:
@@ -107,6 +107,10 @@ def shard_dataset(source, columns: Sequence[str], batch_size: int, *, shuffle_bu
       drop_remainder: drop the last short batch.
       transform: a function applied to every read batch of ``read_rows`` rows (numpy, before the
         shuffle), returning the rows to keep with the same columns and dtypes; None = keep all.
+      block_rows: Parquet: rows move through the shuffle buffer in blocks of this many (a read batch
+        is first permuted when shuffling, so a block is a random sample of it) and blocks are cut
+        into batches with ``rebatch``: no per-row work in ``tf.data`` (several times faster on a
+        loaded CPU). 1 = single rows. Default 1.
 
     Raises:
       DataFormatError: a shard does not match the manifest (see :func:`check_shards`).
@@ -127,16 +131,38 @@ def shard_dataset(source, columns: Sequence[str], batch_size: int, *, shuffle_bu
     if manifest.file_format == "parquet":
         signature = {c: tf.TensorSpec([None], dtypes[c]) for c in columns}
 
+        passes = [0]
+
         def read(path):
             def batches(p):
+                passes[0] += 1
+                rng = np.random.default_rng([seed, passes[0]])
                 for b in _parquet_batches(p.decode(), columns, read_rows):
                     b = {c: v.astype(dtypes[c].as_numpy_dtype, copy=False) for c, v in b.items()}
-                    yield transform(b) if transform is not None else b
+                    b = transform(b) if transform is not None else b
+                    if block_rows == 1:
+                        yield b
+                        continue
+                    if shuffle_buffer:
+                        order = rng.permutation(len(b[columns[0]]))
+                        b = {c: v[order] for c, v in b.items()}
+                    for lo in range(0, len(b[columns[0]]), block_rows):
+                        yield {c: v[lo:lo + block_rows] for c, v in b.items()}
 
             return tf.data.Dataset.from_generator(batches, output_signature=signature, args=(path,))
 
         rows = files_ds.interleave(read, cycle_length=cycle_length, num_parallel_calls=tf.data.AUTOTUNE,
-                                   deterministic=not shuffle_buffer).unbatch()
+                                   deterministic=not shuffle_buffer)
+        if block_rows > 1:
+            if shuffle_buffer:
+                rows = rows.shuffle(max(1, shuffle_buffer // block_rows), seed=seed, reshuffle_each_iteration=True)
+            if repeat:
+                rows = rows.repeat()
+            batches = rows.rebatch(batch_size, drop_remainder=drop_remainder)
+            if n > 1 and not file_sharded:
+                batches = batches.shard(n, i)
+            return batches.prefetch(tf.data.AUTOTUNE)
+        rows = rows.unbatch()
     elif manifest.file_format == "tfrecord":
         spec = {c: (tf.io.FixedLenFeature([], tf.string) if manifest.schema[c] == "float64"
                     else tf.io.FixedLenFeature([], tf.float32 if dtypes[c].is_floating else tf.int64)) for c in columns}
