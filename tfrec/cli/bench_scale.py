@@ -3,9 +3,9 @@
 For each size the parent process writes (or reuses) the synthetic shard folder with ``tfrec data
 synth`` in a child process, then runs a second child, ``python -m tfrec.cli.bench_scale JOB``,
 that trains the config with the Trainer (streamed shard input, final block evaluation) and
-exports the run with ``tfrec export`` (ScaNN variant). The parent waits for each child with
-``os.wait4``, whose resource usage is that child's alone: ``peak_rss_mb`` is the child's maximum
-resident set size, so every size's memory is measured on its own.
+exports the run with ``tfrec export`` (ScaNN variant). ``peak_rss_mb`` is that child's peak resident
+set since it started (``VmHWM``, reported by the child at exit and polled by the parent), so every
+size's memory is measured on its own.
 
 Row ``<label>_<rows>`` metrics: ``peak_rss_mb``, ``train_examples_per_s`` (the trainer's examples
 per second of ``model.fit``), ``seconds_<stage>`` (``synth`` when the data was written in this
@@ -25,20 +25,37 @@ import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-__all__ = ["child_main", "ensure_synth", "run_child", "run_scale"]
+__all__ = ["child_main", "ensure_synth", "peak_rss_mb", "run_child", "run_scale"]
 
 
-def run_child(cmd: Sequence[str]) -> Tuple[int, float, float]:
+def peak_rss_mb(pid: Optional[int] = None) -> Optional[float]:
+    """The peak resident set (``VmHWM`` of ``/proc/<pid>/status``) of a process since its ``exec``, in MiB;
+    None where ``/proc`` is unavailable. (``ru_maxrss`` is not used: Linux carries the parent's
+    resident set into a child's ``ru_maxrss`` at ``exec``, so it overstates a small child.)"""
+    try:
+        with open(f"/proc/{pid or 'self'}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        return None
+    return None
+
+
+def run_child(cmd: Sequence[str], poll_seconds: float = 0.1) -> Tuple[int, float, float]:
     """Runs ``cmd`` (its output goes to this process's) and returns (exit code, wall seconds, peak RSS MiB).
 
-    The peak RSS is ``ru_maxrss`` of ``os.wait4`` on that child (kilobytes on Linux): the child's own
-    maximum, not the maximum over every child this process ever had.
+    The peak is the child's own ``VmHWM``, read every ``poll_seconds`` while it runs (a child that
+    reports its own peak at exit, as :func:`child_main` does, is exact; a spike in the last poll
+    interval can be missed otherwise).
     """
     t0 = time.perf_counter()
     proc = subprocess.Popen(list(cmd))
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return proc.returncode, time.perf_counter() - t0, usage.ru_maxrss / 1024.0
+    peak = 0.0
+    while proc.poll() is None:
+        peak = max(peak, peak_rss_mb(proc.pid) or 0.0)
+        time.sleep(poll_seconds)
+    return proc.returncode, time.perf_counter() - t0, peak
 
 
 _SAME = ("like", "rows", "seed", "clusters")
@@ -81,7 +98,7 @@ def _row(name: str, data: Dict[str, Any], result: Dict[str, Any], seconds: float
     timing = result["timing"]
     stages = {"data": "data_seconds", "build": "build_seconds", "train": "fit_seconds",
               "save_model": "export_seconds", "eval": "eval_seconds"}
-    metrics: Dict[str, Any] = {"peak_rss_mb": round(rss, 1),
+    metrics: Dict[str, Any] = {"peak_rss_mb": round(max(rss, result.get("peak_rss_mb") or 0.0), 1),
                                "train_examples_per_s": result["train_examples_per_second"]}
     if not data["reused"]:
         metrics["seconds_synth"] = round(data["seconds"], 3)
@@ -129,8 +146,6 @@ def run_scale(prepared, scale, seed: Optional[int], log=print) -> Tuple[List[Dic
 
 def child_main(argv: Sequence[str]) -> int:
     """The child of :func:`run_scale`: ``python -m tfrec.cli.bench_scale JOB.json`` (train, evaluate, export)."""
-    import resource
-
     job = json.loads(Path(argv[0]).read_text())
     import tfrec  # noqa: F401  (tf_keras before TensorFlow)
     from tfrec.config import Locator, validate
@@ -143,7 +158,7 @@ def child_main(argv: Sequence[str]) -> int:
     out: Dict[str, Any] = {"timing": result.metrics["timing"], "final": result.final,
                            "train_examples_per_second": result.metrics["train_examples_per_second"],
                            "train_examples_per_epoch": result.metrics["train_examples_per_epoch"],
-                           "rss_after_training_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0}
+                           "peak_rss_after_training_mb": peak_rss_mb()}
     export = job["export"]
     if export["enabled"]:
         t0 = time.perf_counter()
@@ -151,6 +166,7 @@ def child_main(argv: Sequence[str]) -> int:
                               scann_recall=export["scann_recall"])
         out["export_seconds"] = time.perf_counter() - t0
         out["scann"] = exported.tuning
+    out["peak_rss_mb"] = peak_rss_mb()
     Path(job["result"]).write_text(json.dumps(out, default=float))
     return 0
 

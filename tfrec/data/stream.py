@@ -133,6 +133,7 @@ def shard_dataset(source, columns: Sequence[str], batch_size: int, *, shuffle_bu
 
         passes = [0]
 
+        @tf.autograph.experimental.do_not_convert
         def read(path):
             def batches(p):
                 passes[0] += 1
