@@ -61,9 +61,19 @@ class ShardTask(Task):
         again = repeat or t.steps_per_epoch is not None
         shape = (lambda b: self.features(run, b))
         if run.stream:
+            import tensorflow as tf
+
+            # the split's row counts give the batches per pass: Keras then treats the stream as the in-memory
+            # arrays (an input of unknown length trains differently from the second epoch on)
+            def sized(ds, n, drop):
+                batches = n // global_batch if drop else -(-n // global_batch)
+                return ds.apply(tf.data.experimental.assert_cardinality(batches))
+
             train = split_dataset(run, "fit", global_batch, shuffle_buffer=t.shuffle_buffer, seed=t.seed, repeat=again,
-                                  drop_remainder=drop_remainder).map(shape)
-            val = split_dataset(run, "val", global_batch, repeat=repeat).map(shape)
+                                  drop_remainder=drop_remainder)
+            val = split_dataset(run, "val", global_batch, repeat=repeat)
+            train = (train if again else sized(train, rows["fit"], drop_remainder)).map(shape)
+            val = (val if repeat else sized(val, rows["val"], False)).map(shape)
         else:
             fit, val_rows = split_arrays(run, "fit"), split_arrays(run, "val")
             train = make_dataset(fit, None, global_batch, shuffle_buffer=t.shuffle_buffer, seed=t.seed, cache=False,
