@@ -68,6 +68,7 @@ def _config(folder, run_dir, model, stream, **training):
             "output": {"run_dir": str(run_dir), "tensorboard": False, "backup": False, "saved_model": False}}
 
 
+@pytest.mark.slow
 def test_streamed_and_in_memory_training_give_equal_metrics(ml100k_shards, tmp_path):
     """The same rows in the same order (no shuffling) -> the same model and the same test metrics."""
     from tfrec.training.trainer import Trainer
@@ -86,6 +87,7 @@ def test_streamed_and_in_memory_training_give_equal_metrics(ml100k_shards, tmp_p
     assert finals[True]["test_users"] == 400 < finals[True]["test_users_all"]
 
 
+@pytest.mark.slow
 def test_streamed_two_tower_trains_exports_with_scann_and_beats_random(ml100k_shards, tmp_path):
     from tfrec.export.run import export_run
     from tfrec.training.trainer import Trainer
