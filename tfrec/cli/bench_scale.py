@@ -77,8 +77,12 @@ def ensure_synth(scale, rows: int, log=print) -> Dict[str, Any]:
     folder = Path(scale.data_dir) / f"{s.like}-{rows}"
     want = {"like": s.like, "rows": rows, "seed": s.seed, "clusters": s.clusters}
     if (folder / MANIFEST).is_file():
-        have = read_manifest(folder).source
+        manifest = read_manifest(folder)
+        have = manifest.source
         differs = [k for k in _SAME if have.get(k) != want[k]]
+        if not differs and manifest.rows != rows:
+            raise ValueError(f"{folder} holds {manifest.rows:,} rows, not {rows:,} (written by an older tfrec data "
+                             "synth that left shards empty); remove it to write it again")
         if differs:
             raise ValueError(f"{folder} holds another synthetic dataset ({', '.join(f'{k}={have.get(k)!r}' for k in differs)}"
                              f"; this run wants {', '.join(f'{k}={want[k]!r}' for k in differs)}); remove it or set "
