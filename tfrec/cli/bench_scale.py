@@ -17,7 +17,6 @@ child's wall time including its imports), and the final test metrics.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import tempfile
