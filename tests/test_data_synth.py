@@ -16,6 +16,25 @@ def _frame(manifest):
     return pd.concat([pd.read_parquet(p) for p in manifest.paths()], ignore_index=True)
 
 
+def test_user_counts_cover_the_rows_when_heavy_users_reach_the_item_cap():
+    """A power-law user at the item cap cannot take its share; the others take it (25M rows over
+    ml-25m's users once left the last shards empty)."""
+    from tfrec.data.synth import _powerlaw_weights, _user_counts
+
+    activity = _powerlaw_weights(2_000, 0.9, np.random.default_rng(0))
+    assert np.minimum(300, np.maximum(1, np.floor(activity * 200_000))).sum() < 200_000  # the old counts
+    counts = _user_counts(activity, 200_000, 300)
+    assert counts.sum() >= 200_000 and counts.max() <= 300 and counts.min() >= 1
+    assert np.all(np.diff(counts[np.argsort(-activity, kind="stable")]) <= 0)  # still ordered by activity
+
+
+
+def test_ratings_at_the_item_cap_still_have_exact_rows_in_every_shard(tmp_path):
+    m = synthesize(SynthSpec(like="ml-25m", rows=20_000, seed=0, users=500, items=60), tmp_path / "cap", shards=4)
+    assert [s.rows for s in m.shards] == [5_000] * 4
+    assert not _frame(m).duplicated(["user", "item"]).any()
+
+
 def test_ratings_have_exact_rows_unique_pairs_and_planted_groups(tmp_path):
     m = synthesize(SynthSpec(like="ml-25m", rows=60_000, seed=3), tmp_path / "r", shards=3)
     df = _frame(read_manifest(tmp_path / "r"))

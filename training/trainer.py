@@ -59,6 +59,7 @@ from tfrec.training.strategy import Placement, make_placement, ps_summary, serve
 from tfrec.training.stages import train_stages
 from tfrec.training.families.registry import get_task, monitor_of
 from tfrec.training.refit import Refit, merge_validation
+from tfrec.training.families.shards import for_data
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -174,7 +175,7 @@ class Trainer:
         self.overwrite = overwrite
         self.log = log or (lambda msg: print(msg, flush=True))
         self._prints = log is None
-        self.task = get_task(self.config.model.name)
+        self.task = for_data(get_task(self.config.model.name), self.config)
         self.placement: Optional[Placement] = None
         self.timing: Dict[str, float] = {}
         self.final_source = "tfrec.evaluation.EvaluatedAlgorithm"
@@ -224,8 +225,6 @@ class Trainer:
         with placement.strategy.scope():
             # families with feature layers adapt them here, before their examples are encoded
             model = task.build_model(params, run)
-        fit_x, fit_y = task.examples(run, run.fit, "fit")
-        val_x, val_y = task.examples(run, run.val, "val")
         replicas = max(1, placement.replicas)
         if task.ordered and (replicas > 1 or cfg.training.strategy in ("multi_worker", "parameter_server")):
             raise ConfigError(f"model {task.name!r} trains on ordered session-parallel steps and runs on one device; "
@@ -233,30 +232,20 @@ class Trainer:
                               f"{cfg.training.strategy!r}, {replicas} replicas).", key="training.strategy",
                               source=cfg.source)
         global_batch = cfg.training.batch_size * replicas
-        n_fit = len(next(iter(fit_x.values())))
-        steps_per_epoch = max(1, math.ceil(n_fit / global_batch))
         ps = cfg.training.strategy == "parameter_server"
         # every worker must run the same number of steps: drop the last partial batch across workers
-        drop = ps or cfg.training.strategy == "multi_worker"
-        if drop:
-            steps_per_epoch = max(1, n_fit // global_batch)
-        shuffle = 0 if task.ordered else cfg.training.shuffle_buffer
-        train_ds = task.train_dataset(run, fit_x, fit_y, global_batch, cfg, shuffle_buffer=shuffle, repeat=ps,
-                                      drop_remainder=drop)
-        n_val = len(next(iter(val_x.values())))
-        # parameter-server training evaluates a fixed number of steps of a repeated dataset
-        val_ds = data_lib.make_dataset(val_x, val_y, global_batch, cache=cfg.training.cache, repeat=ps)
-        validation_steps = max(1, n_val // global_batch) if ps else None
+        feed = task.inputs(run, cfg, global_batch, repeat=ps, drop_remainder=ps or cfg.training.strategy == "multi_worker")
+        train_ds, val_ds, n_fit, steps_per_epoch = feed.train, feed.val, feed.examples_per_epoch, feed.steps_per_epoch
         self.timing["data_seconds"] = time.perf_counter() - t0
         self.log(f"data: {task.describe_data(run)}; {n_fit} training examples, global batch {global_batch} "
                  f"({cfg.training.batch_size} x {replicas} replica(s)), {steps_per_epoch} steps/epoch")
 
         t0 = time.perf_counter()
-        sample = {k: v[:2] for k, v in fit_x.items()}
+        sample = feed.sample
         finished = (out / "checkpoints" / "last.json").exists()
         with placement.strategy.scope():
             model(sample, training=False)  # create the variables (BackupAndRestore needs a built model)
-        warm_info = self._warm_start(model, run, val_x, out, finished) if cfg.training.warm_start else None
+        warm_info = self._warm_start(model, run, feed.val_x, out, finished) if cfg.training.warm_start else None
         with placement.strategy.scope():
             optimizer = make_optimizer(cfg, steps_per_epoch)
             task.compile(model, optimizer, cfg)
@@ -273,7 +262,7 @@ class Trainer:
         if warm_info is not None and not finished:
             # the warm start counts as epoch 0: its validation value is the one to beat (and its weights
             # the best checkpoint until an epoch beats it)
-            logs = model.evaluate(val_ds, verbose=0, return_dict=True, steps=validation_steps)
+            logs = model.evaluate(val_ds, verbose=0, return_dict=True, steps=feed.validation_steps)
             key = monitor[len("val_"):] if monitor.startswith("val_") else monitor
             if key not in logs:
                 raise KeyError(f"early_stopping.monitor {monitor!r} is not among this run's validation metrics "
@@ -316,8 +305,8 @@ class Trainer:
             self.log("training had already finished (checkpoints/last.json); running the export and evaluation")
         else:
             model.fit(train_ds, validation_data=val_ds, epochs=cfg.training.epochs, callbacks=callbacks,
-                      verbose=1 if cfg.training.verbose == 1 else 0, steps_per_epoch=steps_per_epoch if ps else None,
-                      validation_steps=validation_steps)
+                      verbose=1 if cfg.training.verbose == 1 else 0, steps_per_epoch=feed.fit_steps,
+                      validation_steps=feed.validation_steps)
         self.timing["fit_seconds"] = time.perf_counter() - t0
         self.timing["fit_cpu_seconds"] = time.process_time() - cpu0
         # time inside the trainer's own callbacks (backup, checkpoints, logs, TensorBoard): its overhead

@@ -86,6 +86,7 @@ class PreparedRun:
       source: the ``source`` field of its rows, e.g. "evaluate configs/ncf_ml100k.yaml".
       suffix: the run's suffix.
       label: a train run's row name.
+      scale: a scale run's settings (``tfrec.config.bench.ScaleRunConfig``), else None.
     """
 
     index: int
@@ -96,13 +97,14 @@ class PreparedRun:
     source: str
     suffix: str
     label: Optional[str] = None
+    scale: Any = None
 
 
 def _run_mapping(bench, doc_lines, run_cfg, i: int):
     """(raw mapping with ``set`` applied, Locator, description) of run ``i``'s config (a file or inline)."""
     from tfrec.config import ConfigError, Locator, read_yaml, set_dotted
 
-    key = f"runs[{i}].{run_cfg.kind}"
+    key = f"runs[{i}].{run_cfg.kind}" + (".train" if run_cfg.kind == "scale" else "")
     value = run_cfg.config
     if isinstance(value, str):
         if not Path(value).is_file():
@@ -167,18 +169,29 @@ def prepare(bench, doc_lines, only: Optional[Sequence[str]] = None) -> List[Prep
             label, described = None, f"{described}, split {split_description(cfg)}"
         else:
             cfg = _train_config(raw, locator)
-            label = run_cfg.label or cfg.model.name
+            label = (run_cfg.scale and run_cfg.scale.label) or run_cfg.label or cfg.model.name
             names = [label + run_cfg.suffix]
+            if run_cfg.scale is not None:
+                if cfg.data.format != "shards":
+                    bench.locator.fail(f"runs[{i}].scale.train", f"config key 'runs[{i}].scale.train': a scale run "
+                                       f"trains on synthetic shard folders; set data.format: shards (got "
+                                       f"{cfg.data.format!r}).")
+                names = [f"{label}_{n}{run_cfg.suffix}" for n in run_cfg.scale.rows]
         every += names
         if only is not None:
-            if run_cfg.kind != "train":
+            if run_cfg.kind in ("evaluate", "compare"):
                 raw["algorithms"] = [spec for spec, n in zip(raw["algorithms"], names) if n in only]
                 names = [n for n in names if n in only]
+            elif run_cfg.scale is not None:
+                keep = [n in only for n in names]
+                run_cfg = run_cfg.model_copy(update={"scale": run_cfg.scale.model_copy(
+                    update={"rows": [r for r, k in zip(run_cfg.scale.rows, keep) if k]})})
+                names = [n for n, k in zip(names, keep) if k]
             elif not set(names) & set(only):  # a train or tune run makes all its rows or none
                 names = []
         if names:
             prepared.append(PreparedRun(i, run_cfg.kind, raw, locator, names, f"{run_cfg.kind} {described}",
-                                        run_cfg.suffix, label))
+                                        run_cfg.suffix, label, run_cfg.scale))
     missing = [n for n in (only or []) if n not in every]
     if missing:
         bench.locator.fail("runs", f"--only names rows that the benchmark does not make: {', '.join(missing)}. "
@@ -201,6 +214,13 @@ def _run_train(prepared: PreparedRun, seed: Optional[int]) -> Dict[str, Any]:
     return {"algorithm": prepared.rows[0], "metrics": dict(result.final),
             "train_seconds": result.metrics["timing"].get("fit_seconds"),
             "examples_per_second": result.metrics.get("train_examples_per_second")}
+
+
+def run_scale(prepared: PreparedRun, scale, seed: Optional[int]):
+    """One scale run (``tfrec.cli.bench_scale``): (rows, failures), one row per data size."""
+    from tfrec.cli.bench_scale import run_scale as run
+
+    return run(prepared, scale, seed)
 
 
 def _run_evaluate(prepared: PreparedRun, seed: Optional[int], progress: bool):
@@ -275,7 +295,9 @@ def execute(prepared: List[PreparedRun], seeds: Optional[List[int]], progress: b
         for seed in seeds or [None]:
             if seed is not None:
                 print(f"tfrec bench: run {p.index} ({p.source}), training seed {seed}", flush=True)
-            if p.kind == "train":
+            if p.kind == "scale":
+                found, failed = run_scale(p, p.scale, seed)
+            elif p.kind == "train":
                 try:
                     found, failed = [_run_train(p, seed)], []
                 except Exception as e:  # noqa: BLE001 -- a failed run is recorded; the others go on

@@ -18,23 +18,29 @@ Example (``configs/bench/<name>.yaml``)::
         set: {training.epochs: 5}
       - tune: configs/tune_mf_ml100k.yaml         # a tfrec tune config: default vs best config, one row a trial
       - compare: {...}                            # tfrec algorithms beside Surprise (tfrec.config.compare)
+      - scale:                                    # a train config on synthetic data of several sizes
+          rows: [1000000, 5000000]                # one row per size: "<label>_<rows>"
+          synth: {like: ml-25m, seed: 0, shards: 16}
+          train: {data: {format: shards}, model: {name: two_tower}, training: {epochs: 1}}
+          export: {scann: true}
 
 Paths (configs, data, results) are relative to the working directory, as in ``tfrec evaluate``.
 """
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Union
+from typing import Annotated, Any, Dict, List, Literal, Optional, Union
 
 import pydantic
 from pydantic import Field
 
 from tfrec.config.section import Fail, Section
 
-__all__ = ["AnchorConfig", "BenchConfig", "BenchHeaderConfig", "BenchRunConfig", "RUN_KINDS"]
+__all__ = ["AnchorConfig", "BenchConfig", "BenchHeaderConfig", "BenchRunConfig", "RUN_KINDS", "ScaleExportConfig",
+           "ScaleRunConfig", "SynthConfig"]
 
 #: the kinds of run a benchmark config may hold
-RUN_KINDS = ("evaluate", "train", "tune", "compare")
+RUN_KINDS = ("evaluate", "train", "tune", "compare", "scale")
 
 
 class AnchorConfig(pydantic.BaseModel):
@@ -76,8 +82,67 @@ class BenchHeaderConfig(Section):
     results: Optional[str] = None
 
 
+class SynthConfig(Section):
+    """``scale.synth``: the ``tfrec data synth`` arguments of a scale run (every size uses them).
+
+    Attributes:
+      like: "ml-25m" (ratings; the shard trainers read ratings). Default "ml-25m".
+      seed: seed of the generator. Default 0.
+      shards: shard files per dataset. Default 16.
+      clusters: planted user/item groups. Default 16.
+    """
+
+    like: Literal["ml-25m"] = "ml-25m"
+    seed: int = 0
+    shards: int = Field(16, gt=0)
+    clusters: int = Field(16, gt=0)
+
+
+class ScaleExportConfig(Section):
+    """``scale.export``: the ``tfrec export`` of each trained run (timed as its own stage).
+
+    Attributes:
+      enabled: export each run. Default True.
+      scann: also export the ScaNN variant (tuned to ``scann_recall``). Default True.
+      k: top-k of the retrieval signatures. Default 10.
+      scann_recall: recall@k target of the ScaNN tuning. Default 0.95.
+    """
+
+    enabled: bool = True
+    scann: bool = True
+    k: int = Field(10, gt=0)
+    scann_recall: float = Field(0.95, gt=0, le=1)
+
+
+class ScaleRunConfig(Section):
+    """``runs[i].scale``: one train config run on synthetic data of several sizes, each size in its own
+    child process (so its peak memory is measured alone).
+
+    For each size N: ``tfrec data synth --like <like> --rows N`` into ``<data_dir>/<like>-<N>`` (a
+    folder whose manifest has the same generator settings is reused, and the row says so), then
+    a child process trains the config with ``data.path`` set to that folder, evaluates it, and
+    exports it. Row ``<label>_<N>``: ``peak_rss_mb`` (the child's maximum resident set), the
+    trainer's examples/s and its stages' seconds, and the final test metrics.
+
+    Attributes:
+      rows: dataset sizes (interactions), in row order.
+      synth: see :class:`SynthConfig`.
+      train: the ``tfrec train`` config (a path or an inline mapping); its ``data.format`` must be shards.
+      data_dir: where the synthetic datasets go. Default "data/synth".
+      export: see :class:`ScaleExportConfig`.
+      label: row-name prefix. Default None (the model name).
+    """
+
+    rows: List[Annotated[int, Field(gt=0)]]
+    synth: SynthConfig = Field(default_factory=SynthConfig)
+    train: Union[str, Dict[str, Any]]
+    data_dir: str = "data/synth"
+    export: ScaleExportConfig = Field(default_factory=ScaleExportConfig)
+    label: Optional[str] = None
+
+
 class BenchRunConfig(Section):
-    """One entry of ``runs``: exactly one of ``evaluate``, ``train``, ``tune`` and ``compare``.
+    """One entry of ``runs``: exactly one of ``evaluate``, ``train``, ``tune``, ``compare`` and ``scale``.
 
     Attributes:
       evaluate: a ``tfrec evaluate`` config (a path or an inline mapping): one row per algorithm.
@@ -86,6 +151,7 @@ class BenchRunConfig(Section):
         search, trained again with the test evaluation, and one row per trial (``tfrec.cli.bench_tune``).
       compare: a ``compare`` config (a path or an inline mapping, :class:`~tfrec.config.compare.CompareConfig`):
         one row per algorithm, its RMSE beside its reference library's on the same split.
+      scale: a train config at several synthetic data sizes (see :class:`ScaleRunConfig`): one row per size.
       set: dotted key -> value overrides of that config (as ``--set``). Default {}.
       suffix: appended to every row name of this run. Default "".
       label: the row name of a ``train`` run (the row-name prefix of a ``tune`` run). Default None (the
@@ -96,6 +162,7 @@ class BenchRunConfig(Section):
     train: Optional[Union[str, Dict[str, Any]]] = None
     tune: Optional[Union[str, Dict[str, Any]]] = None
     compare: Optional[Union[str, Dict[str, Any]]] = None
+    scale: Optional[ScaleRunConfig] = None
     set: Dict[str, Any] = Field(default_factory=dict)
     suffix: str = ""
     label: Optional[str] = None
@@ -107,12 +174,14 @@ class BenchRunConfig(Section):
 
     @property
     def kind(self) -> str:
-        """"evaluate", "train", "tune" or "compare"."""
+        """"evaluate", "train", "tune", "compare" or "scale"."""
         return (self.kinds or ["train"])[0]
 
     @property
     def config(self) -> Union[str, Dict[str, Any]]:
-        """The run's config (path or mapping)."""
+        """The run's config (path or mapping); of a scale run, its train config."""
+        if self.scale is not None:
+            return self.scale.train
         return getattr(self, self.kind)
 
 
@@ -140,9 +209,12 @@ class BenchConfig(Section):
         for i, run in enumerate(self.runs):
             if len(run.kinds) != 1:
                 fail(f"runs[{i}]", f"config key 'runs[{i}]' must have exactly one run kind: 'evaluate' (a tfrec "
-                                   "evaluate config), 'train' (a tfrec train config), 'tune' (a tfrec tune config) or "
-                                   "'compare' (tfrec algorithms beside a reference library).")
-            if run.label is not None and run.kind not in ("train", "tune"):
+                                   "evaluate config), 'train' (a tfrec train config), 'tune' (a tfrec tune config), "
+                                   "'compare' (tfrec algorithms beside a reference library) or 'scale' (a train "
+                                   "config at several synthetic data sizes).")
+            if run.scale is not None and not run.scale.rows:
+                fail(f"runs[{i}].scale.rows", f"config key 'runs[{i}].scale.rows' is empty; list the dataset sizes.")
+            if run.label is not None and run.kind not in ("train", "tune", "scale"):
                 fail(f"runs[{i}].label", f"config key 'runs[{i}].label' names the row of a train run; the rows of an "
                                          f"{run.kind} run are its algorithms' labels (use 'suffix' to mark them).")
         if self.bench.seeds is not None and (not self.bench.seeds or len(set(self.bench.seeds)) != len(self.bench.seeds)):

@@ -71,7 +71,11 @@ class DataConfig(Section):
         seeded split, see ``test_ratio``), "ctr" (a CTR table with the columns of ``ctr``, read by
         ``tfrec.data.load_ctr_csv``; the same split as criteo), "sessions" (GRU4Rec click logs read by
         ``tfrec.data.load_sessions``; time split, see ``test_file``) or "auto" (detected from the
-        folder's files; "ctr" when ``ctr`` is set). Default "auto".
+        folder's files; "ctr" when ``ctr`` is set) or "shards" (a ratings shard folder with
+        ``manifest.json`` from ``tfrec data convert`` / ``tfrec data synth``, read batch by batch;
+        split by a hash of each (user, item) pair with ``seed``: ``test_ratio`` test rows, then
+        ``validation_ratio`` of the rest for validation; vocabularies from the training rows only,
+        see ``tfrec.data.holdout``). Default "auto".
       file: the file of the folder to read (criteo, ctr: the CSV; sessions: the training click log).
         None = the folder's only CSV (criteo) / its ``*_train_full.txt`` (sessions). Default None.
       test_file: sessions: the held-out click log (the last day); None = the folder's ``*_test.txt``,
@@ -98,6 +102,8 @@ class DataConfig(Section):
       order_by: sessions: the columns that order the clicks of a session, first the time role then
         tie-breakers, e.g. ``[time, seq]`` (a role name or a column of the file); [] = time, then file
         order. Default [].
+      stream: shards: stream the training rows from the files every epoch (True) or read them once
+        into compact int32/float32 arrays (False; the same rows in the same order). Default True.
       ctr: a CTR table with its own columns (``format: ctr``): label, numeric and categorical columns,
         see :class:`CTRTableConfig`. Default None.
       filter: movielens: outlier users/items dropped before the split, see :class:`OutlierFilterConfig`.
@@ -116,7 +122,7 @@ class DataConfig(Section):
     seed: int = 42
     max_rows: Optional[int] = Field(None, gt=0)
     min_rating: Optional[float] = None
-    format: Literal["auto", "movielens", "criteo", "ctr", "sessions"] = "auto"
+    format: Literal["auto", "movielens", "criteo", "ctr", "sessions", "shards"] = "auto"
     file: Optional[str] = None
     test_file: Optional[str] = None
     test_ratio: float = Field(0.1, gt=0, lt=1)
@@ -129,6 +135,7 @@ class DataConfig(Section):
     order_by: List[str] = Field(default_factory=list)
     ctr: Optional[CTRTableConfig] = None
     filter: Optional[OutlierFilterConfig] = None
+    stream: bool = True
 
     def check_data(self, fail: Fail) -> None:
         """Cross-key checks of ``data`` (called by the root config's ``check``)."""

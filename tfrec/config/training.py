@@ -98,6 +98,8 @@ class TrainingConfig(Section):
         Default 262144 (256 KiB).
       steps_per_execution: train steps per ``tf.function`` call; positive. Default 1.
       shuffle_buffer: tf.data shuffle buffer; 0 = no shuffling. Default 1_000_000.
+      steps_per_epoch: training steps of one epoch; None = one pass over the fit rows. With a
+        streamed shard folder the rows are then repeated. Default None.
       cache: cache the encoded examples in memory (``Dataset.cache``). Default True.
       seed: seed of weights initialisers (``tf.keras.utils.set_random_seed``) and shuffling. Default 42.
       verbose: 0 silent, 1 Keras progress bar, 2 one line per epoch. Default 2.
@@ -143,6 +145,7 @@ class TrainingConfig(Section):
         return self.ps_shards, self.min_shard_bytes
     steps_per_execution: int = Field(1, gt=0)
     shuffle_buffer: int = Field(1_000_000, ge=0)
+    steps_per_epoch: Optional[int] = Field(None, gt=0)
     cache: bool = True
     seed: int = 42
     verbose: int = Field(2, ge=0, le=2)

@@ -23,14 +23,18 @@ Example:
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional, Sequence, Union
+from typing import Callable, Dict, Iterator, List, Optional, Sequence, Union
 
 import numpy as np
 
 from tfrec.data.errors import DataFormatError
 from tfrec.data.manifest import Manifest, read_manifest
 
-__all__ = ["check_shards", "read_columns", "shard_dataset", "shard_files"]
+__all__ = ["check_shards", "iter_batches", "read_columns", "shard_dataset", "shard_files"]
+
+#: a function of one read batch ``{column: [n] array}`` -> the batch to keep (same columns and dtypes,
+#: any number of rows), applied before rows are shuffled and batched (e.g. a holdout filter)
+Transform = Callable[[Dict[str, np.ndarray]], Dict[str, np.ndarray]]
 
 _TF_DTYPES = {"int8": "int32", "int32": "int32", "int64": "int64", "float32": "float32", "float64": "float64"}
 
@@ -86,7 +90,7 @@ def _parquet_batches(path: str, columns: List[str], rows: int) -> Iterator[Dict[
 
 def shard_dataset(source, columns: Sequence[str], batch_size: int, *, shuffle_buffer: int = 0, seed: int = 0,
                   repeat: bool = False, input_context=None, read_rows: int = 65_536, cycle_length: int = 4,
-                  drop_remainder: bool = False):
+                  drop_remainder: bool = False, transform: Optional[Transform] = None, block_rows: int = 1):
     """A ``tf.data.Dataset`` of ``{column: [batch] tensor}`` batches streamed from the shards.
 
     Args:
@@ -101,6 +105,12 @@ def shard_dataset(source, columns: Sequence[str], batch_size: int, *, shuffle_bu
       read_rows: rows per read from a Parquet file.
       cycle_length: files read at once (``interleave``).
       drop_remainder: drop the last short batch.
+      transform: a function applied to every read batch of ``read_rows`` rows (numpy, before the
+        shuffle), returning the rows to keep with the same columns and dtypes; None = keep all.
+      block_rows: Parquet: rows move through the shuffle buffer in blocks of this many (a read batch
+        is first permuted when shuffling, so a block is a random sample of it) and blocks are cut
+        into batches with ``rebatch``: no per-row work in ``tf.data`` (several times faster on a
+        loaded CPU). 1 = single rows. Default 1.
 
     Raises:
       DataFormatError: a shard does not match the manifest (see :func:`check_shards`).
@@ -121,14 +131,39 @@ def shard_dataset(source, columns: Sequence[str], batch_size: int, *, shuffle_bu
     if manifest.file_format == "parquet":
         signature = {c: tf.TensorSpec([None], dtypes[c]) for c in columns}
 
+        passes = [0]
+
+        @tf.autograph.experimental.do_not_convert
         def read(path):
-            return tf.data.Dataset.from_generator(
-                lambda p: ({c: v.astype(dtypes[c].as_numpy_dtype) for c, v in b.items()}
-                           for b in _parquet_batches(p.decode(), columns, read_rows)),
-                output_signature=signature, args=(path,))
+            def batches(p):
+                passes[0] += 1
+                rng = np.random.default_rng([seed, passes[0]])
+                for b in _parquet_batches(p.decode(), columns, read_rows):
+                    b = {c: v.astype(dtypes[c].as_numpy_dtype, copy=False) for c, v in b.items()}
+                    b = transform(b) if transform is not None else b
+                    if block_rows == 1:
+                        yield b
+                        continue
+                    if shuffle_buffer:
+                        order = rng.permutation(len(b[columns[0]]))
+                        b = {c: v[order] for c, v in b.items()}
+                    for lo in range(0, len(b[columns[0]]), block_rows):
+                        yield {c: v[lo:lo + block_rows] for c, v in b.items()}
+
+            return tf.data.Dataset.from_generator(batches, output_signature=signature, args=(path,))
 
         rows = files_ds.interleave(read, cycle_length=cycle_length, num_parallel_calls=tf.data.AUTOTUNE,
-                                   deterministic=not shuffle_buffer).unbatch()
+                                   deterministic=not shuffle_buffer)
+        if block_rows > 1:
+            if shuffle_buffer:
+                rows = rows.shuffle(max(1, shuffle_buffer // block_rows), seed=seed, reshuffle_each_iteration=True)
+            if repeat:
+                rows = rows.repeat()
+            batches = rows.rebatch(batch_size, drop_remainder=drop_remainder)
+            if n > 1 and not file_sharded:
+                batches = batches.shard(n, i)
+            return batches.prefetch(tf.data.AUTOTUNE)
+        rows = rows.unbatch()
     elif manifest.file_format == "tfrecord":
         spec = {c: (tf.io.FixedLenFeature([], tf.string) if manifest.schema[c] == "float64"
                     else tf.io.FixedLenFeature([], tf.float32 if dtypes[c].is_floating else tf.int64)) for c in columns}
@@ -145,7 +180,15 @@ def shard_dataset(source, columns: Sequence[str], batch_size: int, *, shuffle_bu
 
         rows = files_ds.interleave(lambda p: tf.data.TFRecordDataset(p), cycle_length=cycle_length,
                                    num_parallel_calls=tf.data.AUTOTUNE, deterministic=not shuffle_buffer)
-        rows = rows.batch(read_rows).map(parse, num_parallel_calls=tf.data.AUTOTUNE).unbatch()
+        rows = rows.batch(read_rows).map(parse, num_parallel_calls=tf.data.AUTOTUNE)
+        if transform is not None:
+            def apply(batch):
+                out = tf.numpy_function(lambda *vs: tuple(transform(dict(zip(columns, vs)))[c] for c in columns),
+                                        [batch[c] for c in columns], [dtypes[c] for c in columns], stateful=False)
+                return {c: tf.ensure_shape(v, [None]) for c, v in zip(columns, out)}
+
+            rows = rows.map(apply)
+        rows = rows.unbatch()
     else:
         raise DataFormatError(manifest.folder / "manifest.json",
                               f"file_format {manifest.file_format!r} cannot be streamed; convert to parquet or tfrecord")
@@ -159,6 +202,27 @@ def shard_dataset(source, columns: Sequence[str], batch_size: int, *, shuffle_bu
     return batches.prefetch(tf.data.AUTOTUNE)
 
 
+def iter_batches(source, columns: Sequence[str], rows: int = 1 << 20) -> Iterator[Dict[str, np.ndarray]]:
+    """Every row of ``columns`` as numpy batches of up to ``rows`` rows, shard by shard, in file order.
+
+    Memory: one batch at a time. Parquet shards are read directly; TFRecord shards through
+    :func:`shard_dataset`.
+
+    Raises:
+      DataFormatError: a shard does not match the manifest (see :func:`check_shards`).
+    """
+    manifest = _manifest(source)
+    columns = list(columns)
+    check_shards(manifest, columns)
+    if manifest.file_format != "parquet":
+        for batch in shard_dataset(manifest, columns, batch_size=rows, cycle_length=1):
+            yield {c: batch[c].numpy() for c in columns}
+        return
+    for path in manifest.paths():
+        for batch in _parquet_batches(str(path), columns, rows):
+            yield {c: v.astype(np.dtype(manifest.schema[c]), copy=False) for c, v in batch.items()}
+
+
 def read_columns(source, columns: Sequence[str]) -> Dict[str, np.ndarray]:
     """All rows of ``columns`` as compact numpy arrays (the manifest's dtypes), shard by shard.
 
@@ -166,21 +230,17 @@ def read_columns(source, columns: Sequence[str]) -> Dict[str, np.ndarray]:
     """
     manifest = _manifest(source)
     columns = list(columns)
-    check_shards(manifest, columns)
     if manifest.file_format != "parquet":
-        import tensorflow as tf
-
         parts: Dict[str, list] = {c: [] for c in columns}
-        for batch in shard_dataset(manifest, columns, batch_size=1 << 16):
+        for batch in iter_batches(manifest, columns, 1 << 16):
             for c in columns:
-                parts[c].append(batch[c].numpy())
+                parts[c].append(batch[c])
         return {c: np.concatenate(v) if v else np.empty(0) for c, v in parts.items()}
     out = {c: np.empty(manifest.rows, dtype=np.dtype(manifest.schema[c])) for c in columns}
     at = 0
-    for path in manifest.paths():
-        for batch in _parquet_batches(str(path), columns, 1 << 20):
-            n = len(batch[columns[0]])
-            for c in columns:
-                out[c][at:at + n] = batch[c]
-            at += n
+    for batch in iter_batches(manifest, columns):
+        n = len(batch[columns[0]])
+        for c in columns:
+            out[c][at:at + n] = batch[c]
+        at += n
     return out

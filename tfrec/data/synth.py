@@ -79,6 +79,25 @@ def _sample(p: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
     return np.minimum(np.searchsorted(cdf, rng.random(size) * cdf[-1], side="right"), len(p) - 1)
 
 
+def _user_counts(activity: np.ndarray, rows: int, cap: int) -> np.ndarray:
+    """Ratings per user: about ``activity * rows``, at least 1 and at most ``cap`` (the items), adding up to
+    at least ``rows`` where ``len(activity) * cap`` allows: users held at the cap pass their excess on to
+    the others (the multiplier of ``activity`` grows until the counts cover ``rows``), so no shard is left empty."""
+    def counts(scale: float) -> np.ndarray:
+        return np.minimum(cap, np.maximum(1, np.floor(activity * scale))).astype(np.int64)
+
+    out = counts(rows)
+    if out.sum() >= rows or len(activity) * cap < rows:
+        return out
+    lo, hi = float(rows), float(rows) * 2
+    while counts(hi).sum() < rows:
+        lo, hi = hi, hi * 2
+    for _ in range(64):  # bisection on the multiplier: the smallest that covers rows
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if counts(mid).sum() < rows else (lo, mid)
+    return counts(hi)
+
+
 def _ratings(spec: SynthSpec, shards: int, rng: np.random.Generator, meta: Dict[str, int]) -> Iterator[pd.DataFrame]:
     n_users = spec.users or LIKE["ml-25m"]["users"]
     n_items = spec.items or LIKE["ml-25m"]["items"]
@@ -99,7 +118,7 @@ def _ratings(spec: SynthSpec, shards: int, rng: np.random.Generator, meta: Dict[
     expected = (group_pick * affinity).sum(axis=1)  # mean affinity of each user group's picks: ratings centre at 3.5
     # ratings per user (>= 1, <= items), then users in contiguous blocks of about rows / shards ratings:
     # one block = one shard, so pairs of different shards never collide and de-duplication stays in a shard
-    counts = np.minimum(n_items, np.maximum(1, np.floor(activity * spec.rows))).astype(np.int64)
+    counts = _user_counts(activity, spec.rows, n_items)
     targets = np.diff(np.linspace(0, spec.rows, shards + 1).astype(np.int64))
     bounds = np.searchsorted(np.cumsum(counts), np.cumsum(targets)[:-1])
     for block, target in zip(np.split(np.arange(n_users), bounds), targets):

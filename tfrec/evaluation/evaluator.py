@@ -30,6 +30,7 @@ import scipy.sparse as sp
 
 from tfrec import metrics as M
 from tfrec.data.training_data import OOV_INDEX, Columns, TrainingData
+from tfrec.evaluation.blocks import cosine_pair_similarity
 from tfrec.evaluation.protocols import Protocol
 from tfrec.recommenders.base import Algorithm
 
@@ -232,26 +233,9 @@ def factorized_ranks(algo: Algorithm, data: EvaluationData, users_per_chunk: int
 
 def _cosine_item_similarity(train: TrainingData):
     """Item-item cosine similarity of the binary training interaction vectors, as a function of
-    index arrays (training data only, so it leaks nothing)."""
-    seen = train.seen_matrix().T.tocsr().astype(np.float32)  # [n_items, n_users]
-    norms = np.sqrt(np.asarray(seen.multiply(seen).sum(axis=1))).ravel()
-    norms[norms == 0] = 1.0
-    normed = sp.diags(1.0 / norms) @ seen
-    dense = normed.toarray() if normed.shape[0] * normed.shape[1] <= 50_000_000 else None
-
-    def sim(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        a, b = np.asarray(a).ravel(), np.asarray(b).ravel()
-        out = np.empty(len(a), np.float32)
-        step = 8192  # bounded memory: [step, n_users] rows gathered at a time
-        for i in range(0, len(a), step):
-            x, y = a[i : i + step], b[i : i + step]
-            if dense is not None:
-                out[i : i + step] = np.einsum("ij,ij->i", dense[x], dense[y])
-            else:
-                out[i : i + step] = np.asarray(normed[x].multiply(normed[y]).sum(axis=1)).ravel()
-        return out
-
-    return sim
+    index arrays (training data only, so it leaks nothing; bounded memory, see
+    :func:`tfrec.evaluation.blocks.cosine_pair_similarity`)."""
+    return cosine_pair_similarity(train.seen_matrix())
 
 
 class Evaluator:

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence
 
 import numpy as np
+import pandas as pd
 
 from tfrec.export import layout
 
@@ -282,12 +283,17 @@ def _export_two_tower(run, model, base_path, name, version, k, scann, scann_reca
 
     qlayer = model.query_tower.feature_layer
     clayer = model.candidate_tower.feature_layer
-    vocab = _run_data(run).vocab
-    if not np.array_equal(np.asarray(vocab.item_ids).astype(str), np.asarray(run.item_ids).astype(str)):
-        raise ValueError(f"the data of {run.config.source or 'the run config'} no longer gives the run's item "
-                         "vocabulary (vocab/items.txt); export from the data the run was trained on.")
-    items = entity_frame(vocab, "item", clayer.spec.columns)
-    users = entity_frame(vocab, "user", qlayer.spec.columns)
+    if len(qlayer.spec.columns) == 1 and len(clayer.spec.columns) == 1:
+        # id towers: the run's own vocabulary files are every input (no data reload, at any data size)
+        items = pd.DataFrame({clayer.spec.columns[0]: np.asarray(run.item_ids, dtype=object)})
+        users = pd.DataFrame({qlayer.spec.columns[0]: np.asarray(run.user_ids, dtype=object)})
+    else:
+        vocab = _run_data(run).vocab
+        if not np.array_equal(np.asarray(vocab.item_ids).astype(str), np.asarray(run.item_ids).astype(str)):
+            raise ValueError(f"the data of {run.config.source or 'the run config'} no longer gives the run's item "
+                             "vocabulary (vocab/items.txt); export from the data the run was trained on.")
+        items = entity_frame(vocab, "item", clayer.spec.columns)
+        users = entity_frame(vocab, "user", qlayer.spec.columns)
     cand_inputs = _raw_inputs(items, [clayer])
     user_inputs = _raw_inputs(users, [qlayer])
     cand = model.embed_candidates({k_: _tf_ready(v) for k_, v in cand_inputs.items()})

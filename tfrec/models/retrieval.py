@@ -19,6 +19,7 @@ import tensorflow_recommenders as tfrs
 from tfrec.features import ENCODED_SUFFIX
 from tfrec.models.base import Model as MeanLossModel
 from tfrec.models.layer_config import deserialize_layer, serialize_layer
+from tfrec.models.tower import Tower  # noqa: F401  (registered: from_config rebuilds the towers from their configs)
 
 
 @tf.keras.utils.register_keras_serializable(package="tfrec")

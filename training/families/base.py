@@ -18,6 +18,8 @@ Importing this module does not import TensorFlow.
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import os
 from pathlib import Path
 from typing import Any, Dict, Iterable, Optional, Tuple, Type
@@ -28,7 +30,32 @@ import pandas as pd
 from tfrec.recommenders.base import Algorithm
 from tfrec.training.families.params import Fail, FamilyParams, validate_params
 
-__all__ = ["Task", "encoded_features", "write_ids"]
+__all__ = ["Feed", "Task", "encoded_features", "write_ids"]
+
+
+@dataclasses.dataclass
+class Feed:
+    """The training and validation input of a run (:meth:`Task.inputs`).
+
+    Attributes:
+      train: ``tf.data`` of (features, labels) or features batches of the fit rows.
+      val: likewise of the validation rows.
+      examples_per_epoch: training examples of one epoch.
+      steps_per_epoch: steps of one epoch.
+      fit_steps: ``steps_per_epoch`` to pass to ``model.fit`` (a repeated dataset), or None.
+      validation_steps: ``validation_steps`` of ``model.fit`` (a repeated dataset), or None.
+      sample: two training examples (features dict), to build the model.
+      val_x: the validation features as arrays (warm start), or None for a streamed input.
+    """
+
+    train: Any
+    val: Any
+    examples_per_epoch: int
+    steps_per_epoch: int
+    fit_steps: Optional[int]
+    validation_steps: Optional[int]
+    sample: Dict[str, np.ndarray]
+    val_x: Optional[Dict[str, np.ndarray]] = None
 
 
 class Task:
@@ -103,6 +130,31 @@ class Task:
     def examples(self, run, frame: pd.DataFrame, split: str) -> Tuple[Dict[str, np.ndarray], Optional[np.ndarray]]:
         """(features, labels or None) of ``frame``; ``split`` is "fit", "val" or "test"."""
         raise NotImplementedError
+
+    def inputs(self, run, config, global_batch: int, *, repeat: bool = False, drop_remainder: bool = False) -> Feed:
+        """The training and validation datasets of the run: :meth:`examples` in memory (``make_dataset``).
+
+        Args:
+          run: the prepared data; config: the run config.
+          global_batch: examples per step over all replicas.
+          repeat: repeat both datasets (parameter-server training: fixed steps per epoch).
+          drop_remainder: drop the last partial batch (every worker runs the same steps).
+        """
+        from tfrec.training.data import make_dataset
+
+        t = config.training
+        fit_x, fit_y = self.examples(run, run.fit, "fit")
+        val_x, val_y = self.examples(run, run.val, "val")
+        n_fit, n_val = (len(next(iter(x.values()))) for x in (fit_x, val_x))
+        steps = max(1, n_fit // global_batch if drop_remainder else math.ceil(n_fit / global_batch))
+        fit_steps = t.steps_per_epoch or (steps if repeat else None)
+        train = self.train_dataset(run, fit_x, fit_y, global_batch, config,
+                                   shuffle_buffer=0 if self.ordered else t.shuffle_buffer,
+                                   repeat=repeat or fit_steps is not None, drop_remainder=drop_remainder)
+        val = make_dataset(val_x, val_y, global_batch, cache=t.cache, repeat=repeat)
+        return Feed(train, val, (fit_steps or 0) * global_batch if t.steps_per_epoch else n_fit, fit_steps or steps,
+                    fit_steps, max(1, n_val // global_batch) if repeat else None,
+                    {k: v[:2] for k, v in fit_x.items()}, val_x)
 
     def setup(self, params: Dict[str, Any], run) -> None:
         """Called once after :meth:`prepare` and before :meth:`examples` (keeps data-side parameters)."""
