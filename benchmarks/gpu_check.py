@@ -1,6 +1,6 @@
 """GPU check: each model family trains a few hundred steps on GPU with mixed precision, beside CPU.
 
-For every family (mf, ncf, two_tower, ranking, dcn, deepfm) on MovieLens 100K: ``--steps`` training
+For every family (mf, neumf, two_tower, ranking, dcn, deepfm) on MovieLens 100K: ``--steps`` training
 steps at batch ``--batch-size`` with ``strategy: gpu`` + ``mixed_precision: true``, then the same on
 ``strategy: cpu`` in float32. Throughput is training examples per second of the epochs after the
 first (the first holds the graph tracing). Writes ``benchmarks/results/gpu_check.json``.
@@ -25,7 +25,7 @@ from benchmarks._common import data_dir, row, write_results  # noqa: E402
 
 FAMILIES = {
     "mf": {"embedding_dim": 64},
-    "ncf": {},
+    "neumf": {},
     "two_tower": {"embedding_dim": 64},
     "ranking": {},
     "dcn": {},
@@ -64,7 +64,7 @@ def main() -> int:
                     "evaluation": {"enabled": False},
                     "output": {"tensorboard": False, "saved_model": False, "backup": False},
                 }
-                n_fit = 72_000  # ml-100k random 80/20 with 10% validation: 72,000 fit rows (ncf adds negatives)
+                n_fit = 72_000  # ml-100k random 80/20 with 10% validation: 72,000 fit rows (neumf adds negatives)
                 raw["training"]["epochs"] = max(2, math.ceil(args.steps / math.ceil(n_fit / args.batch_size)))
                 try:
                     result = Trainer(from_dict(raw), run_dir=Path(tmp) / f"{family}_{device}", log=lambda m: None).fit()

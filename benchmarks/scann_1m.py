@@ -3,7 +3,7 @@
 1. ``synthetic-1M``: 1,000,000 clustered synthetic candidates x 64-d (2,000 Gaussian clusters),
    queries drawn from the same mixture.
 2. ``ml-100k``: the real MovieLens 100K catalog embedded by a trained two-tower model
-   (``TwoTowerRecommender``, ids only, 3 epochs on a random 80% of the ratings); queries are the
+   (the ``two_tower`` family trained by the Trainer, ids only, 3 epochs on a random 80% of the ratings); queries are the
    users' query embeddings.
 
 Protocol: ``tfrec.export.tune_scann`` picks ScaNN settings on *tuning* queries until recall@10 against
@@ -182,14 +182,16 @@ def movielens_catalog(seed: int = 42):
     """(item embeddings, tuning queries, held-out queries, query tower, user ids split) of a trained two-tower."""
     from tfrec.data import load_movielens
     from tfrec.data.training_data import TrainingData
-    from tfrec.recommenders.two_tower import TwoTowerRecommender
+    from tfrec.training.family_algorithm import FamilyAlgorithm
     from tfrec.splits import random_split
 
     ml = load_movielens(data_dir("ml-100k"))
     train, _ = random_split(ml.ratings, 0.8, seed=seed)
     data = TrainingData(train)
     t0 = time.perf_counter()
-    rec = TwoTowerRecommender(embedding_dim=32, epochs=3, batch_size=8192, seed=seed).fit(data)
+    rec = FamilyAlgorithm("two_tower", {"embedding_dim": 32},
+                          training={"optimizer": "adagrad", "learning_rate": 0.1, "epochs": 3, "batch_size": 8192,
+                                    "seed": seed, "verbose": 0}).fit(data).trained
     print(f"== trained the ml-100k two-tower in {time.perf_counter() - t0:.1f} s", flush=True)
     _, items = rec.candidate_embeddings()
     users = np.asarray(data.user_ids).astype(str)

@@ -1,6 +1,5 @@
-"""AutoRecRecommender (I-/U-AutoRec): predictions are the reconstruction of the right vector, unknown
-ids, schedules, argument checks."""
-
+"""AutoRecScorer (I-/U-AutoRec predictions from a trained network): the reconstruction of the right vector,
+unknown ids, clipping, argument checks."""
 
 import numpy as np
 import pandas as pd
@@ -9,14 +8,8 @@ import pytest
 import tfrec  # noqa: F401
 
 from tfrec.data.training_data import TrainingData
-from tfrec.recommenders.autorec import AutoRecRecommender
-
-
-def test_invalid_recommender_arguments_say_what_was_received():
-    with pytest.raises(ValueError, match="based_on='items'"):
-        AutoRecRecommender(based_on="items")
-    with pytest.raises(ValueError, match="no rating column"):
-        AutoRecRecommender().fit(TrainingData(pd.DataFrame({"user_id": ["a"], "movie_id": ["x"]})))
+from tfrec.models.autorec import AutoRec
+from tfrec.recommenders.autorec import AutoRecScorer
 
 
 def _frame():
@@ -25,24 +18,38 @@ def _frame():
                          "user_rating": np.array([4, 2, 5, 1, 4, 2], np.float32)})
 
 
+def test_invalid_arguments_say_what_was_received():
+    with pytest.raises(ValueError, match="based_on='items'"):
+        AutoRecScorer(AutoRec(3, 2), based_on="items")
+    with pytest.raises(ValueError, match="no rating column"):
+        AutoRecScorer(AutoRec(3, 2)).fit(TrainingData(pd.DataFrame({"user_id": ["a"], "movie_id": ["x"]})))
+
+
+def test_scoring_before_fit_is_refused():
+    with pytest.raises(RuntimeError, match="call fit"):
+        AutoRecScorer(AutoRec(3, 2)).score(np.array([0]))
+
+
 @pytest.mark.parametrize("based_on", ["item", "user"])
 def test_predictions_are_the_reconstruction_of_the_right_vector(based_on):
     data = TrainingData(_frame())
-    rec = AutoRecRecommender(based_on=based_on, hidden_units=3, epochs=2, l2=1.0, clip=False).fit(data)
+    model = AutoRec(3, hidden_units=3)  # 3 users and 3 items: either orientation has 3 inputs
+    rec = AutoRecScorer(model, based_on=based_on, clip=False).fit(data)
     # training matrix [users a, b, c] x [items x, y, z], duplicates averaged
     r = np.array([[3, 5, 0], [1, 0, 4], [0, 2, 0]], np.float32)
     if based_on == "item":  # input: item i's vector over users; read entry u
-        expected = rec.model(r.T).numpy().T
+        expected = model(r.T).numpy().T
     else:  # input: user u's vector over items; read entry i
-        expected = rec.model(r).numpy()
+        expected = model(r).numpy()
     users, items = np.meshgrid(np.arange(3), np.arange(3), indexing="ij")
     np.testing.assert_allclose(rec.predict(users.ravel(), items.ravel()), expected.ravel(), rtol=1e-5)
     np.testing.assert_allclose(rec.score(np.arange(3)), expected, rtol=1e-5)
+    assert rec.name == ("i_autorec" if based_on == "item" else "u_autorec")
 
 
 def test_unknown_ids_get_means_and_predictions_are_clipped():
     data = TrainingData(_frame())
-    rec = AutoRecRecommender(hidden_units=3, epochs=1).fit(data)
+    rec = AutoRecScorer(AutoRec(3, hidden_units=3)).fit(data)
     pred = rec.predict(np.array([0, -1, -1, 0, 1, 2]), np.array([-1, 1, -1, 0, 1, 2]))
     # unknown item -> user a's mean (3 + 5) / 2; unknown user -> item y's mean (5 + 2) / 2;
     # both unknown -> global mean of the 6 training rows 18 / 6
@@ -52,21 +59,10 @@ def test_unknown_ids_get_means_and_predictions_are_clipped():
     assert rec.predicts_ratings
 
 
-def test_cosine_schedule_decays_to_the_floor_over_the_epochs():
-    data = TrainingData(_frame())
-    rec = AutoRecRecommender(hidden_units=3, epochs=4, batch_size=2, learning_rate=0.01, lr_schedule="cosine",
-                             lr_floor=0.1).fit(data)
-    opt = rec.model.optimizer
-    # 3 items in batches of 2: 2 steps per epoch, 8 steps; cosine: lr * (floor + (1 - floor) * (1 + cos(pi t / T)) / 2)
-    assert int(opt.iterations) == 8
-    schedule = opt._learning_rate
-    assert float(schedule(0)) == pytest.approx(0.01)
-    assert float(schedule(4)) == pytest.approx(0.01 * (0.1 + 0.9 * 0.5))
-    assert float(schedule(8)) == pytest.approx(0.001)
+def test_docstring_examples_run():
+    import doctest
 
+    from tfrec.recommenders import autorec
 
-def test_invalid_schedule_says_what_was_received():
-    with pytest.raises(ValueError, match="lr_schedule='step'"):
-        AutoRecRecommender(lr_schedule="step")
-    with pytest.raises(ValueError, match="1.5"):
-        AutoRecRecommender(lr_floor=1.5)
+    result = doctest.testmod(autorec, extraglobs={"np": np, "TrainingData": TrainingData}, verbose=False)
+    assert result.attempted > 0 and result.failed == 0, result

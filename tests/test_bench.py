@@ -128,3 +128,36 @@ def test_only_names_an_unknown_row(tmp_path, capsys):
     path = _write(tmp_path, "runs:\n  - {train: {model: {name: mf}}, label: a}\n")
     assert main(["bench", str(path), "--only", "b", "--dry-run"]) == 2
     assert "--only names rows that the benchmark does not make: b. Its rows: a." in capsys.readouterr().err
+
+
+def test_tune_run_compares_default_and_best_config(tmp_path, ml_slice, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    tune_cfg = {
+        "data": {"path": str(ml_slice), "protocol": "random", "protocol_params": {"ratio": 0.8, "seed": 1}},
+        "model": {"name": "mf", "params": {"embedding_dim": 4}},
+        "training": {**TRAINING, "epochs": 2}, "evaluation": {"k": [10]}, "output": {"tensorboard": False},
+        "tuner": {"algorithm": "random", "max_trials": 2, "objective": "val_rmse", "direction": "min",
+                  "directory": "ignored", "project_name": "t"},
+        "search_space": {"training.learning_rate": {"type": "choice", "values": [0.001, 0.05]}},
+    }
+    bench = {"bench": {"name": "tiny_tune", "dataset": "d", "protocol": "p",
+                       "results": str(tmp_path / "tiny_tune.json")},
+             "runs": [{"tune": tune_cfg, "label": "mf"}]}
+    (tmp_path / "b.yaml").write_text(dump_yaml(bench))
+    assert main(["bench", "b.yaml", "--no-progress"]) == 0
+    res = json.loads((tmp_path / "tiny_tune.json").read_text())
+    names = [r["algorithm"] for r in res["rows"]]
+    assert names[:2] == ["mf default config", "mf best config (search)"] and len(names) == 4
+    default, best = res["rows"][:2]
+    trials = [r["metrics"]["val_rmse"] for r in res["rows"][2:]]
+    assert best["metrics"]["val_rmse"] == min(trials)  # the best row is the best trial
+    assert np.isfinite(default["metrics"]["test_rmse"]) and np.isfinite(best["metrics"]["test_rmse"])
+    assert res["best_beats_default_on_validation"] == (min(trials) < default["metrics"]["val_rmse"])
+    assert default["config"]["training.learning_rate"] == TRAINING["learning_rate"]
+
+
+def test_a_run_with_two_kinds_is_refused(tmp_path, capsys):
+    (tmp_path / "b.yaml").write_text(dump_yaml({"bench": {"name": "x", "dataset": "d", "protocol": "p"},
+                                                "runs": [{"train": "a.yaml", "tune": "b.yaml"}]}))
+    assert main(["bench", str(tmp_path / "b.yaml")]) != 0
+    assert "exactly one run kind" in capsys.readouterr().err

@@ -4,7 +4,7 @@ import textwrap
 
 import pytest
 
-from tfrec.config import (ConfigError, EvaluateConfig, RunConfig, SessionBenchConfig, apply_overrides, load,
+from tfrec.config import (ConfigError, EvaluateConfig, RunConfig, apply_overrides, load,
                           read_yaml, schema_of, validate)
 
 
@@ -120,7 +120,6 @@ def test_evaluate_schema_errors(tmp_path):
 
 def test_schema_of_picks_the_command_schema():
     assert schema_of({"algorithms": []}) is EvaluateConfig
-    assert schema_of({"gru4rec": {}}) is SessionBenchConfig
     assert schema_of({"model": {"name": "mf"}}) is RunConfig
 
 

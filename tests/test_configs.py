@@ -2,8 +2,8 @@
 
 ``schema_of`` picks the schema by the file's sections: ``algorithms`` -> ``tfrec evaluate`` (and every
 algorithm is constructed from its params and the protocol built, so an unknown parameter fails here,
-not after minutes of training); ``gru4rec`` -> the session benchmark; anything else -> ``tfrec train`` /
-``tfrec tune`` with the model-family checks. No file is skipped.
+not after minutes of training); anything else -> ``tfrec train`` / ``tfrec tune`` with the model-family
+checks. No file is skipped.
 """
 
 from __future__ import annotations

@@ -102,9 +102,9 @@ def test_docstring_examples_run():
 
     from tfrec.data import session_batches
     from tfrec.models import gru4rec
-    from tfrec.recommenders import gru4rec as gru4rec_recommender
+    from tfrec.recommenders import gru4rec as gru4rec_scorer
     from tfrec.recommenders import session_baselines
 
-    for module in (session_batches, gru4rec, gru4rec_recommender, session_baselines):
+    for module in (session_batches, gru4rec, gru4rec_scorer, session_baselines):
         result = doctest.testmod(module, extraglobs={"tf": tf, "np": np, "pd": pd}, verbose=False)
         assert result.attempted > 0 and result.failed == 0, (module.__name__, result)

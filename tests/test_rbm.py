@@ -217,6 +217,43 @@ def test_cd_k_schedule_applied_per_epoch():
     assert [rbm.k_for_epoch(e) for e in (0, 1, 2, 3, 10)] == [1, 1, 3, 5, 5]
 
 
+def test_momentum_switches_at_the_given_epoch():
+    rbm = RBM(n_items=3, n_ratings=4, n_hidden=2, initial_momentum=0.5, momentum_switch_epoch=2)
+    rbm.compile(optimizer=tf.keras.optimizers.SGD(0.1, momentum=0.9))
+    seen = []
+    record = tf.keras.callbacks.LambdaCallback(
+        on_epoch_end=lambda e, logs: seen.append(float(tf.keras.backend.get_value(rbm.optimizer.momentum))))
+    rbm.fit(RATINGS, batch_size=4, epochs=3, verbose=0, callbacks=[record])
+    assert seen == pytest.approx([0.5, 0.5, 0.9])
+    assert [rbm.momentum_for_epoch(e) for e in range(4)] == pytest.approx([0.5, 0.5, 0.9, 0.9])
+
+
+def test_initial_momentum_needs_an_optimizer_with_momentum():
+    rbm = RBM(n_items=3, initial_momentum=0.5)
+    with pytest.raises(ValueError, match="initial_momentum=0.5 needs an SGD optimizer with a momentum"):
+        rbm.compile(optimizer=tf.keras.optimizers.Adam(0.1))
+
+
+def test_validation_with_targets_reports_the_rmse_of_the_targets():
+    # input rows predict every entry; the targets (classes, 0 = none) are scored on the rating scale
+    rbm, *_ = _tiny(rating_step=0.5)
+    rbm.compile(optimizer=tf.keras.optimizers.SGD(0.1))
+    target = np.array([[0, 3, 0], [1, 0, 0], [0, 0, 0], [0, 4, 2]], np.int32)
+    logs = rbm.evaluate({"input": RATINGS, "target": target}, batch_size=4, verbose=0, return_dict=True)
+    pred = rbm(tf.constant(RATINGS)).numpy()
+    mask = target > 0
+    expected = 0.5 * np.sqrt(np.mean((pred[mask] - target[mask]) ** 2))
+    assert logs["rmse"] == pytest.approx(expected, rel=1e-5)
+
+
+def test_rating_classes_refuse_off_grid_ratings():
+    from tfrec.models.rbm import rating_classes
+
+    assert rating_classes([1.0, 3.0, 5.0]).tolist() == [1, 3, 5]
+    with pytest.raises(ValueError, match=r"received e.g. \[4.5\]"):
+        rating_classes([4.0, 4.5])
+
+
 def test_invalid_n_hidden_raises():
     with pytest.raises(ValueError, match="n_hidden=0"):
         RBM(n_items=3, n_hidden=0)

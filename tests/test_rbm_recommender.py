@@ -1,5 +1,5 @@
-"""RBMRecommender: scores from the user's own training row, OOV, item orientation, schedules, argument
-checks, registry."""
+"""RBMScorer (predictions of a trained RBM): scores from the case's own training row, OOV, item orientation,
+rating scale checks."""
 
 import numpy as np
 import pandas as pd
@@ -9,7 +9,8 @@ import tfrec  # noqa: F401
 import tensorflow as tf
 
 from tfrec.data.training_data import OOV_INDEX, TrainingData
-from tfrec.recommenders.rbm import RBMRecommender
+from tfrec.models.rbm import RBM
+from tfrec.recommenders.rbm import RBMScorer
 
 
 def _frame():
@@ -20,12 +21,19 @@ def _frame():
     })
 
 
-def test_recommender_scores_from_the_users_own_row_and_handles_oov():
+def _model(n_visible):
+    model = RBM(n_items=n_visible, n_hidden=3, seed=1, init_stddev=0.5)
+    model.visible_bias.assign(np.random.default_rng(0).normal(0, 0.5, (n_visible, 5)).astype(np.float32))
+    return model
+
+
+def test_scores_from_the_users_own_row_and_handles_oov():
     data = TrainingData(_frame())
-    algo = RBMRecommender(n_hidden=3, epochs=2, batch_size=2, seed=1).fit(data)
+    algo = RBMScorer(_model(data.n_items)).fit(data)
     a = data.user_index(["a"])[0]
     scores = algo.score(np.array([a, OOV_INDEX]))
-    row = algo._matrix[a][None].astype(np.int32)
+    row = np.zeros((1, data.n_items), np.int32)
+    row[0, data.item_index(["x", "y", "z"])] = [5, 3, 4]  # a's ratings as classes 1..5
     np.testing.assert_allclose(scores[0], algo.model(tf.constant(row)).numpy()[0], atol=1e-6)
     empty = np.zeros((1, data.n_items), np.int32)  # unknown user = no visible ratings
     np.testing.assert_allclose(scores[1], algo.model(tf.constant(empty)).numpy()[0], atol=1e-6)
@@ -39,11 +47,10 @@ def test_item_orientation_uses_items_as_cases():
     # from item i's training ratings
     frame = _frame()
     data = TrainingData(frame)
-    algo = RBMRecommender(n_hidden=3, epochs=2, batch_size=2, seed=1, orientation="item").fit(data)
-    assert algo._matrix.shape == (data.n_items, data.n_users) and algo.model.n_items == data.n_users
+    algo = RBMScorer(_model(data.n_users), orientation="item").fit(data)
     u, i = data.user_index(["a"])[0], data.item_index(["y"])[0]
-    assert algo._matrix[i, u] == 3  # rating 3.0 -> class 3
-    row = algo._matrix[i][None].astype(np.int32)
+    row = np.zeros((1, data.n_users), np.int32)
+    row[0, data.user_index(["a", "c"])] = [3, 2]  # item y: a rated 3, c rated 2
     expected = algo.model(tf.constant(row)).numpy()[0, u]
     assert algo.predict(np.array([u]), np.array([i]))[0] == pytest.approx(expected, abs=1e-5)
     scores = algo.score(np.array([u, OOV_INDEX]))
@@ -52,42 +59,30 @@ def test_item_orientation_uses_items_as_cases():
     np.testing.assert_allclose(scores[1], mean, rtol=1e-6)  # unknown user: global mean
     pred = algo.predict(np.array([OOV_INDEX, u]), np.array([i, OOV_INDEX]))
     np.testing.assert_allclose(pred, [mean, mean], rtol=1e-6)
-    # visible biases start at the log rating-value frequencies of each *user*
-    p = tf.nn.softmax(algo.model.visible_bias).numpy()
-    assert np.argmax(p[data.user_index(["c"])[0]]) in (1, 2, 4)  # c rated 2, 5, 3
 
 
-def test_momentum_switches_at_the_given_epoch():
-    algo = RBMRecommender(n_hidden=3, epochs=3, batch_size=4, momentum=0.9, initial_momentum=0.5,
-                          momentum_switch_epoch=2)
-    assert [algo.momentum_for_epoch(e) for e in range(4)] == [0.5, 0.5, 0.9, 0.9]
-    seen = []
-    algo.fit(TrainingData(_frame()), on_epoch_end=lambda e, rec: seen.append(
-        float(tf.keras.backend.get_value(rec.model.optimizer.momentum))))
-    assert seen == pytest.approx([0.5, 0.5, 0.9])
-    assert RBMRecommender(momentum=0.8, initial_momentum=None).momentum_for_epoch(0) == 0.8  # no initial_momentum: constant
+def test_half_star_scale_maps_classes_back_to_ratings():
+    frame = _frame()
+    frame["user_rating"] = frame["user_rating"] / 2  # 0.5 .. 2.5 in half stars
+    data = TrainingData(frame)
+    model = RBM(n_items=data.n_items, n_ratings=10, n_hidden=3, seed=1)
+    algo = RBMScorer(model, n_ratings=10, min_rating=0.5, rating_step=0.5).fit(data)
+    expected_class = model(tf.constant(np.zeros((1, data.n_items), np.int32))).numpy()[0]
+    np.testing.assert_allclose(algo.score(np.array([OOV_INDEX]))[0], 0.5 + 0.5 * (expected_class - 1), atol=1e-6)
 
 
-def test_bias_learning_rate_sets_the_models_multiplier():
-    algo = RBMRecommender(n_hidden=3, epochs=1, learning_rate=0.02, bias_learning_rate=0.01)
-    algo.fit(TrainingData(_frame()))
-    assert algo.model.bias_lr_multiplier == pytest.approx(0.5)
+def test_off_grid_ratings_are_refused():
+    frame = _frame()
+    frame.loc[0, "user_rating"] = 4.5
+    with pytest.raises(ValueError, match="rating_step"):
+        RBMScorer(_model(4)).fit(TrainingData(frame))
+
+
+def test_another_vocabulary_size_is_refused():
+    with pytest.raises(ValueError, match="has 7 visible units but the training data has 4 items"):
+        RBMScorer(_model(7)).fit(TrainingData(_frame()))
 
 
 def test_invalid_orientation_raises():
     with pytest.raises(ValueError, match="orientation='items'"):
-        RBMRecommender(orientation="items")
-
-
-def test_recommender_rejects_off_grid_ratings():
-    frame = _frame()
-    frame.loc[0, "user_rating"] = 4.5
-    with pytest.raises(ValueError, match="rating_step"):
-        RBMRecommender(epochs=1).fit(TrainingData(frame))
-
-
-def test_registry_builds_rbm():
-    from tfrec.training import build_algorithm
-
-    algo = build_algorithm("rbm", {"n_hidden": 5, "epochs": 1})
-    assert isinstance(algo, RBMRecommender) and algo.name == "rbm" and algo.predicts_ratings
+        RBMScorer(_model(4), orientation="items")

@@ -1,4 +1,4 @@
-"""The session protocol (ranks against all items) and the counting baselines: popularity, successor rule."""
+"""The session protocol (ranks against all items) and the baselines: popularity, successor rule, session KNN."""
 
 
 import numpy as np
@@ -8,7 +8,7 @@ import pytest
 import tfrec  # noqa: F401
 
 from tfrec.recommenders.session import ranks_against_all
-from tfrec.recommenders.session_baselines import SessionPopularity, SuccessorRule
+from tfrec.recommenders.session_baselines import SessionKNN, SessionPopularity, SuccessorRule
 
 
 def _log():
@@ -65,3 +65,37 @@ def test_predict_next_with_only_unknown_items_raises():
 def test_evaluate_before_fit_raises():
     with pytest.raises(RuntimeError, match="fit"):
         SuccessorRule().evaluate_sessions(_log())
+
+
+def test_session_knn_hand_made_log():
+    # sessions {a,b,c} {a,b} {b,c} {a,c} {d,c}; current {a}: cosine 1/sqrt(3), 1/sqrt(2), 0, 1/sqrt(2), 0
+    # -> the 2 nearest are sessions 2 and 4: a 2/sqrt(2), b 1/sqrt(2), c 1/sqrt(2), d 0; popularity
+    # (a 3, b 3, c 4, d 1; term 1e-6 * pop / 5) puts c before b
+    knn = SessionKNN(k=2).fit(_log())
+    items, scores = knn.predict_next(["a"], k=4)
+    assert items.tolist() == ["a", "c", "b", "d"]
+    r = 1 / np.sqrt(2)
+    np.testing.assert_allclose(scores, [2 * r + 3e-6 / 5, r + 4e-6 / 5, r + 3e-6 / 5, 1e-6 / 5], rtol=1e-9)
+    # current {a, b}: cosine 2/sqrt(6), 1, 1/2, 1/2, 0 -> sessions 2 and 1: a = b = 1 + 2/sqrt(6), c 2/sqrt(6)
+    _, scores = knn.predict_next(["a", "b", "a"], k=3)  # a repeated click counts once
+    np.testing.assert_allclose(scores[:3], [1 + 2 / np.sqrt(6) + 3e-6 / 5, 1 + 2 / np.sqrt(6) + 3e-6 / 5,
+                                            2 / np.sqrt(6) + 4e-6 / 5], rtol=1e-9)
+    # test session a -> b -> d: b ranks 3rd after a; d 4th after a, b (a, b, c score above it)
+    test = pd.DataFrame({"SessionId": ["t"] * 3, "ItemId": ["a", "b", "d"], "Time": [0.0, 1, 2]})
+    m = knn.evaluate_sessions(test, k=3)
+    assert (m["recall@3"], m["mrr@3"], m["n_queries"]) == (0.5, pytest.approx(1 / 6), 2)
+    assert knn.evaluate_sessions(test, k=5)["mrr@5"] == pytest.approx((1 / 3 + 1 / 4) / 2)
+
+
+def test_session_knn_k_must_be_positive():
+    with pytest.raises(ValueError, match="k=0"):
+        SessionKNN(k=0)
+
+
+def test_session_knn_keeps_the_more_recent_of_equally_similar_sessions():
+    # {a, c} ends at t=6, {a, b} at t=1 (listed second): both have cosine 1/sqrt(2) with {a}; k=1 keeps {a, c}
+    train = pd.DataFrame({"SessionId": [2, 2, 1, 1], "ItemId": ["a", "c", "a", "b"], "Time": [5.0, 6, 0, 1]})
+    items, scores = SessionKNN(k=1).fit(train).predict_next(["a"], k=2)
+    assert items.tolist() == ["a", "c"] and scores[1] > 0.7
+    train["Time"] = [0.0, 1, 5, 6]  # now {a, b} is the more recent
+    assert SessionKNN(k=1).fit(train).predict_next(["a"], k=2)[0].tolist() == ["a", "b"]

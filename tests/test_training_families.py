@@ -132,17 +132,13 @@ def test_gru4rec_run_metrics(gru4rec_run):
 
 
 def test_gru4rec_validation_metric_matches_the_library_protocol(gru4rec_run, rsc15_path):
-    """The Keras validation MRR@20 of the best epoch equals GRU4RecRecommender.evaluate_sessions on val."""
-    import pandas as pd
-
-    from tfrec.recommenders.gru4rec import GRU4RecRecommender
+    """The Keras validation MRR@20 of the best epoch equals GRU4RecScorer.evaluate_sessions on val."""
+    from tfrec.recommenders.gru4rec import GRU4RecScorer
     from tfrec.training.families.registry import get_task
 
     result, run_dir = gru4rec_run
     run = get_task("gru4rec").prepare(load_run(run_dir).config)
-    rec = GRU4RecRecommender(layers=[16])
-    rec.model, rec.item_ids, rec._item_lookup = result.model.net, run.item_ids, pd.Index(run.item_ids)
-    want = rec.evaluate_sessions(run.val, k=20)
+    want = GRU4RecScorer(result.model.net, run.item_ids).evaluate_sessions(run.val, k=20)
     assert result.best_value == pytest.approx(want["mrr@20"], rel=1e-4)
 
 

@@ -1,4 +1,4 @@
-"""TwoStageRecommender: retrieved unseen items re-ranked by the ranking model; argument checks."""
+"""TwoStageRecommender: retrieved unseen items re-ranked by the ranking stage; argument checks."""
 
 import numpy as np
 import pandas as pd
@@ -16,6 +16,9 @@ class _Fixed:
     def __init__(self, table):
         self.table = table
 
+    def fit(self, data):
+        return self
+
     def score(self, users):
         return self.table[users]
 
@@ -29,8 +32,7 @@ def test_two_stage_reranks_the_retrieved_unseen_items():
     rng = np.random.default_rng(0)
     retrieval = rng.normal(size=(2, 3))
     ratings = rng.uniform(1, 5, size=(2, 3))
-    rec = TwoStageRecommender(num_candidates=2)
-    rec.data, rec.retrieval, rec.ranking = data, _Fixed(retrieval), _Fixed(ratings)
+    rec = TwoStageRecommender(_Fixed(retrieval), _Fixed(ratings), num_candidates=2).fit(data)
     scores = rec.score(np.array([0, 1]))
     for u in (0, 1):
         seen = set(data.seen_matrix()[u].indices)
@@ -47,4 +49,4 @@ def test_two_stage_reranks_the_retrieved_unseen_items():
 
 def test_two_stage_validates_num_candidates():
     with pytest.raises(ValueError, match="num_candidates"):
-        TwoStageRecommender(num_candidates=0)
+        TwoStageRecommender(_Fixed(None), _Fixed(None), num_candidates=0)

@@ -28,7 +28,7 @@ from tfrec.config import (ConfigError, Fail, Locator, RunConfig, apply_overrides
 from tfrec.config import valid_keys as _schema_keys
 
 __all__ = ["Config", "ConfigError", "apply_overrides", "dataset_name", "dump_yaml", "from_dict", "load_config",
-           "parse_scalar", "parse_yaml", "valid_keys"]
+           "parse_scalar", "parse_yaml", "trains", "valid_keys"]
 
 
 class Config(RunConfig):
@@ -49,14 +49,25 @@ class Config(RunConfig):
             task = registry.get_task(self.model.name)
         except ValueError as e:
             fail("model.name", str(e))
-        if task.closed_form:
+        if not trains(task) and self.tuner.search != "grid":
             fail("model.name", f"model {self.model.name!r} is fitted in closed form (its own fit, no training loop); "
-                               f"evaluate it with tfrec evaluate (an algorithms entry 'name: {self.model.name}'). "
-                               "tfrec train trains the Keras models: "
-                               f"{', '.join(n for n in registry.available() if not registry.get_task(n).closed_form)}.")
+                               f"evaluate it with tfrec evaluate (an algorithms entry 'name: {self.model.name}') "
+                               "or tune it with tfrec tune --search grid. "
+                               "tfrec train trains the Keras models and the session baselines: "
+                               f"{', '.join(n for n in registry.available() if trains(registry.get_task(n)))}.")
         self.model.params = task.check_params(self.model.params, fail=fail)
         if self.training.warm_start is not None:
             task.check_warm_start(self.model.params, self.training, fail=fail)
+        t = self.training
+        if self.data.fit_validation and task.kind != "session":
+            fail("data.fit_validation", f"config key 'data.fit_validation' applies to session click logs only; model "
+                                        f"{self.model.name!r} keeps its validation rows out of training. Remove it.")
+        if self.data.fit_validation and not task.closed_form and (
+                t.early_stopping.enabled or t.restore_best):
+            key = "training.early_stopping.enabled" if t.early_stopping.enabled else "training.restore_best"
+            fail(key, f"config key 'data.fit_validation' trains on the validation sessions, so their metrics cannot "
+                      f"choose an epoch: set training.early_stopping.enabled: false and training.restore_best: false "
+                      f"(got early_stopping.enabled={t.early_stopping.enabled}, restore_best={t.restore_best}).")
         self._check_search_space(fail)
 
     def _check_search_space(self, fail: Fail) -> None:
@@ -76,6 +87,13 @@ class Config(RunConfig):
                     validate(Config, raw, Locator(self.source))
                 except ConfigError as e:
                     fail(key, f"search_space {name!r} value {sample!r} is invalid for that key: {e.message}")
+
+
+def trains(task) -> bool:
+    """Whether ``tfrec train`` runs the registered ``task``: a Keras family (the Trainer's loop) or a
+    closed-form family with its own ``fit_closed_form`` (the session baselines); the other closed-form
+    algorithms are ``tfrec evaluate`` entries only."""
+    return not task.closed_form or callable(getattr(task, "fit_closed_form", None))
 
 
 def load_config(path: Union[str, Path], overrides: Sequence[str] = ()) -> Config:

@@ -21,6 +21,7 @@ from typing import Any, Callable, Dict, Optional, Tuple
 import numpy as np
 import pandas as pd
 
+from tfrec.data.filters import filter_outliers
 from tfrec.data.training_data import TrainingData
 from tfrec.evaluation.protocols import Protocol
 
@@ -150,6 +151,8 @@ def prepare(config: RunConfig, loader: Optional[Callable[[Path], Tuple[pd.DataFr
     frame, items, users = _load_cached(loader, path, key=key)
     if config.data.max_rows is not None:
         frame = frame.iloc[: config.data.max_rows]
+    if config.data.filter is not None:
+        frame, _ = filter_outliers(frame, **config.data.filter.model_dump())
     protocol = Protocol(config.data.protocol, dict(config.data.protocol_params))
     folds = protocol.split(frame, data_path=path)
     return carve(config, folds[0].train, folds[0].test, negatives=folds[0].negatives, protocol=protocol, path=path,
@@ -181,6 +184,7 @@ def carve(config: RunConfig, train: pd.DataFrame, test: Optional[pd.DataFrame] =
     from tfrec import splits
 
     where = path if path is not None else "the given training rows"
+    _sessions_only(config, "rating data")
     if test is None:
         test = train.iloc[:0]
     if row_filter is not None:
@@ -291,6 +295,7 @@ def prepare_criteo(config: RunConfig) -> TableRunData:
     """
     from tfrec.data import CRITEO_SCHEMA, CTRSchema, load_criteo, load_ctr_csv
 
+    _sessions_only(config, "CTR tables")
     path = resolve_path(config)
     d = config.data
     enc = d.encoding or "utf-8"
@@ -365,7 +370,8 @@ def prepare_sessions(config: RunConfig) -> SessionRunData:
     Test: ``data.test_file`` (default the folder's ``*_test.txt``, e.g. rsc15's last day), else the
     sessions ending in the last ``session_days`` of the training log. Validation: the training
     sessions ending in the last ``session_days`` days, restricted to items of the rest (on the rsc15
-    sample's ``train_full`` this gives exactly its ``train_tr`` / ``train_valid`` files).
+    sample's ``train_full`` this gives exactly its ``train_tr`` / ``train_valid`` files). Fit: the
+    other training sessions, or with ``data.fit_validation`` every training click (``fit`` = ``train``).
     """
     from tfrec import splits
     from tfrec.data import load_sessions
@@ -397,9 +403,18 @@ def prepare_sessions(config: RunConfig) -> SessionRunData:
     if len(fit) == 0 or len(val) == 0:
         raise ValueError(f"data.session_days={days} leaves no fit or no validation sessions in {f}; change it "
                          "or data.max_rows.")
-    items = np.asarray(pd.unique(fit["ItemId"]), dtype=object)
     split += f"; validation = training sessions ending in the last {days:g} day(s)"
+    if config.data.fit_validation:  # train on the whole training log; validation only reports
+        fit = train
+        split += " (also trained on: data.fit_validation)"
+    items = np.asarray(pd.unique(fit["ItemId"]), dtype=object)
     return SessionRunData(f, train, fit, val, test, items, split)
+
+
+def _sessions_only(config: RunConfig, what: str) -> None:
+    if config.data.fit_validation:
+        raise ValueError(f"data.fit_validation applies to session click logs (data.format: sessions) only; {what} "
+                         "keep their validation rows out of training. Remove data.fit_validation.")
 
 
 def write_vocab(vocab: TrainingData, folder: Path) -> None:
@@ -442,6 +457,63 @@ def make_dataset(features: Dict[str, np.ndarray], labels: Optional[np.ndarray], 
     if repeat:
         ds = ds.repeat()
     ds = ds.batch(batch_size, drop_remainder=drop_remainder)
+    return _finish(ds)
+
+
+def epoch_dataset(first: Tuple[Dict[str, np.ndarray], Optional[np.ndarray]],
+                  draw: Callable[[], Tuple[Dict[str, np.ndarray], Optional[np.ndarray]]], batch_size: int, *,
+                  drop_remainder: bool = False):
+    """Examples drawn afresh for every epoch (e.g. sampled negatives): ``tf.data`` over a Python generator.
+
+    Every pass over the dataset (every Keras epoch) is one epoch of examples: the first pass yields
+    ``first``, each later pass calls ``draw()`` once and yields what it returns, in the order given
+    (``draw`` shuffles if it wants shuffled batches). The cardinality is known (``n / batch_size``
+    batches), so Keras counts steps as for an in-memory dataset.
+
+    Args:
+      first: (features, labels) of the first epoch: name -> [n, ...] arrays, [n] labels or None.
+      draw: function returning the next epoch's (features, labels): the same names, dtypes and n.
+      batch_size: global batch size.
+      drop_remainder: drop a last partial batch. Default False.
+
+    Raises:
+      ValueError: a drawn epoch has another number of examples than ``first`` (when iterated).
+
+    Example:
+      >>> draws = iter([{"a": np.arange(4) + 10}])
+      >>> ds = epoch_dataset(({"a": np.arange(4)}, None), lambda: (next(draws), None), 3)
+      >>> [[b["a"].numpy().tolist() for b in ds] for _ in range(2)]
+      [[[0, 1, 2], [3]], [[10, 11, 12], [13]]]
+    """
+    import tensorflow as tf
+
+    x0, y0 = first
+    n = len(next(iter(x0.values())))
+    pending = [first]
+
+    def epoch():
+        x, y = pending.pop() if pending else draw()
+        got = {k: len(v) for k, v in x.items()}
+        if set(got) != set(x0) or any(v != n for v in got.values()) or (y is not None and len(y) != n):
+            raise ValueError(f"An epoch of drawn examples must have the first epoch's features {sorted(x0)} with "
+                             f"{n} rows each; received {got} (labels: {None if y is None else len(y)}).")
+        stop = n - n % batch_size if drop_remainder else n
+        for lo in range(0, stop, batch_size):
+            xb = {k: v[lo:lo + batch_size] for k, v in x.items()}
+            yield xb if y is None else (xb, y[lo:lo + batch_size])
+
+    spec = {k: tf.TensorSpec((None,) + np.shape(v)[1:], tf.as_dtype(np.asarray(v).dtype)) for k, v in x0.items()}
+    signature = spec if y0 is None else (spec, tf.TensorSpec((None,), tf.as_dtype(np.asarray(y0).dtype)))
+    steps = n // batch_size if drop_remainder else -(-n // batch_size)
+    ds = tf.data.Dataset.from_generator(epoch, output_signature=signature)
+    ds = ds.apply(tf.data.experimental.assert_cardinality(steps))
+    return _finish(ds)
+
+
+def _finish(ds):
+    """The options of every training pipeline (deterministic, sharded by data) and prefetch(AUTOTUNE)."""
+    import tensorflow as tf
+
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
     options.deterministic = True

@@ -115,8 +115,19 @@ class FamilyAlgorithm(Algorithm):
         algo.fit(data)
         self._trained, self.data, self.result_ = algo, data, result
         self.predicts_ratings = bool(algo.predicts_ratings)
-        self.examples_seen_ = int(result.metrics["train_examples_per_epoch"]) * max(1, len(result.history))
+        # training examples of every stage (a family's pre-training stages too), for examples per second
+        self.examples_seen_ = (int(result.metrics["train_examples_per_epoch"]) * max(1, len(result.history))
+                               + int(getattr(result.run, "extra", {}).get("pretrain_examples", 0)))
         return self
+
+    @property
+    def trained(self) -> Algorithm:
+        """The family's scorer of the trained model (``task.algorithm``; e.g. a two-tower's embeddings).
+
+        Raises:
+          RuntimeError: before :meth:`fit`.
+        """
+        return self._scorer()
 
     def _scorer(self) -> Algorithm:
         if self._trained is None:
@@ -166,7 +177,8 @@ def build_algorithm(name: str, params: Optional[Mapping[str, Any]] = None, train
         return FamilyAlgorithm(name, params, training=training, data=data, name=label, log=log)
     if task.kind == "session":
         raise ValueError(f"algorithm {name!r} recommends within sessions of a click log; tfrec evaluate hands its "
-                         "algorithms user-item training rows. Run it on a sessions dataset instead.")
+                         "algorithms user-item training rows. Run it with tfrec train on a sessions dataset (or as "
+                         "a train run of tfrec bench, e.g. configs/bench/gru4rec_rsc15_100k.yaml).")
     given = [key for key, value in (("training", training), ("data", data)) if value]
     if given:
         raise ValueError(f"{' and '.join(repr(k) for k in given)} set for algorithm {name!r}, which is fitted in "

@@ -4,8 +4,8 @@
 mini-batches, :func:`tfrec.data.session_batches.session_parallel_batches`, in order and never
 shuffled): ``{"item", "target", "reset", "valid"}``, each ``[batch_size]`` (one slot per parallel
 session). The hidden state of each slot is carried between steps in non-trainable variables and
-zeroed where ``reset``; one step is one truncated-BPTT update, as in the official code and in
-:class:`tfrec.models.gru4rec.GRU4RecRecommender` (whose losses and network are used here).
+zeroed where ``reset``; one step is one truncated-BPTT update, as in the official code (the network
+and the losses are :mod:`tfrec.models.gru4rec`'s).
 
 Training loss: the in-batch targets plus ``n_sample`` extra negatives drawn with probability
 ``support ** sample_alpha`` (seeded by the step counter, so a resumed run draws the same samples).

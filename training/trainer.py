@@ -42,7 +42,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import math
 import os
 import shutil
 import time
@@ -55,7 +54,9 @@ import tfrec  # noqa: F401  (selects tf_keras before TensorFlow loads)
 from tfrec.training import data as data_lib
 from tfrec.config import ConfigError, RunConfig, parse_yaml
 from tfrec.training.config import Config, from_dict, load_config
+from tfrec.training.closed_form_fit import fit_closed_form, refuse_closed_form_run
 from tfrec.training.strategy import Placement, make_placement, serve_forever, set_mixed_precision
+from tfrec.training.stages import train_stages
 from tfrec.training.families.registry import get_task, monitor_of
 from tfrec.training.families.shards import for_data
 
@@ -194,6 +195,9 @@ class Trainer:
         from tfrec.training.callbacks import atomic_write_text
 
         atomic_write_text(out / "config.yaml", cfg.to_yaml(tuning=False))
+        if getattr(self.task, "closed_form", False):  # the algorithm's own fit, no Keras loop
+            metrics, algo, run = fit_closed_form(cfg, self.task, out, self.train_frame, self.log)
+            return RunResult(out, [], metrics["final"], None, None, "", algo, None, metrics, run)
         tf.keras.utils.set_random_seed(cfg.training.seed)
         mixed = set_mixed_precision(cfg.training.mixed_precision, placement, log=self.log)
         task = self.task
@@ -207,6 +211,7 @@ class Trainer:
         task.write_vocab(run, out / "vocab")
         params = dict(cfg.model.params)
         task.setup(params, run)
+        train_stages(type(self), task, params, cfg, run, out, self.log)  # e.g. NeuMF's GMF and MLP (pretrain)
         with placement.strategy.scope():
             # families with feature layers adapt them here, before their examples are encoded
             model = task.build_model(params, run)
@@ -562,6 +567,7 @@ def load_run(run_dir: Union[str, Path], overrides: Sequence[str] = ()) -> Loaded
       FileNotFoundError: the folder lacks ``config.yaml`` or ``model/`` (the run did not finish).
     """
     run_dir = Path(run_dir)
+    refuse_closed_form_run(run_dir)
     for needed in ("config.yaml", "model/build.json", "vocab/users.txt"):
         if not (run_dir / needed).exists():
             raise FileNotFoundError(f"{run_dir} has no {needed}: it is not a finished tfrec training run folder "

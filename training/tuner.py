@@ -42,6 +42,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 import tfrec  # noqa: F401  (selects tf_keras before TensorFlow loads)
 from tfrec.config import ConfigError, SearchParam, dump_yaml, parse_yaml
 from tfrec.training.config import Config
+from tfrec.training.grid import grid_search
 
 _ENCODED = "yaml:"  # prefix of choice values that are lists/mappings, encoded as YAML strings
 
@@ -344,12 +345,20 @@ def tune(config: Config, role: Optional[str] = None, log: Callable[[str], None] 
     """Runs (or continues) the search of ``config``; returns ``{"rows", "paths", "trials_run"}``.
 
     Args:
-      config: a config with ``tuner`` and ``search_space`` sections.
+      config: a config with ``tuner`` and ``search_space`` sections (``tuner.search: grid`` runs
+        :func:`tfrec.training.grid.grid_search` and returns its rows, paths and ``best_params``).
       role: None (one process), "chief" (serve the oracle, then write the results) or "worker"
         (run trials from the chief); the environment must be set (:func:`distributed_env`).
       log: progress printer.
       quiet_trials: hide the per-epoch lines of trials.
     """
+    if config.tuner.search == "grid":
+        if role is not None:
+            raise ValueError("tuner.search 'grid' runs in one process; --distributed is for the keras-tuner searches "
+                             "(tuner.search: keras_tuner).")
+        out = grid_search(config, log=log)
+        return {"rows": out["rows"], "paths": out["paths"], "trials_run": len(out["rows"]),
+                "best_params": out["best_params"]}
     if role == "worker" and config.tuner.overwrite:
         # only the chief may wipe the shared search folder
         config = config.replace({"tuner.overwrite": False})

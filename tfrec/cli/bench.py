@@ -144,6 +144,7 @@ def prepare(bench, doc_lines, only: Optional[Sequence[str]] = None) -> List[Prep
       ConfigError: a missing config file, a bad override, an invalid run config (names the file,
         line and key), or an ``only`` name that is no row of the benchmark (lists the rows).
     """
+    from tfrec.cli.bench_tune import row_names as tune_rows
     from tfrec.cli.evaluate import checked_config, row_names
 
     prepared, every = [], []
@@ -153,6 +154,12 @@ def prepare(bench, doc_lines, only: Optional[Sequence[str]] = None) -> List[Prep
             cfg = checked_config(raw, locator)
             names = [n + run_cfg.suffix for n in row_names(cfg)]
             label = None
+        elif run_cfg.kind == "tune":
+            cfg = _train_config(raw, locator)
+            if not cfg.search_space:
+                locator.fail("search_space", "a tune run needs a 'search_space' section (the keys to search).")
+            label = run_cfg.label or cfg.model.name
+            names = [n + run_cfg.suffix for n in tune_rows(label)]
         else:
             cfg = _train_config(raw, locator)
             label = (run_cfg.scale and run_cfg.scale.label) or run_cfg.label or cfg.model.name
@@ -173,7 +180,7 @@ def prepare(bench, doc_lines, only: Optional[Sequence[str]] = None) -> List[Prep
                 run_cfg = run_cfg.model_copy(update={"scale": run_cfg.scale.model_copy(
                     update={"rows": [r for r, k in zip(run_cfg.scale.rows, keep) if k]})})
                 names = [n for n, k in zip(names, keep) if k]
-            elif names[0] not in only:
+            elif not set(names) & set(only):  # a train or tune run makes all its rows or none
                 names = []
         if names:
             prepared.append(PreparedRun(i, run_cfg.kind, raw, locator, names, f"{run_cfg.kind} {described}",
@@ -243,10 +250,31 @@ def combine(name: str, runs: List[Dict[str, Any]], source: str) -> Dict[str, Any
     return row
 
 
-def execute(prepared: List[PreparedRun], seeds: Optional[List[int]], progress: bool = True):
-    """Runs every prepared run (once per seed); returns (rows, failures) in run order."""
+def _run_tune(prepared: PreparedRun, extras: Dict[str, Any]) -> List[Dict[str, Any]]:
+    """A tune run (``tfrec.cli.bench_tune``): its rows; its facts go into ``extras``."""
+    from tfrec.cli.bench_tune import run_tune
+
+    rows, extra = run_tune(_train_config(prepared.raw, prepared.locator), prepared.label)
+    extras.update(extra)
+    return [{**r, "algorithm": r["algorithm"] + prepared.suffix, "source": prepared.source} for r in rows]
+
+
+def execute(prepared: List[PreparedRun], seeds: Optional[List[int]], progress: bool = True,
+            extras: Optional[Dict[str, Any]] = None):
+    """Runs every prepared run (once per seed; a tune run once); returns (rows, failures) in run order.
+
+    Args:
+      extras: filled with the results-file keys that runs add (a tune run's verdict), if given.
+    """
     rows, failures = [], []
+    extras = {} if extras is None else extras
     for p in prepared:
+        if p.kind == "tune":
+            try:
+                rows += _run_tune(p, extras)
+            except Exception as e:  # noqa: BLE001 -- a failed run is recorded; the others go on
+                failures.append({"algorithm": p.rows[0], "error": f"{type(e).__name__}: {e}"})
+            continue
         per_name: Dict[str, List[Dict[str, Any]]] = {n: [] for n in p.rows}
         for seed in seeds or [None]:
             if seed is not None:
@@ -316,7 +344,8 @@ def run(args) -> int:
             print(f"run {p.index}: {p.source} -> rows: {', '.join(p.rows)}")
         print(f"seeds: {bench.bench.seeds or 'the configs own'}; results: {path} (dry run: nothing trained or written)")
         return 0
-    rows, failures = execute(prepared, bench.bench.seeds, progress=not args.no_progress)
+    extras: Dict[str, Any] = {}
+    rows, failures = execute(prepared, bench.bench.seeds, progress=not args.no_progress, extras=extras)
     kept_from = None
     if only is not None:
         rows, kept_from = _merge(path, rows)
@@ -330,6 +359,7 @@ def run(args) -> int:
         "rows": rows,
         "anchors": [a.model_dump() for a in bench.bench.anchors],
     }
+    payload.update(extras)
     if bench.bench.seeds:
         payload["seeds"] = list(bench.bench.seeds)
     if kept_from is not None:

@@ -162,8 +162,16 @@ def evaluate_config(cfg, *, encoding=None, duplicates: str = "error", progress: 
     t0 = time.perf_counter()
     ml = load_movielens(data["path"], layout=data.get("layout", "auto"), encoding=encoding, duplicates=duplicates)
     print(f"loaded {len(ml.ratings):,} ratings from {data['path']} ({ml.layout}) in {time.perf_counter() - t0:.1f}s")
-    ev = Evaluator(ml.ratings, protocol, k=cfg.k, data_path=data["path"], churn=cfg.churn,
-                   exclude_seen=cfg.exclude_seen, relevance_threshold=cfg.relevance_threshold, progress=progress)
+    ratings = ml.ratings
+    if cfg.data.filter is not None:
+        from tfrec.data.filters import filter_outliers
+
+        ratings, report = filter_outliers(ratings, **cfg.data.filter.model_dump())
+        print(f"data.filter: removed {len(report['removed_users'])} user(s), {len(report['removed_items'])} item(s), "
+              f"{report['removed_rows']:,} rating(s)")
+    ev = Evaluator(ratings, protocol, k=cfg.k, data_path=data["path"], churn=cfg.churn, items=ml.movies,
+                   exclude_seen=cfg.exclude_seen, relevance_threshold=cfg.relevance_threshold, progress=progress,
+                   factorized_ks=cfg.factorized_top_k)
     print(f"protocol {protocol.describe()}: {len(ev.folds)} fold(s), "
           f"{len(ev.folds[0].train.frame):,} train / {len(ev.folds[0].test):,} test interactions")
     algorithms = [build_algorithm(spec) for spec in cfg.algorithms]

@@ -37,6 +37,19 @@ def register(subparsers) -> None:
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a key of the run's config.yaml (the value is read as YAML), e.g. --set "
                         "data.path=/data/ml-100k when the dataset moved since training; repeatable")
+    p.add_argument("--no-popularity-fallback", action="store_true",
+                   help="pair-scoring models (mf, neumf, ...): score unknown users with the model instead of serving "
+                        "them the training popularity list")
+    p.add_argument("--cold-user-ratings", type=int, default=0, metavar="N",
+                   help="pair-scoring models: users with fewer than N training ratings also get the popularity list")
+    p.add_argument("--stoplist-ids", nargs="+", default=[], metavar="ITEM",
+                   help="pair-scoring models: item ids never recommended (saved as assets/stoplist.txt in the "
+                        "SavedModel and applied inside its top-k signatures, so stock TF Serving applies it too)")
+    p.add_argument("--stoplist-keywords", nargs="+", default=[], metavar="WORD",
+                   help="pair-scoring models: never recommend items whose title contains one of these words "
+                        "(case-insensitive)")
+    p.add_argument("--stoplist-genres", nargs="+", default=[], metavar="GENRE",
+                   help="pair-scoring models: never recommend items of these genres, e.g. Horror")
     p.set_defaults(func=run)
 
 
@@ -55,7 +68,10 @@ def run(args) -> int:
 
     result = export_run(args.run_dir, args.model_base_path, name=args.name, version=args.version, k=args.k,
                         scann=not args.no_scann, scann_recall=args.scann_recall, config_root=args.config_root,
-                        overwrite=args.overwrite, overrides=args.overrides)
+                        overwrite=args.overwrite, overrides=args.overrides,
+                        popularity_fallback=not args.no_popularity_fallback, cold_user_ratings=args.cold_user_ratings,
+                        stoplist={k: v for k, v in (("ids", args.stoplist_ids), ("title_keywords", args.stoplist_keywords),
+                                                    ("genres", args.stoplist_genres)) if v} or None)
     for model, path in result.paths.items():
         print(f"{model}: {path}")
     if result.tuning:

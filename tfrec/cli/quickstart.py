@@ -97,8 +97,8 @@ def run(args) -> int:
     from tfrec.export.retrieval import export_retrieval
     from tfrec.export.signatures import FeatureModelModule, export_signatures
     from tfrec.recommenders.ranking import RankingRecommender
-    from tfrec.recommenders.two_tower import TwoTowerRecommender
     from tfrec.splits import random_split
+    from tfrec.training.family_algorithm import FamilyAlgorithm
 
     ratings = ml.ratings
     train, test = random_split(ratings, 0.8, seed=args.seed)
@@ -107,8 +107,11 @@ def run(args) -> int:
           f"train {len(train)} / test {len(test)} (random 80/20, seed {args.seed})", flush=True)
 
     t0 = time.perf_counter()
-    retrieval = TwoTowerRecommender(embedding_dim=args.embedding_dim, epochs=args.epochs, batch_size=8192,
-                                    optimizer="adagrad", learning_rate=0.1, seed=args.seed).fit(data)
+    # the two_tower family, trained by the Trainer of `tfrec train` (10% of the training rows carved for early stopping)
+    retrieval = FamilyAlgorithm("two_tower", {"embedding_dim": args.embedding_dim},
+                                training={"optimizer": "adagrad", "learning_rate": 0.1, "batch_size": 8192,
+                                          "epochs": args.epochs, "seed": args.seed, "verbose": 0},
+                                log=lambda msg: None).fit(data).trained
     t_ret = time.perf_counter() - t0
     t0 = time.perf_counter()
     ranking = RankingRecommender(embedding_dim=args.embedding_dim, hidden_units=(64, 32), epochs=args.ranking_epochs,

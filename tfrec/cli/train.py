@@ -38,13 +38,14 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
+    from tfrec.training.config import trains
     from tfrec.training.families import registry
 
     if args.list_models:
         closed = []
         for name in registry.available():
             task = registry.get_task(name)
-            if task.closed_form:
+            if not trains(task):
                 closed.append(name)
                 continue
             params = ", ".join(f"{k}={v!r}" for k, v in task.defaults.items())

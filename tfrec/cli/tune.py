@@ -9,7 +9,7 @@ import sys
 def register(subparsers) -> None:
     p = subparsers.add_parser(
         "tune",
-        help="search hyperparameters of a training config (random, hyperband, bayesian; distributed)",
+        help="search hyperparameters of a config (keras-tuner random, hyperband, bayesian, distributed; or a cross-validated grid over any algorithm)",
         description=(
             "Search the keys of a config's search_space section (dotted config keys; types int, float, choice, "
             "bool; sampling linear/log) with keras-tuner. Every trial trains on the training rows and reports its "
@@ -18,13 +18,21 @@ def register(subparsers) -> None:
             "<tuner.directory>/<tuner.project_name>. Running the same command again continues the search. "
             "Distributed: start one `--distributed chief` and any number of `--distributed worker` processes "
             "with the same config and --oracle-ip/--oracle-port. "
-            "Example: tfrec tune --config configs/tune_mf_ml100k.yaml --set tuner.max_trials=8"
+            "With --search grid (tuner.search: grid) every combination of the search_space values is scored by "
+            "k-fold cross-validation on the training rows (tuner.cv: {folds, seed}), for any registered algorithm "
+            "(svd, item_knn, ... and the Keras models); results.json holds the best parameters and the full grid. "
+            "Example: tfrec tune --config configs/tune_mf_ml100k.yaml --set tuner.max_trials=8; "
+            "tfrec tune --config configs/tune_svd_grid_ml100k.yaml --search grid"
         ),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     p.add_argument("--config", required=True, help="YAML training config with tuner and search_space sections")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config key, e.g. --set tuner.max_trials=20 --set tuner.algorithm=bayesian")
+    p.add_argument("--search", choices=["keras_tuner", "grid"],
+                   help="keras_tuner: random/hyperband/bayesian over a validation carve (Keras models); grid: every "
+                        "combination of the search_space values, scored by k-fold cross-validation (tuner.cv) on the "
+                        "training rows, for any registered algorithm (overrides tuner.search)")
     p.add_argument("--data", help="dataset folder (overrides data.path)")
     p.add_argument("--directory", help="search folder (overrides tuner.directory)")
     p.add_argument("--overwrite", action="store_true", help="start the search afresh (tuner.overwrite=true)")
@@ -42,6 +50,8 @@ def run(args) -> int:
     from tfrec.training.config import load_config
 
     overrides = list(args.overrides)
+    if args.search:
+        overrides.insert(0, f"tuner.search={args.search}")
     if args.data:
         overrides.append(f"data.path={args.data}")
     if args.directory:

@@ -6,8 +6,7 @@
   override), the dotted key, the closest valid key or the expected type.
 * Schemas: :class:`RunConfig` (``tfrec train`` / ``tfrec tune``: :class:`DataConfig`, :class:`ModelConfig`,
   :class:`TrainingConfig`, :class:`EvaluationConfig`, :class:`OutputConfig`, :class:`TunerConfig`,
-  :class:`SearchParam`), :class:`EvaluateConfig` (``tfrec evaluate``), :class:`BenchConfig` (``tfrec bench``) and
-  :class:`SessionBenchConfig`.
+  :class:`SearchParam`), :class:`EvaluateConfig` (``tfrec evaluate``) and :class:`BenchConfig` (``tfrec bench``).
 
 This is a bottom layer: it imports only pydantic, yaml and the standard library. The checks that need
 the model families (``model.params``, warm start, search-space keys) live in ``tfrec.training.config``.
@@ -24,9 +23,8 @@ from tfrec.config.output import OutputConfig
 from tfrec.config.overrides import apply_overrides, parse_override, parse_scalar, set_dotted
 from tfrec.config.run import RunConfig
 from tfrec.config.section import Fail, Section, describe_type, valid_keys
-from tfrec.config.session_bench import SessionBenchConfig
 from tfrec.config.training import EarlyStoppingConfig, ScheduleConfig, TrainingConfig, WarmStartLRConfig
-from tfrec.config.tuner import SearchParam, TunerConfig
+from tfrec.config.tuner import CVConfig, SearchParam, TunerConfig
 from tfrec.config.validation import validate
 from tfrec.config.yaml_io import YamlDocument, dump_yaml, load_yaml, parse_yaml, read_yaml
 
@@ -47,12 +45,12 @@ __all__ = [
     "Locator",
     "ModelConfig",
     "OutputConfig",
+    "CVConfig",
     "ProtocolConfig",
     "RunConfig",
     "ScheduleConfig",
     "SearchParam",
     "Section",
-    "SessionBenchConfig",
     "TrainingConfig",
     "TunerConfig",
     "WarmStartLRConfig",

@@ -16,6 +16,7 @@ Example (``configs/bench/<name>.yaml``)::
       - train: configs/train_mf_ml100k.yaml       # a tfrec train config: one row = its test metrics
         label: "mf (trainer)"
         set: {training.epochs: 5}
+      - tune: configs/tune_mf_ml100k.yaml         # a tfrec tune config: default vs best config, one row a trial
       - scale:                                    # a train config on synthetic data of several sizes
           rows: [1000000, 5000000]                # one row per size: "<label>_<rows>"
           synth: {like: ml-25m, seed: 0, shards: 16}
@@ -137,35 +138,44 @@ class ScaleRunConfig(Section):
 
 
 class BenchRunConfig(Section):
-    """One entry of ``runs``: exactly one of ``evaluate``, ``train`` and ``scale``.
+    """One entry of ``runs``: exactly one of ``evaluate``, ``train``, ``tune`` and ``scale``.
 
     Attributes:
       evaluate: a ``tfrec evaluate`` config (a path or an inline mapping): one row per algorithm.
       train: a ``tfrec train`` config (a path or an inline mapping): one row, its test metrics.
+      tune: a ``tfrec tune`` config (a path or an inline mapping): the default and the best config of its
+        search, trained again with the test evaluation, and one row per trial (``tfrec.cli.bench_tune``).
       scale: a train config at several synthetic data sizes (see :class:`ScaleRunConfig`): one row per size.
       set: dotted key -> value overrides of that config (as ``--set``). Default {}.
       suffix: appended to every row name of this run. Default "".
-      label: the row name of a ``train`` run. Default None (the model name).
+      label: the row name of a ``train`` run (the row-name prefix of a ``tune`` run). Default None (the
+        model name).
     """
 
     evaluate: Optional[Union[str, Dict[str, Any]]] = None
     train: Optional[Union[str, Dict[str, Any]]] = None
+    tune: Optional[Union[str, Dict[str, Any]]] = None
     scale: Optional[ScaleRunConfig] = None
     set: Dict[str, Any] = Field(default_factory=dict)
     suffix: str = ""
     label: Optional[str] = None
 
     @property
+    def kinds(self) -> List[str]:
+        """The run kinds this entry sets (exactly one in a valid config)."""
+        return [k for k in ("evaluate", "train", "tune", "scale") if getattr(self, k) is not None]
+
+    @property
     def kind(self) -> str:
-        """"evaluate", "train" or "scale"."""
-        return "evaluate" if self.evaluate is not None else "scale" if self.scale is not None else "train"
+        """"evaluate", "train", "tune" or "scale"."""
+        return (self.kinds or ["train"])[0]
 
     @property
     def config(self) -> Union[str, Dict[str, Any]]:
         """The run's config (path or mapping); of a scale run, its train config."""
         if self.scale is not None:
             return self.scale.train
-        return self.evaluate if self.evaluate is not None else self.train
+        return getattr(self, self.kind)
 
 
 class BenchConfig(Section):
@@ -190,10 +200,10 @@ class BenchConfig(Section):
         if not self.runs:
             fail("runs", "config key 'runs' is empty; add at least one run (evaluate: or train:).")
         for i, run in enumerate(self.runs):
-            if [run.evaluate, run.train, run.scale].count(None) != 2:
+            if len(run.kinds) != 1:
                 fail(f"runs[{i}]", f"config key 'runs[{i}]' must have exactly one run kind: 'evaluate' (a tfrec "
-                                   "evaluate config), 'train' (a tfrec train config) or 'scale' (a train config at "
-                                   "several synthetic data sizes).")
+                                   "evaluate config), 'train' (a tfrec train config), 'tune' (a tfrec tune config) or "
+                                   "'scale' (a train config at several synthetic data sizes).")
             if run.scale is not None and not run.scale.rows:
                 fail(f"runs[{i}].scale.rows", f"config key 'runs[{i}].scale.rows' is empty; list the dataset sizes.")
             if run.label is not None and run.kind == "evaluate":

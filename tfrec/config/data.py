@@ -30,6 +30,25 @@ class CTRTableConfig(Section):
     categorical: List[str] = Field(default_factory=list)
 
 
+class OutlierFilterConfig(Section):
+    """``data.filter``: outlier users and items dropped from the loaded ratings before the split
+    (``tfrec.data.filters.filter_outliers``; heavy raters such as bots, rare items).
+
+    Attributes:
+      max_user_ratings: drop users with more ratings than this; positive; None = no limit. Default None.
+      max_user_zscore: drop users whose rating count has a z-score above this; None = no limit. Default None.
+      min_item_ratings: then drop items with fewer ratings than this; positive; None = no limit. Default None.
+
+    Example:
+      >>> OutlierFilterConfig(max_user_ratings=1000).min_item_ratings is None
+      True
+    """
+
+    max_user_ratings: Optional[int] = Field(None, gt=0)
+    max_user_zscore: Optional[float] = None
+    min_item_ratings: Optional[int] = Field(None, gt=0)
+
+
 class DataConfig(Section):
     """Where the interactions come from and how they are split.
 
@@ -66,6 +85,10 @@ class DataConfig(Section):
         In (0, 1), and ``test_ratio + validation_ratio < 1``. Default 0.1.
       session_days: sessions: the validation rows are the training sessions that end in the last
         ``session_days`` days (GRU4Rec's ``train_tr`` / ``train_valid`` split); > 0. Default 1.0.
+      fit_validation: sessions: the model trains on the validation sessions too, i.e. on the whole
+        training log (GRU4Rec's ``train_full`` -> ``test`` protocol, with the epoch count chosen on
+        ``train_tr`` -> ``train_valid`` beforehand). The validation metrics then describe trained
+        sessions, so early stopping and ``training.restore_best`` must be off. Default False.
       encoding: text encoding of the data files, e.g. "latin-1", "cp1252"; None = the format's default
         (MovieLens: latin-1 for ml-100k/ml-1m, utf-8 for the CSV layout; other formats utf-8). Default None.
       duplicates: movielens: a (user, item) pair rated on several lines: "error" (refuse the file,
@@ -83,6 +106,8 @@ class DataConfig(Section):
         into compact int32/float32 arrays (False; the same rows in the same order). Default True.
       ctr: a CTR table with its own columns (``format: ctr``): label, numeric and categorical columns,
         see :class:`CTRTableConfig`. Default None.
+      filter: movielens: outlier users/items dropped before the split, see :class:`OutlierFilterConfig`.
+        Default None.
 
     Example:
       >>> DataConfig(dataset="ml-100k", protocol_params={"ratio": 0.8}).validation_ratio
@@ -102,6 +127,7 @@ class DataConfig(Section):
     test_file: Optional[str] = None
     test_ratio: float = Field(0.1, gt=0, lt=1)
     session_days: float = Field(1.0, gt=0)
+    fit_validation: bool = False
     encoding: Optional[str] = None
     duplicates: Literal["error", "keep-last", "mean"] = "error"
     rating_scale: Union[Literal["auto"], List[float], None] = "auto"
@@ -109,6 +135,7 @@ class DataConfig(Section):
     order_by: List[str] = Field(default_factory=list)
     ctr: Optional[CTRTableConfig] = None
     stream: bool = True
+    filter: Optional[OutlierFilterConfig] = None
 
     def check_data(self, fail: Fail) -> None:
         """Cross-key checks of ``data`` (called by the root config's ``check``)."""

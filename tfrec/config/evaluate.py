@@ -20,10 +20,11 @@ An algorithm may be written as its name alone (``- popularity``) and the protoco
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Literal, Optional
+from typing import Annotated, Any, Dict, List, Literal, Optional
 
 from pydantic import Field, model_validator
 
+from tfrec.config.data import OutlierFilterConfig
 from tfrec.config.section import Fail, Section
 from tfrec.config.training import TrainingConfig
 
@@ -40,11 +41,14 @@ class EvaluateDataConfig(Section):
       path: the MovieLens folder (ml-100k, ml-1m or the ml-latest CSV layout); ``--data`` overrides it.
         Default None (then ``--data`` is needed).
       layout: "auto" (detected from the files), "ml-100k", "ml-1m" or "ml-latest". Default "auto".
+      filter: outlier users/items dropped from the ratings before the split, e.g. ``{max_user_ratings:
+        1000, min_item_ratings: 5}`` (``tfrec.config.data.OutlierFilterConfig``). Default None.
     """
 
     dataset: Literal["movielens"] = "movielens"
     path: Optional[str] = None
     layout: Literal["auto", "ml-100k", "ml-1m", "ml-latest"] = "auto"
+    filter: Optional[OutlierFilterConfig] = None
 
 
 class ProtocolConfig(Section):
@@ -130,6 +134,10 @@ class EvaluateConfig(Section):
       exclude_seen: drop each user's training items from their top-k list. Default True.
       relevance_threshold: a held-out item counts as relevant only if rated at least this; None = every
         held-out interaction is relevant. Default None.
+      factorized_top_k: cut-offs K of the TFRS factorized top-K categorical accuracy
+        (``top_<K>_categorical_accuracy``: a test interaction is a hit if fewer than K training-catalog
+        items score strictly higher for its user; seen items are not removed), e.g. [1, 5, 10, 50, 100].
+        Default [] (not reported).
       output: see :class:`EvaluateOutputConfig`.
 
     Example:
@@ -146,6 +154,7 @@ class EvaluateConfig(Section):
     churn: bool = False
     exclude_seen: bool = True
     relevance_threshold: Optional[float] = None
+    factorized_top_k: List[Annotated[int, Field(gt=0)]] = Field(default_factory=list)
     output: EvaluateOutputConfig = Field(default_factory=EvaluateOutputConfig)
 
     def check(self, fail: Fail) -> None:

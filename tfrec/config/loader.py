@@ -20,7 +20,6 @@ from tfrec.config.evaluate import EvaluateConfig
 from tfrec.config.overrides import apply_overrides
 from tfrec.config.run import RunConfig
 from tfrec.config.section import Section
-from tfrec.config.session_bench import SessionBenchConfig
 from tfrec.config.validation import validate
 from tfrec.config.yaml_io import read_yaml
 
@@ -55,12 +54,9 @@ def from_mapping(raw: Mapping[str, Any], schema: Type[S], source: Union[str, Non
 
 def schema_of(raw: Mapping[str, Any]) -> type:
     """The schema of a config mapping by its sections: ``bench`` -> :class:`BenchConfig`, ``algorithms`` ->
-    :class:`EvaluateConfig`, ``gru4rec`` -> :class:`SessionBenchConfig`, anything else -> :class:`RunConfig`
-    (train / tune)."""
+    :class:`EvaluateConfig`, anything else -> :class:`RunConfig` (train / tune)."""
     if "bench" in raw:
         return BenchConfig
     if "algorithms" in raw:
         return EvaluateConfig
-    if "gru4rec" in raw:
-        return SessionBenchConfig
     return RunConfig

@@ -9,15 +9,33 @@ from pydantic import Field
 from tfrec.config.section import Fail, Section
 
 
-class TunerConfig(Section):
-    """keras-tuner settings of ``tfrec tune``.
+class CVConfig(Section):
+    """The k-fold cross-validation of a grid search (``tuner.cv``).
 
     Attributes:
-      algorithm: "random", "hyperband" or "bayesian". Default "random".
+      folds: number of folds of the training rows (``tfrec.splits.kfold_split``); >= 2. Default 3.
+      seed: seed of the fold assignment. Default 42.
+    """
+
+    folds: int = Field(3, ge=2)
+    seed: int = 42
+
+
+class TunerConfig(Section):
+    """Search settings of ``tfrec tune``.
+
+    Attributes:
+      search: "keras_tuner" (``algorithm`` random, hyperband or bayesian over a validation carve;
+        Keras models) or "grid" (every combination of the ``search_space`` values, each scored by
+        k-fold cross-validation on the training rows; any registered algorithm). Default "keras_tuner".
+      cv: the folds of a grid search (:class:`CVConfig`). Default 3 folds, seed 42.
+      algorithm: keras-tuner's search: "random", "hyperband" or "bayesian". Default "random".
       max_trials: total trials of the search (random, bayesian); a rerun continues up to it; positive.
         Default 10.
-      objective: metric to optimise (a Keras log name such as "val_rmse"); None = the family's
-        early-stopping monitor. Default None.
+      objective: metric to optimise (a Keras log name such as "val_rmse"; with ``search: grid`` a
+        test-fold metric such as "rmse", "mae", "ndcg@10", "hr@10"); None = the family's
+        early-stopping monitor (grid: "rmse" for rating predictors, else "ndcg@<evaluation.k>").
+        Default None.
       direction: "min", "max" or "auto" (as early_stopping.mode). Default "auto".
       executions_per_trial: trainings per trial, averaged; positive. Default 1.
       max_epochs: hyperband's largest epoch budget per trial; positive. Default 10.
@@ -32,6 +50,8 @@ class TunerConfig(Section):
       seed: seed of the search algorithm. Default 42.
     """
 
+    search: Literal["keras_tuner", "grid"] = "keras_tuner"
+    cv: CVConfig = Field(default_factory=CVConfig)
     algorithm: Literal["random", "hyperband", "bayesian"] = "random"
     max_trials: int = Field(10, gt=0)
     objective: Optional[str] = None

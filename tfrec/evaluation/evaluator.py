@@ -86,13 +86,14 @@ class EvaluatedAlgorithm:
     """Fits one algorithm on an :class:`EvaluationData` and computes every metric that applies."""
 
     def __init__(self, algorithm: Algorithm, protocol: Protocol, k: int = 10, exclude_seen: bool = True,
-                 hit_threshold: float = 4.0, churn: bool = False):
+                 hit_threshold: float = 4.0, churn: bool = False, factorized_ks: Sequence[int] = ()):
         self.algorithm = algorithm
         self.protocol = protocol
         self.k = k
         self.exclude_seen = exclude_seen
         self.hit_threshold = hit_threshold
         self.churn = churn
+        self.factorized_ks = tuple(factorized_ks)
 
     def evaluate(self, data: EvaluationData) -> Dict[str, Any]:
         algo = self.algorithm
@@ -115,6 +116,8 @@ class EvaluatedAlgorithm:
             m.update(self._sampled(algo, data))
         else:
             m.update(self._full_catalog(algo, data, twin))
+        if self.factorized_ks:
+            m.update(M.factorized_top_k(factorized_ranks(algo, data), self.factorized_ks))
         out["eval_seconds"] = time.perf_counter() - t0
         return out
 
@@ -189,6 +192,32 @@ class EvaluatedAlgorithm:
         return out
 
 
+def factorized_ranks(algo: Algorithm, data: EvaluationData, users_per_chunk: int = 256,
+                     rows_per_chunk: int = 4096) -> np.ndarray:
+    """[n_test] rank of each test row's item among all catalog items for its user (``M.positive_ranks``).
+
+    The whole training catalog competes (a user's training items too); rows whose user or item is not
+    in the training vocabulary get ``M.UNRANKED`` (a miss). Users are scored ``users_per_chunk`` at a
+    time and their rows ranked ``rows_per_chunk`` at a time (memory: that many rows of scores).
+    """
+    test = data.test
+    users = test["user_idx"].to_numpy()
+    items = test["item_idx"].to_numpy()
+    ranks = np.full(len(test), M.UNRANKED, np.int64)
+    rows = np.flatnonzero((users != OOV_INDEX) & (items != OOV_INDEX))
+    rows = rows[np.argsort(users[rows], kind="stable")]
+    by_user = users[rows]
+    known = np.unique(by_user)
+    for start in range(0, len(known), users_per_chunk):
+        chunk = known[start:start + users_per_chunk]
+        scores = np.asarray(algo.score(chunk))
+        sel = rows[np.searchsorted(by_user, chunk[0], "left"):np.searchsorted(by_user, chunk[-1], "right")]
+        for r in range(0, len(sel), rows_per_chunk):
+            part = sel[r:r + rows_per_chunk]
+            ranks[part] = M.positive_ranks(scores[np.searchsorted(chunk, users[part])], items[part])
+    return ranks
+
+
 def _cosine_item_similarity(train: TrainingData):
     """Item-item cosine similarity of the binary training interaction vectors, as a function of
     index arrays (training data only, so it leaks nothing; bounded memory, see
@@ -212,13 +241,17 @@ class Evaluator:
       protocol_params: parameters of the protocol (e.g. ``{"ratio": 0.8}``).
       churn: also refit each algorithm with seed + 1 and report how much its lists changed.
       progress: show progress bars.
+      factorized_ks: also report ``top_<K>_categorical_accuracy`` for these K: the TFRS factorized
+        top-K accuracy of each test interaction over the whole training catalog, seen items not
+        removed (:func:`factorized_ranks`). Default () (off).
     """
 
     def __init__(self, ratings: pd.DataFrame, protocol: Union[str, Protocol] = "msr_stratified", *, k: int = 10,
                  columns: Columns = Columns(), items: Optional[pd.DataFrame] = None,
                  users: Optional[pd.DataFrame] = None, data_path: Optional[Union[str, Path]] = None,
                  exclude_seen: bool = True, relevance_threshold: Optional[float] = None,
-                 protocol_params: Optional[Dict[str, Any]] = None, churn: bool = False, progress: bool = True):
+                 protocol_params: Optional[Dict[str, Any]] = None, churn: bool = False, progress: bool = True,
+                 factorized_ks: Sequence[int] = ()):
         if not isinstance(k, int) or k <= 0:
             raise ValueError(f"Received an invalid value for k, expected a positive integer. Received: k={k!r}")
         self.protocol = protocol if isinstance(protocol, Protocol) else Protocol(protocol, dict(protocol_params or {}))
@@ -227,6 +260,10 @@ class Evaluator:
         self.exclude_seen = exclude_seen
         self.churn = churn
         self.progress = progress
+        bad = [k for k in factorized_ks if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k <= 0]
+        if bad:
+            raise ValueError(f"factorized_ks must be positive integers. Received: factorized_ks={list(factorized_ks)!r}")
+        self.factorized_ks = tuple(int(k) for k in factorized_ks)
         folds = self.protocol.split(ratings, columns, Path(data_path) if data_path else None)
         self.folds: List[EvaluationData] = []
         for fold in folds:
@@ -253,7 +290,7 @@ class Evaluator:
         for fold in self._progress(self.folds, f"{algo.name}", len(self.folds) > 1):
             fold_algo = copy.deepcopy(algo) if len(self.folds) > 1 else algo
             runs.append(EvaluatedAlgorithm(fold_algo, self.protocol, self.k, self.exclude_seen,
-                                           churn=self.churn).evaluate(fold))
+                                           churn=self.churn, factorized_ks=self.factorized_ks).evaluate(fold))
         names = list(runs[0]["metrics"])
         result = {
             "algorithm": algo.name,

@@ -88,7 +88,8 @@ def _raw_inputs(frame, layers) -> Dict[str, np.ndarray]:
 def export_run(run_dir, base_path, *, name: Optional[str] = None, version: Optional[int] = None, k: int = 10,
                scann: bool = True, scann_recall: float = 0.95, config_root: Optional[str] = None,
                overwrite: bool = False, log: Optional[Callable[[str], None]] = print,
-               overrides: Sequence[str] = ()) -> RunExport:
+               overrides: Sequence[str] = (), popularity_fallback: bool = True, cold_user_ratings: int = 0,
+               stoplist: Optional[Dict[str, Sequence[str]]] = None) -> RunExport:
     """Exports the trained model of ``run_dir`` into ``base_path``.
 
     Args:
@@ -104,6 +105,14 @@ def export_run(run_dir, base_path, *, name: Optional[str] = None, version: Optio
       log: progress printer.
       overrides: ``"dotted.key=value"`` overrides of the run's ``config.yaml`` (``tfrec export --set``),
         e.g. ``data.path`` when the dataset has moved since training.
+      popularity_fallback: pair-scoring models: a user id not in the training data (or a cold user)
+        gets the training popularity list instead of the model's scores. Default True.
+      cold_user_ratings: pair-scoring models: users with fewer training ratings than this also get the
+        popularity list. Default 0 (only unknown users).
+      stoplist: pair-scoring models: items never recommended, ``{"ids": [...], "title_keywords": [...],
+        "genres": [...]}`` (resolved against the run's movie titles and genres at export time; the ids
+        go into the SavedModel's ``assets/stoplist.txt`` and are applied inside its top-k signatures).
+        Default None.
 
     Returns:
       A :class:`RunExport`.
@@ -136,15 +145,59 @@ def export_run(run_dir, base_path, *, name: Optional[str] = None, version: Optio
     if _scores_pairs(model):
         from tfrec.export.signatures import export_ranking
 
+        extras = _ranking_extras(run, popularity_fallback, cold_user_ratings, stoplist, say)
         path = export_ranking(base_path, name, model, run.user_ids, run.item_ids, k=k, version=version,
-                              overwrite=overwrite, config_root=config_root, info=info)
-        say(f"exported {path} ({family}: serving_default/exclude top-{k} over {len(run.item_ids)} items, score)")
+                              overwrite=overwrite, config_root=config_root, info=info, **extras)
+        say(f"exported {path} ({family}: serving_default/exclude top-{k} over {len(run.item_ids)} items, score"
+            + (", popularity fallback" if extras["fallback_scores"] is not None else "")
+            + (f", {len(extras['stoplist'])} stoplisted items" if extras["stoplist"] is not None else "") + ")")
         return RunExport("ranking", int(path.name), {name: path}, None, configs)
     raise ValueError(f"{run_dir}: tfrec export has no recipe for model family {family!r} "
                      f"({type(model).__name__}); it exports two-tower retrieval models, models over tfrec "
                      "FeatureLayers (ranking, dcn, deepfm, fm, logreg), session models (gru4rec) and models scoring "
                      "(user_idx, item_idx) pairs (mf, neumf, gmf, mlp). "
                      "Use tfrec.export.export_signatures for other models.")
+
+
+def _ranking_extras(run, popularity_fallback: bool, cold_user_ratings: int, stoplist, say) -> Dict[str, object]:
+    """``fallback_scores``, ``cold_users`` and ``stoplist`` of :func:`export_ranking` from the run's training rows."""
+    from tfrec.data import MOVIELENS_GENRES
+    from tfrec.data.item_features import stoplist_item_ids
+
+    out: Dict[str, object] = {"fallback_scores": None, "cold_users": None, "stoplist": None}
+    if not popularity_fallback and not stoplist:
+        return out
+    data = _run_data(run)
+    vocab = data.vocab
+    if popularity_fallback:
+        item_pos = vocab.item_index(np.asarray(run.item_ids).astype(str))
+        counts = vocab.item_popularity().astype(np.float64)
+        known = item_pos >= 0
+        pop = np.where(known, counts[np.maximum(item_pos, 0)], 0.0)
+        out["fallback_scores"] = (pop / max(pop.max(), 1.0)).astype(np.float32)
+        user_pos = vocab.user_index(np.asarray(run.user_ids).astype(str))
+        user_counts = np.bincount(vocab.users_idx, minlength=vocab.n_users)
+        out["cold_users"] = (user_pos < 0) | (user_counts[np.maximum(user_pos, 0)] < int(cold_user_ratings))
+    if stoplist:
+        unknown = sorted(set(stoplist) - {"ids", "title_keywords", "genres"})
+        if unknown:
+            raise ValueError(f"unknown stoplist key(s) {unknown}; valid: ids, title_keywords, genres.")
+        if (stoplist.get("title_keywords") or stoplist.get("genres")) and data.items is None:
+            raise ValueError("a title or genre stoplist needs the run's movie metadata; this dataset has none "
+                             "(give explicit ids).")
+        movies = data.items if data.items is not None else _empty_movies()
+        ids = stoplist_item_ids(movies, stoplist.get("ids") or (), stoplist.get("title_keywords") or (),
+                                stoplist.get("genres") or (), MOVIELENS_GENRES)
+        say(f"stoplist: {len(ids)} item id(s)")
+        out["stoplist"] = ids
+    return out
+
+
+def _empty_movies():
+    """An empty movie metadata frame (explicit-id stoplists of datasets without metadata)."""
+    import pandas as pd
+
+    return pd.DataFrame({"movie_id": pd.Series([], dtype=str)})
 
 
 def _feature_layers(model) -> list:

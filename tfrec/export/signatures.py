@@ -16,6 +16,7 @@ Raw ids not in the training vocabulary map to index -1 (the ``OOV_INDEX`` conven
 from __future__ import annotations
 
 import json
+import tempfile
 from pathlib import Path
 from typing import Any, Callable, Dict, Mapping, Optional, Sequence
 
@@ -25,6 +26,7 @@ import tensorflow as tf
 from tfrec.export import layout, warmup
 
 OOV = -1
+STOPLIST_ASSET = "stoplist.txt"  # the stoplist's file name under the SavedModel's assets/
 
 
 def _table(ids: Sequence) -> tf.lookup.StaticHashTable:
@@ -54,6 +56,14 @@ class PairScoringModule(tf.Module):
       user_ids: [n_users] raw user ids (index i -> id), as in the run's ``vocab/users.txt``.
       item_ids: [n_items] raw item ids.
       k: top-k list length (clipped to ``n_items``).
+      fallback_scores: [n_items] scores served instead of the model's to a user id not in ``user_ids``
+        (and to ``cold_users``), e.g. the training popularity. Default None (the model scores them).
+      cold_users: [n_users] bool, users that also get ``fallback_scores`` (few training ratings).
+        Default None (only unknown users).
+      stoplist_file: a text file of item ids (one a line) never returned by the top-k signatures. It
+        is saved as the SavedModel asset ``assets/<its name>`` and read into a lookup table when the
+        model loads (so the stoplist is applied inside the signatures, by stock TF Serving too).
+        Default None.
 
     Example:
       >>> import tfrec, tensorflow as tf, numpy as np
@@ -65,7 +75,9 @@ class PairScoringModule(tf.Module):
       [[b'c', b'b']]
     """
 
-    def __init__(self, model, user_ids: Sequence, item_ids: Sequence, k: int = 10):
+    def __init__(self, model, user_ids: Sequence, item_ids: Sequence, k: int = 10,
+                 fallback_scores: Optional[np.ndarray] = None, cold_users: Optional[np.ndarray] = None,
+                 stoplist_file: Optional[str] = None):
         super().__init__(name="pair_scoring")
         if k < 1:
             raise ValueError(f"k must be a positive integer. Received: k={k!r}")
@@ -76,6 +88,22 @@ class PairScoringModule(tf.Module):
         self.item_ids = tf.Variable(items, trainable=False, dtype=tf.string, name="item_ids")
         self.num_items = len(items)
         self.k = int(min(k, self.num_items))
+        self.fallback = None
+        if fallback_scores is not None:
+            fallback = np.asarray(fallback_scores, np.float32)
+            if fallback.shape != (self.num_items,):
+                raise ValueError(f"fallback_scores must be [n_items={self.num_items}]. Received shape {fallback.shape}")
+            cold = np.zeros(len(user_ids), bool) if cold_users is None else np.asarray(cold_users, bool)
+            if cold.shape != (len(user_ids),):
+                raise ValueError(f"cold_users must be [n_users={len(user_ids)}] booleans. Received shape {cold.shape}")
+            self.fallback = tf.Variable(fallback, trainable=False, name="fallback_scores")
+            self.cold_users = tf.Variable(cold, trainable=False, name="cold_users")
+        self.stoplist = None
+        if stoplist_file is not None:
+            self.stoplist_asset = tf.saved_model.Asset(str(stoplist_file))
+            self.stoplist = tf.lookup.StaticHashTable(tf.lookup.TextFileInitializer(
+                self.stoplist_asset, tf.string, tf.lookup.TextFileIndex.WHOLE_LINE,
+                tf.int64, tf.lookup.TextFileIndex.LINE_NUMBER), default_value=-1)
         uid = tf.TensorSpec([None], tf.string, name="user_id")
         self.serving_default = tf.function(self._topk, input_signature=[{"user_id": uid}])
         self.exclude = tf.function(self._topk_exclude, input_signature=[
@@ -92,7 +120,14 @@ class PairScoringModule(tf.Module):
         b = tf.shape(u)[0]
         users = tf.repeat(u, self.num_items)
         items = tf.tile(tf.range(self.num_items, dtype=tf.int32), [b])
-        return tf.reshape(self._pairs(users, items), [b, self.num_items])
+        scores = tf.reshape(self._pairs(users, items), [b, self.num_items])
+        if self.fallback is not None:  # unknown (-1) or cold users: the fallback list
+            cold = tf.logical_or(u < 0, tf.gather(self.cold_users, tf.maximum(u, 0)))
+            scores = tf.where(cold[:, None], tf.broadcast_to(self.fallback[None, :], tf.shape(scores)), scores)
+        if self.stoplist is not None:
+            stopped = self.stoplist.lookup(self.item_ids) >= 0
+            scores = tf.where(stopped[None, :], tf.constant(-np.inf, tf.float32), scores)
+        return scores
 
     def _topk(self, f):
         values, idx = tf.math.top_k(self._all_scores(f["user_id"]), k=self.k)
@@ -216,9 +251,28 @@ def export_signatures(base_path, name: str, module: tf.Module, signatures: Mappi
 
 def export_ranking(base_path, name: str, model, user_ids: Sequence, item_ids: Sequence, *, k: int = 10,
                    version: Optional[int] = None, overwrite: bool = False, config_root: Optional[str] = None,
-                   info: Optional[Dict[str, Any]] = None) -> Path:
-    """Exports a pair-scoring model (see :class:`PairScoringModule`); returns the version folder."""
-    module = PairScoringModule(model, user_ids, item_ids, k=k)
+                   info: Optional[Dict[str, Any]] = None, fallback_scores: Optional[np.ndarray] = None,
+                   cold_users: Optional[np.ndarray] = None, stoplist: Optional[Sequence] = None) -> Path:
+    """Exports a pair-scoring model (see :class:`PairScoringModule`); returns the version folder.
+
+    Args:
+      fallback_scores, cold_users: see :class:`PairScoringModule` (popularity for unknown/cold users).
+      stoplist: item ids never recommended; written as the asset ``assets/stoplist.txt`` and applied
+        inside the top-k signatures. Default None.
+    """
+    with tempfile.TemporaryDirectory(prefix="tfrec-stoplist-") as tmp:
+        stoplist_file = None
+        if stoplist is not None:
+            stoplist_file = Path(tmp) / STOPLIST_ASSET
+            stoplist_file.write_text("".join(f"{i}\n" for i in _ids(stoplist)))
+        return _export_ranking(base_path, name, PairScoringModule(
+            model, user_ids, item_ids, k=k, fallback_scores=fallback_scores, cold_users=cold_users,
+            stoplist_file=stoplist_file), user_ids, item_ids, version, overwrite, config_root, info,
+            {"fallback": fallback_scores is not None, "stoplist_items": None if stoplist is None else len(stoplist)})
+
+
+def _export_ranking(base_path, name, module, user_ids, item_ids, version, overwrite, config_root, info, extra):
+    """Saves a built :class:`PairScoringModule` with warm-up requests and its description."""
     users = _ids(user_ids)[:4].astype(object)
     items = _ids(item_ids)
     requests = [("serving_default", {"user_id": users}),
@@ -228,6 +282,10 @@ def export_ranking(base_path, name: str, model, user_ids: Sequence, item_ids: Se
             "signatures": {"serving_default": "user_id -> item_ids, scores (top-k of every item)",
                            "exclude": "user_id, exclude_items -> item_ids, scores",
                            "score": "user_id, item_id -> score"}}
+    if extra["fallback"]:
+        meta["fallback"] = "unknown (and cold) users get the popularity list (fallback_scores)"
+    if extra["stoplist_items"] is not None:
+        meta["stoplist"] = f"assets/{STOPLIST_ASSET}: {extra['stoplist_items']} item ids never in a top-k list"
     meta.update(info or {})
     return export_signatures(base_path, name, module, module.signatures(), version=version, warmup_requests=requests,
                              info=meta, overwrite=overwrite, config_root=config_root)

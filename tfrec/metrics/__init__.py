@@ -6,6 +6,7 @@ so the evaluator and benchmarks can use them on any model's output.
 
 from tfrec.metrics.beyond_accuracy import catalog_coverage, churn, diversity, novelty, user_coverage
 from tfrec.metrics.classification import auc, log_loss
+from tfrec.metrics.factorized import UNRANKED, factorized_top_k, positive_ranks
 from tfrec.metrics.ranking import (
     arhr_at_k,
     cumulative_hit_rate,
@@ -36,6 +37,10 @@ __all__ = [
     "mrr_at_k",
     "cumulative_hit_rate",
     "rating_hit_rate",
+    # factorized top-K (TFRS retrieval tutorials)
+    "UNRANKED",
+    "positive_ranks",
+    "factorized_top_k",
     # rating
     "rmse",
     "mae",

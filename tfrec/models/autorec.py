@@ -10,8 +10,8 @@ and the paper's objective, the squared error over *observed* entries only plus w
     sum_rows || r - h(r) ||^2_observed  +  lambda / 2 * (||W||_F^2 + ||V||_F^2)
 
 :class:`AutoRec` is the Keras model (``call`` reconstructs, :meth:`AutoRec.compute_loss` is the
-objective above); :class:`tfrec.recommenders.autorec.AutoRecRecommender` trains it on training data
-and predicts ratings (registry names ``i_autorec`` and ``u_autorec``).
+objective above); the ``i_autorec`` / ``u_autorec`` families (``tfrec.training.families.autorec``) train
+it with the Trainer and :class:`tfrec.recommenders.autorec.AutoRecScorer` predicts ratings with it.
 """
 
 from __future__ import annotations

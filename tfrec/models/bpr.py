@@ -16,7 +16,9 @@ class BPRMF(tf.keras.Model):
     ``score(u, i) = p_u . q_i + b_i``, trained on triples (user, positive item, sampled negative) to
     minimise ``-log sigmoid(score(u, i) - score(u, j))`` plus ``l2 * (|p_u|^2 + |q_i|^2 + |q_j|^2 + b_i^2
     + b_j^2)`` over the rows of the batch (mean over the batch). It is the implicit-feedback MF baseline
-    of the NCF paper; :class:`tfrec.recommenders.ncf.NCFRecommender` trains it with ``model="bpr"``.
+    of the NCF paper; the ``bpr`` family (``tfrec.training.families.bpr``) trains it with the Trainer.
+    Metrics: ``loss`` and ``auc``, the share of triples whose positive scores above the negative
+    (the pairwise AUC estimate); ``evaluate`` reports both on validation triples.
 
     Args:
       num_users: int, number of user indices.
@@ -26,8 +28,10 @@ class BPRMF(tf.keras.Model):
       init_stddev: float, standard deviation of the factors' normal initializer. Default 0.01.
       **kwargs: passed to ``tf.keras.Model``.
 
-    Inputs of ``call``: dict with ``"user_idx"`` and ``"item_idx"``, each [batch] int; training data
-    (``fit``) also carries ``"negative_idx"`` [batch] int. Output: [batch] float32 scores.
+    Inputs of ``call``: dict with ``"user_idx"`` and ``"item_idx"``, each [batch] int. Output: [batch]
+    float32 scores. Training and evaluation data (``fit``, ``evaluate``): ``(x, negatives)`` with ``x``
+    such a dict and ``negatives`` the [batch] int sampled negative item of each pair, or one dict that
+    also holds ``"negative_idx"``.
 
     Example:
 
@@ -42,6 +46,7 @@ class BPRMF(tf.keras.Model):
         self.l2 = check_non_negative("l2", l2)
         self.item_bias = id_embedding(self.mf.num_items, 1, 0.0, 0.0, "item_bias")
         self.loss_tracker = tf.keras.metrics.Mean(name="loss")
+        self.auc_tracker = tf.keras.metrics.Mean(name="auc")
 
     def _score(self, inputs):
         i, known = safe_index(inputs["item_idx"], self.mf.num_items)
@@ -58,28 +63,49 @@ class BPRMF(tf.keras.Model):
 
     @property
     def metrics(self):
-        return [self.loss_tracker]
+        return [self.loss_tracker, self.auc_tracker]
+
+    @staticmethod
+    def _triples(data):
+        """(users, positives, negatives) of a batch: ``({"user_idx", "item_idx"}, negatives)`` or one dict
+        with ``"negative_idx"``."""
+        if isinstance(data, (tuple, list)):
+            x, negatives = data[0], data[1]
+        else:
+            x, negatives = data, data["negative_idx"]
+        return x["user_idx"], x["item_idx"], negatives
+
+    def _loss(self, users, items, negatives):
+        pos, pos_b = self._score({"user_idx": users, "item_idx": items})
+        neg, neg_b = self._score({"user_idx": users, "item_idx": negatives})
+        loss = -tf.reduce_mean(tf.math.log_sigmoid(pos - neg))
+        if self.l2 > 0:
+            # p_u * q_i and p_u * q_j do not give the norms: read the rows again
+            u, uk = safe_index(users, self.mf.num_users)
+            i, ik = safe_index(items, self.mf.num_items)
+            j, jk = safe_index(negatives, self.mf.num_items)
+            rows = (tf.reduce_sum(tf.square(self.mf.user_embedding(u) * uk), axis=1)
+                    + tf.reduce_sum(tf.square(self.mf.item_embedding(i) * ik), axis=1)
+                    + tf.reduce_sum(tf.square(self.mf.item_embedding(j) * jk), axis=1)
+                    + tf.square(pos_b) + tf.square(neg_b))
+            loss += self.l2 * tf.reduce_mean(rows)
+        return loss, tf.cast(pos > neg, tf.float32)
 
     def train_step(self, data):
-        users = data["user_idx"]
+        users, items, negatives = self._triples(data)
         with tf.GradientTape() as tape:
-            pos, pos_b = self._score({"user_idx": users, "item_idx": data["item_idx"]})
-            neg, neg_b = self._score({"user_idx": users, "item_idx": data["negative_idx"]})
-            loss = -tf.reduce_mean(tf.math.log_sigmoid(pos - neg))
-            if self.l2 > 0:
-                # p_u * q_i and p_u * q_j do not give the norms: read the rows again
-                u, uk = safe_index(users, self.mf.num_users)
-                i, ik = safe_index(data["item_idx"], self.mf.num_items)
-                j, jk = safe_index(data["negative_idx"], self.mf.num_items)
-                rows = (tf.reduce_sum(tf.square(self.mf.user_embedding(u) * uk), axis=1)
-                        + tf.reduce_sum(tf.square(self.mf.item_embedding(i) * ik), axis=1)
-                        + tf.reduce_sum(tf.square(self.mf.item_embedding(j) * jk), axis=1)
-                        + tf.square(pos_b) + tf.square(neg_b))
-                loss += self.l2 * tf.reduce_mean(rows)
+            loss, ordered = self._loss(users, items, negatives)
         grads = tape.gradient(loss, self.trainable_variables)
         self.optimizer.apply_gradients(zip(grads, self.trainable_variables))
         self.loss_tracker.update_state(loss)
-        return {"loss": self.loss_tracker.result()}
+        self.auc_tracker.update_state(ordered)
+        return {m.name: m.result() for m in self.metrics}
+
+    def test_step(self, data):
+        loss, ordered = self._loss(*self._triples(data))
+        self.loss_tracker.update_state(loss)
+        self.auc_tracker.update_state(ordered)
+        return {m.name: m.result() for m in self.metrics}
 
     def get_config(self):
         g = self.mf

@@ -10,8 +10,9 @@ sampling = the other targets of the mini-batch plus ``n_sample`` extra negatives
 ``top1-max`` (score regularization ``bpreg``), Adagrad, dropout on the input embedding and the hidden
 layers, input embedding shared with the output weights (``constrained_embedding``).
 
-This module holds the network (:class:`GRU4Rec`) and its losses;
-:class:`tfrec.recommenders.gru4rec.GRU4RecRecommender` trains and applies it on click sessions.
+This module holds the network (:class:`GRU4Rec`) and its losses; the ``gru4rec`` family of ``tfrec
+train`` trains it (``tfrec.training.session.SessionParallelGRU4Rec``) and
+:class:`tfrec.recommenders.gru4rec.GRU4RecScorer` applies it on click sessions.
 """
 
 from __future__ import annotations

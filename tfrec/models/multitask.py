@@ -3,7 +3,8 @@
 :class:`MultiTaskModel` shares a query tower and a candidate tower between two tasks: an in-batch
 softmax retrieval task on ``query . candidate`` and a rating task on an MLP over
 ``[query, candidate]``. The loss is ``retrieval_weight * retrieval + rating_weight * rating``.
-:class:`tfrec.recommenders.multitask.MultiTaskRecommender` (``multitask``) fits it on training data.
+The ``multitask`` family (``tfrec.training.families.multitask``) trains it; its scorer is
+:class:`tfrec.recommenders.multitask.MultiTaskScorer`.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@
 item and side features, concatenated) feeds an :class:`~tfrec.layers.mlp.MLP` that outputs a rating;
 ``tfrs.tasks.Ranking`` with the squared error and an RMSE metric. As recommenders:
 :class:`tfrec.recommenders.ranking.RankingRecommender` (``ranking_mlp``) and
-:class:`tfrec.recommenders.two_stage.TwoStageRecommender` (``two_stage``).
+:class:`tfrec.models.two_stage.TwoStageModel` (the ``two_stage`` family).
 """
 
 from __future__ import annotations

@@ -9,7 +9,8 @@ ratings.
 
 The same model with the roles swapped (each item a case, the users its visible units) is the item-based
 RBM (I-RBM) that Sedhain et al. (AutoRec, WWW 2015) compare with;
-:class:`tfrec.recommenders.rbm.RBMRecommender` builds either (``orientation``).
+:class:`tfrec.training.families.rbm.RBMTask` (registry name ``rbm``) trains either (``orientation``) with the
+Trainer, and :class:`tfrec.recommenders.rbm.RBMScorer` predicts ratings with the trained model.
 
 Reference: R. Salakhutdinov, A. Mnih, G. Hinton. Restricted Boltzmann Machines for Collaborative
 Filtering. ICML 2007.
@@ -42,8 +43,73 @@ def check_cd_k_schedule(cd_k_schedule) -> list:
     return sched
 
 
-class _CDKScheduler(tf.keras.callbacks.Callback):
-    """Sets the model's CD-k at the start of every epoch from its ``cd_k_schedule``."""
+def rating_classes(ratings, n_ratings: int = 5, min_rating: float = 1.0, rating_step: float = 1.0) -> np.ndarray:
+    """Ratings on the grid ``min_rating, min_rating + rating_step, ...`` -> int8 classes ``1..n_ratings``.
+
+    Args:
+      ratings: [n] float ratings.
+      n_ratings, min_rating, rating_step: the rating scale (default 1, 2, ..., 5).
+
+    Returns:
+      [n] int8 classes ``round((r - min_rating) / rating_step) + 1``.
+
+    Raises:
+      ValueError: a rating off the grid or outside the scale (names a few and the settings to change).
+
+    Example:
+
+    >>> rating_classes([0.5, 5.0], n_ratings=10, min_rating=0.5, rating_step=0.5).tolist()
+    [1, 10]
+    """
+    if not rating_step > 0:
+        raise ValueError(f"rating_step must be > 0. Received: rating_step={rating_step}")
+    pos = (np.asarray(ratings, np.float64) - min_rating) / rating_step
+    cls = np.rint(pos)
+    bad = (np.abs(pos - cls) > 1e-6) | (cls < 0) | (cls >= n_ratings)
+    if bad.any():
+        example = np.asarray(ratings)[bad][:5]
+        top = min_rating + rating_step * (n_ratings - 1)
+        raise ValueError(
+            f"The RBM expects ratings on the grid {min_rating}, {min_rating + rating_step}, ..., {top} "
+            f"(n_ratings={n_ratings}, min_rating={min_rating}, rating_step={rating_step}); received e.g. "
+            f"{example.tolist()}. Set n_ratings/min_rating/rating_step to the data's scale (e.g. n_ratings=10, "
+            "min_rating=0.5, rating_step=0.5 for half stars)."
+        )
+    return cls.astype(np.int8) + 1
+
+
+def rating_scale(ratings) -> tuple:
+    """The rating grid of ``ratings``: ``(n_ratings, min_rating, rating_step)``.
+
+    ``min_rating`` is the lowest rating, ``rating_step`` the smallest gap between two distinct values
+    (1.0 when there is one value) and ``n_ratings`` the number of grid values up to the highest rating.
+
+    Args:
+      ratings: [n] float ratings (the training ratings).
+
+    Returns:
+      (n_ratings: int >= 2, min_rating: float, rating_step: float).
+
+    Raises:
+      ValueError: no ratings, or values that are not on one evenly spaced grid.
+
+    Example:
+
+    >>> rating_scale([4.0, 0.5, 3.5, 5.0])
+    (10, 0.5, 0.5)
+    """
+    values = np.unique(np.round(np.asarray(ratings, np.float64), 6))
+    if values.size == 0:
+        raise ValueError("Cannot infer the rating scale of an empty set of ratings.")
+    step = float(np.min(np.diff(values))) if values.size > 1 else 1.0
+    n = int(round((values[-1] - values[0]) / step)) + 1
+    rating_classes(values, max(n, 2), float(values[0]), step)  # every value on the grid, or a ValueError
+    return max(n, 2), float(values[0]), step
+
+
+class _RBMScheduler(tf.keras.callbacks.Callback):
+    """Sets the model's CD-k (``cd_k_schedule``) and the optimizer's momentum (``initial_momentum`` until
+    ``momentum_switch_epoch``) at the start of every epoch."""
 
     def __init__(self, rbm: "RBM"):
         super().__init__()
@@ -51,6 +117,8 @@ class _CDKScheduler(tf.keras.callbacks.Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         self._rbm.cd_k.assign(self._rbm.k_for_epoch(epoch))
+        if self._rbm.initial_momentum is not None:
+            self._rbm.momentum_variable.assign(self._rbm.momentum_for_epoch(epoch))
 
 
 @tf.keras.utils.register_keras_serializable(package="tfrec")
@@ -90,8 +158,15 @@ class RBM(tf.keras.Model):
         same weight decay. Default False.
       shared_lr_multiplier: float > 0, scale of ``S``'s averaged gradient (its learning rate relative to
         ``W``'s). Default 1.0.
+      initial_momentum: float in [0, 1) or None: the momentum of the optimizer (an SGD with momentum)
+        in the epochs before ``momentum_switch_epoch``; from then on its own ``momentum``. None: the
+        optimizer's momentum throughout. Default None.
+      momentum_switch_epoch: int >= 0, the first (0-based) epoch with the optimizer's own momentum. Default 5.
+      rating_step: float > 0, the rating value of one class step: ``rmse`` metrics are reported on the
+        data's scale (class distance times ``rating_step``). Default 1.0.
 
-    Inputs: ``ratings``: [batch, n_items] int tensor; 0 = not rated (masked), ``1..K`` = rating value.
+    Inputs: ``ratings``: [batch, n_items] int tensor; 0 = not rated (masked), ``1..K`` = rating value
+    (or a dict whose ``"input"`` is that tensor).
     Output: [batch, n_items] float32 expected rating value in ``[1, K]`` for every item,
     ``sum_k k * p(v_i = k | h)`` with ``h = p(h = 1 | visible ratings)`` (mean field), or
     ``sum_k k * p(v_i = k | V)`` (``prediction="exact"``).
@@ -104,11 +179,17 @@ class RBM(tf.keras.Model):
     >>> _ = rbm.fit(ratings, batch_size=2, epochs=1, verbose=0)
     >>> rbm(ratings).shape
     TensorShape([2, 4])
+
+    Training batches are ``ratings`` or ``{"input": ratings}``. Validation batches may add the ratings
+    to predict: ``{"input": ratings, "target": [batch, n_items] int classes (0 = none)}``; ``test_step``
+    then reports ``rmse``, the RMSE of the expected rating of every target entry predicted from the
+    input ratings (without targets: the reconstruction RMSE of the input, ``recon_rmse``).
     """
 
     def __init__(self, n_items, n_ratings=5, n_hidden=100, cd_k_schedule=((0, 1),), weight_decay=0.001,
                  bias_lr_multiplier=1.0, sample=True, init_stddev=0.01, prediction="mean_field", seed=0,
-                 hidden_dropout=0.0, shared_weights=False, shared_lr_multiplier=1.0, **kwargs):
+                 hidden_dropout=0.0, shared_weights=False, shared_lr_multiplier=1.0, initial_momentum=None,
+                 momentum_switch_epoch=5, rating_step=1.0, **kwargs):
         super().__init__(**kwargs)
         for arg, value in (("n_items", n_items), ("n_ratings", n_ratings), ("n_hidden", n_hidden)):
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
@@ -153,9 +234,25 @@ class RBM(tf.keras.Model):
         self.shared_lr_multiplier = float(shared_lr_multiplier)
         self.shared_W = (self.add_weight(name="shared_W", shape=(self.n_ratings, self.n_hidden), initializer="zeros")
                          if self.shared_weights else None)
+        if initial_momentum is not None and not 0 <= initial_momentum < 1:
+            raise ValueError(f"initial_momentum must be in [0, 1) or None. Received: initial_momentum={initial_momentum}")
+        self.initial_momentum = None if initial_momentum is None else float(initial_momentum)
+        if isinstance(momentum_switch_epoch, bool) or not isinstance(momentum_switch_epoch, (int, np.integer)) \
+                or momentum_switch_epoch < 0:
+            raise ValueError(f"momentum_switch_epoch must be an integer >= 0. Received: "
+                             f"momentum_switch_epoch={momentum_switch_epoch!r}")
+        self.momentum_switch_epoch = int(momentum_switch_epoch)
+        if not rating_step > 0:
+            raise ValueError(f"rating_step must be > 0. Received: rating_step={rating_step}")
+        self.rating_step = float(rating_step)
+        # the optimizer's momentum when initial_momentum is given (compile() hands it to the optimizer)
+        self.momentum_variable = tf.Variable(0.0, dtype=tf.float32, trainable=False, name="momentum")
+        self._final_momentum = None
         self.cd_k = tf.Variable(self.cd_k_schedule[0][1], dtype=tf.int32, trainable=False, name="cd_k")
         self._rng_step = tf.Variable(0, dtype=tf.int64, trainable=False, name="rng_step")
         self.recon_rmse_tracker = tf.keras.metrics.Mean(name="recon_rmse")
+        self._sse = tf.keras.metrics.Sum(name="sse")
+        self._count = tf.keras.metrics.Sum(name="count")
 
     # ----------------------------------------------------------------- conditionals
     def k_for_epoch(self, epoch: int) -> int:
@@ -165,6 +262,33 @@ class RBM(tf.keras.Model):
             if epoch >= first:
                 k = kk
         return k
+
+    def momentum_for_epoch(self, epoch: int) -> float:
+        """The optimizer momentum of ``epoch`` (0-based): ``initial_momentum`` before ``momentum_switch_epoch``,
+        then the optimizer's own (after :meth:`compile`)."""
+        if self.initial_momentum is not None and epoch < self.momentum_switch_epoch:
+            return self.initial_momentum
+        return self._final_momentum
+
+    def compile(self, optimizer="rmsprop", **kwargs):
+        """``tf.keras.Model.compile``; with ``initial_momentum`` the optimizer's momentum becomes a variable
+        that the per-epoch schedule sets.
+
+        Raises:
+          ValueError: ``initial_momentum`` is set and the optimizer has no momentum (use SGD with a momentum).
+        """
+        super().compile(optimizer=optimizer, **kwargs)
+        if self.initial_momentum is None:
+            return
+        momentum = getattr(self.optimizer, "momentum", None)
+        if momentum is None:
+            raise ValueError(f"initial_momentum={self.initial_momentum} needs an SGD optimizer with a momentum "
+                             f"(training.optimizer: sgd, training.optimizer_params: {{momentum: 0.9}}); got "
+                             f"{type(self.optimizer).__name__}. Set initial_momentum to null otherwise.")
+        if momentum is not self.momentum_variable:  # a new optimizer: its momentum applies after the switch
+            self._final_momentum = float(tf.keras.backend.get_value(momentum))
+            self.momentum_variable.assign(self.momentum_for_epoch(0))
+        self.optimizer.momentum = self.momentum_variable
 
     def interaction_weights(self):
         """[n_items, K, n_hidden] weights between the visible and hidden units: ``W`` (+ ``S``)."""
@@ -199,6 +323,8 @@ class RBM(tf.keras.Model):
         return tf.nn.softmax(logits, axis=-1)
 
     def call(self, ratings, training=False):
+        if isinstance(ratings, dict):
+            ratings = ratings["input"]
         if self.prediction == "exact":
             probs = self.exact_visible_probabilities(ratings)
         else:
@@ -273,8 +399,13 @@ class RBM(tf.keras.Model):
         recon = tf.sqrt(tf.reduce_sum(tf.square(expected - true) * m) / tf.maximum(tf.reduce_sum(m), 1.0))
         return grad_w, grad_bv, grad_bh, recon
 
+    @staticmethod
+    def _input(data):
+        data = data[0] if isinstance(data, (tuple, list)) else data
+        return data["input"] if isinstance(data, dict) else data
+
     def train_step(self, data):
-        ratings = data[0] if isinstance(data, (tuple, list)) else data
+        ratings = self._input(data)
         grad_w, grad_bv, grad_bh, recon = self.contrastive_divergence(ratings)
         # the optimizer descends, so hand it the negative ascent direction (+ weight decay on W); the
         # biases' steps are scaled by bias_lr_multiplier (a separate bias learning rate)
@@ -290,18 +421,26 @@ class RBM(tf.keras.Model):
         return {"recon_rmse": self.recon_rmse_tracker.result(), "cd_k": tf.identity(self.cd_k)}
 
     def test_step(self, data):
-        ratings = data[0] if isinstance(data, (tuple, list)) else data
-        *_, recon = self.contrastive_divergence(ratings, training=False)
-        self.recon_rmse_tracker.update_state(recon)
-        return {"recon_rmse": self.recon_rmse_tracker.result()}
+        ratings = self._input(data)
+        target = data.get("target") if isinstance(data, dict) else None
+        if target is None:
+            *_, recon = self.contrastive_divergence(ratings, training=False)
+            self.recon_rmse_tracker.update_state(recon)
+            return {"recon_rmse": self.recon_rmse_tracker.result()}
+        target = tf.cast(target, tf.float32)
+        mask = tf.cast(target > 0, tf.float32)
+        self._sse.update_state(tf.reduce_sum(mask * tf.square(self(ratings) - target)))
+        self._count.update_state(tf.reduce_sum(mask))
+        return {"rmse": self.rating_step * tf.sqrt(self._sse.result() / tf.maximum(self._count.result(), 1.0))}
 
     @property
     def metrics(self):
-        return [self.recon_rmse_tracker]
+        return [self.recon_rmse_tracker, self._sse, self._count]
 
     def fit(self, *args, callbacks=None, **kwargs):
-        """``tf.keras.Model.fit`` plus a callback that applies ``cd_k_schedule`` at each epoch."""
-        callbacks = list(callbacks or []) + [_CDKScheduler(self)]
+        """``tf.keras.Model.fit`` plus a callback that applies ``cd_k_schedule`` and the momentum schedule
+        at each epoch."""
+        callbacks = list(callbacks or []) + [_RBMScheduler(self)]
         return super().fit(*args, callbacks=callbacks, **kwargs)
 
     def get_config(self):
@@ -319,6 +458,9 @@ class RBM(tf.keras.Model):
             "hidden_dropout": self.hidden_dropout,
             "shared_weights": self.shared_weights,
             "shared_lr_multiplier": self.shared_lr_multiplier,
+            "initial_momentum": self.initial_momentum,
+            "momentum_switch_epoch": self.momentum_switch_epoch,
+            "rating_step": self.rating_step,
             "name": self.name,
         }
 
@@ -327,4 +469,4 @@ class RBM(tf.keras.Model):
         return cls(**config)
 
 
-__all__ = ["RBM", "check_cd_k_schedule"]
+__all__ = ["RBM", "check_cd_k_schedule", "rating_classes", "rating_scale"]

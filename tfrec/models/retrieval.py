@@ -2,8 +2,8 @@
 
 :class:`TwoTowerRetrieval` is a ``tfrs.Model`` with a query :class:`~tfrec.models.tower.Tower`, a
 candidate tower and a ``tfrs.tasks.Retrieval`` task (temperature, log-Q correction, hard negatives,
-accidental hits). :class:`tfrec.recommenders.two_tower.TwoTowerRecommender` fits it on training
-data and scores the catalog (registry name ``two_tower``).
+accidental hits). The ``two_tower`` family (``tfrec.training.families.two_tower``) trains it and
+:class:`tfrec.recommenders.two_tower.TwoTowerScorer` scores the catalog with it.
 """
 
 from __future__ import annotations

@@ -1,8 +1,11 @@
-"""Argument checks shared by the recommenders."""
+"""Argument checks and parameter schemas shared by the recommenders."""
 
 from __future__ import annotations
 
+from typing import Any, Dict, Type
+
 import numpy as np
+import pydantic
 
 
 def check_positive(name: str, value, kind=int) -> None:
@@ -17,3 +20,46 @@ def positive_int(name: str, value) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
         raise ValueError(f"Received an invalid value for {name}, expected a positive integer. Received: {name}={value!r}")
     return int(value)
+
+
+class AlgorithmParams(pydantic.BaseModel):
+    """Base of an algorithm's parameter schema: strict types (ints widen to floats), unknown keys refused."""
+
+    model_config = pydantic.ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+def validated(schema: Type[AlgorithmParams], algorithm: str, values: Dict[str, Any]) -> AlgorithmParams:
+    """``values`` checked against ``schema``.
+
+    Args:
+      schema: the parameter schema (an :class:`AlgorithmParams` subclass).
+      algorithm: the algorithm's name, for the message.
+      values: parameter name -> value.
+
+    Raises:
+      ValueError: the first invalid value, e.g. ``Received an invalid value for n_factors of svd,
+        expected Input should be greater than 0. Received: n_factors=0``.
+    """
+    try:
+        return schema(**values)
+    except pydantic.ValidationError as e:
+        err = e.errors()[0]
+        name = ".".join(str(p) for p in err["loc"])
+        received = values.get(name, err.get("input"))
+        raise ValueError(f"Received an invalid value for {name} of {algorithm}: {err['msg']}. "
+                         f"Received: {name}={received!r}") from None
+
+
+class SeedFromParams:
+    """Mixin: a read-write ``seed`` attribute kept in ``self.params`` (an :class:`AlgorithmParams` with a
+    ``seed`` field), so that ``tfrec bench`` seeds and the evaluator's churn rerun can set it."""
+
+    params: AlgorithmParams
+
+    @property
+    def seed(self) -> int:
+        return int(self.params.seed)
+
+    @seed.setter
+    def seed(self, value: int) -> None:
+        self.params = self.params.model_copy(update={"seed": int(value)})

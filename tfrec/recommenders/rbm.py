@@ -1,8 +1,8 @@
-"""The CF RBM (:class:`~tfrec.models.rbm.RBM`) as a rating predictor (registry name ``rbm``)."""
+"""A trained CF RBM (:class:`~tfrec.models.rbm.RBM`) as a rating predictor: :class:`RBMScorer`."""
 
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from typing import Optional
 
 import numpy as np
 
@@ -10,205 +10,106 @@ import tfrec  # noqa: F401  (selects tf_keras)
 import tensorflow as tf
 
 from tfrec.data.training_data import OOV_INDEX, TrainingData
-from tfrec.models.rbm import RBM, check_cd_k_schedule
+from tfrec.models.rbm import RBM, rating_classes
 from tfrec.recommenders.base import Algorithm
 
 
-class RBMRecommender(Algorithm):
-    """The CF RBM as an :class:`~tfrec.recommenders.Algorithm` (rating predictor; registry name ``rbm``).
+def class_matrix(users: np.ndarray, items: np.ndarray, ratings: np.ndarray, n_users: int, n_items: int,
+                 orientation: str = "user", n_ratings: int = 5, min_rating: float = 1.0,
+                 rating_step: float = 1.0) -> np.ndarray:
+    """The RBM's cases x visible units matrix of rating classes (0 = not rated).
 
-    Ratings are mapped to ``K`` classes ``round((r - min_rating) / rating_step) + 1``.
+    Args:
+      users, items: [n] int indices of the rated pairs; ratings: [n] float ratings.
+      n_users, n_items: the vocabulary sizes.
+      orientation: "user" (rows are users, columns items) or "item" (rows items, columns users).
+      n_ratings, min_rating, rating_step: the rating scale (:func:`~tfrec.models.rbm.rating_classes`).
 
-    ``orientation="user"`` is the paper's model (U-RBM): each user is a training case and the items are
-    the softmax visible units; a user's prediction uses only that user's training ratings.
+    Returns:
+      [n_users, n_items] (or [n_items, n_users]) int8 classes ``1..n_ratings``; a repeated pair keeps its
+      last rating.
+    """
+    cls = rating_classes(ratings, n_ratings, min_rating, rating_step)
+    if orientation == "user":
+        matrix = np.zeros((n_users, n_items), np.int8)
+        matrix[users, items] = cls
+    else:
+        matrix = np.zeros((n_items, n_users), np.int8)
+        matrix[items, users] = cls
+    return matrix
+
+
+class RBMScorer(Algorithm):
+    """A trained CF RBM (:class:`~tfrec.models.rbm.RBM`) as a rating predictor (``predicts_ratings = True``).
+
+    The ``rbm`` family (:class:`tfrec.training.families.rbm.RBMTask`) trains the model with the Trainer;
+    this class predicts with it. :meth:`fit` trains nothing: it maps the training ratings to the
+    classes ``round((r - min_rating) / rating_step) + 1`` and keeps them as the visible units the
+    predictions start from.
+
+    ``orientation="user"`` is the paper's model (U-RBM): each user is a case and the items are the
+    softmax visible units; a user's prediction uses only that user's training ratings.
     ``orientation="item"`` is the item-based variant (I-RBM, as compared in the AutoRec paper): each item
     is a case and the users are the visible units; the prediction of ``(u, i)`` is visible unit ``u``
     reconstructed from item ``i``'s training ratings. Either way only training ratings enter the model.
-
-    Visible biases start at the log of each visible unit's smoothed training rating-value frequencies
-    (Hinton's practical guide). Momentum can start lower (``initial_momentum``) and switch to
-    ``momentum`` at epoch ``momentum_switch_epoch``. An unknown user gets an empty visible layer
-    (user orientation) or the global training mean (item orientation); an unknown item gets the
-    global training mean.
-
-    Defaults are the plain user-based settings of the first search on a random 10% validation split of
-    ml-100k ``u1.base`` (``benchmarks/rbm_ml100k.py --tune``: validation RMSE 0.9657 at the 12th epoch,
-    longer training overfits). ``configs/rbm_ml100k.yaml`` uses the same settings with
-    ``orientation="item"``, ``epochs=14`` (validation RMSE 0.9188; item mean 1.0195), and
-    ``configs/rbm_user_ml100k.yaml`` adds ``shared_weights`` (``shared_lr_multiplier=20``), ``hidden_dropout=0.5``,
-    weight decay 0.01 and ``bias_learning_rate=0.005`` to the user-based model (0.9430; the user-based
-    search in ``benchmarks/results/rbm_ml100k_tuning.json``).
+    An unknown user gets an empty visible layer (user orientation) or the global training mean (item
+    orientation); an unknown item gets the global training mean.
 
     Args:
-      n_hidden: int, hidden units. Default 200.
-      epochs: int, training epochs (one pass over the training cases each). Default 12.
-      batch_size: int, cases (users or items) per CD update. Default 16.
-      learning_rate: float, SGD learning rate of ``W`` (gradients are batch averages). Default 0.02.
-      bias_learning_rate: float or None, SGD learning rate of the visible and hidden biases; None: the
-        same as ``learning_rate``. Default None.
-      momentum: float in [0, 1), SGD momentum (from ``momentum_switch_epoch`` on). Default 0.9.
-      initial_momentum: float in [0, 1) or None, momentum of the epochs before ``momentum_switch_epoch``;
-        None: ``momentum`` throughout. Default 0.5.
-      momentum_switch_epoch: int >= 0, first (0-based) epoch that uses ``momentum``. Default 5.
-      weight_decay: float, L2 on ``W``. Default 0.003.
-      cd_k_schedule: list of ``[first_epoch, k]``, e.g. ``[[0, 1], [25, 3], [45, 5]]`` for k growing
-        1 -> 3 -> 5. Default ``[[0, 1], [15, 3]]``.
-      orientation: ``"user"`` (U-RBM, users are cases) or ``"item"`` (I-RBM, items are cases).
-        Default ``"user"``.
+      model: the trained :class:`~tfrec.models.rbm.RBM` (its visible units: the items for
+        ``orientation="user"``, the users for ``"item"``).
+      orientation: ``"user"`` or ``"item"``. Default ``"user"``.
       n_ratings, min_rating, rating_step: the rating scale (default 5 values 1, 2, ..., 5).
-      sample: sample the Gibbs chain (True, standard CD) or use probabilities (False, mean-field CD).
-        Default False.
-      init_stddev: float, standard deviation of the initial ``W``. Default 0.01.
-      prediction: ``"mean_field"`` or ``"exact"`` (see :class:`RBM`).
-      hidden_dropout: float in [0, 1), dropout of the hidden units in training (see :class:`RBM`).
-        Default 0.0.
-      shared_weights: bool, weights shared by all visible units on top of ``W`` (see :class:`RBM`).
-        Default False.
-      shared_lr_multiplier: float > 0, their learning-rate scale (see :class:`RBM`). Default 1.0.
-      seed: int. Default 0.
-      verbose: Keras ``fit`` verbosity. Default 0.
-      name: display name.
+      name: display name. Default "rbm".
+
+    Raises:
+      ValueError: an unknown orientation; in :meth:`fit`, ratings off the scale, or a training vocabulary
+        whose size does not match the model's visible units.
 
     Example:
 
     >>> import pandas as pd
+    >>> from tfrec.models.rbm import RBM
     >>> frame = pd.DataFrame({"user_id": ["a", "a", "b", "b"], "movie_id": ["x", "y", "x", "z"],
     ...                       "user_rating": [5.0, 3.0, 4.0, 1.0]})
-    >>> algo = RBMRecommender(n_hidden=4, epochs=2, batch_size=2).fit(TrainingData(frame))
-    >>> algo.predict(np.array([0, 1]), np.array([1, 2])).shape
+    >>> scorer = RBMScorer(RBM(n_items=3, n_hidden=4)).fit(TrainingData(frame))
+    >>> scorer.predict(np.array([0, 1]), np.array([1, 2])).shape
     (2,)
-    >>> item_rbm = RBMRecommender(n_hidden=4, epochs=2, batch_size=2, orientation="item")
-    >>> item_rbm.fit(TrainingData(frame)).score(np.array([0, 1])).shape
+    >>> RBMScorer(RBM(n_items=2, n_hidden=4), orientation="item").fit(TrainingData(frame)).score(np.array([0, 1])).shape
     (2, 3)
     """
 
     predicts_ratings = True
 
-    def __init__(self, n_hidden: int = 200, epochs: int = 12, batch_size: int = 16, learning_rate: float = 0.02,
-                 bias_learning_rate: Optional[float] = None, momentum: float = 0.9,
-                 initial_momentum: Optional[float] = 0.5, momentum_switch_epoch: int = 5,
-                 weight_decay: float = 0.003, cd_k_schedule: Sequence[Sequence[int]] = ((0, 1), (15, 3)),
-                 orientation: str = "user", n_ratings: int = 5, min_rating: float = 1.0,
-                 rating_step: float = 1.0, sample: bool = False, init_stddev: float = 0.01,
-                 prediction: str = "mean_field", hidden_dropout: float = 0.0, shared_weights: bool = False,
-                 shared_lr_multiplier: float = 1.0, seed: int = 0, verbose: int = 0, name: Optional[str] = None):
+    def __init__(self, model: RBM, orientation: str = "user", n_ratings: int = 5, min_rating: float = 1.0,
+                 rating_step: float = 1.0, name: Optional[str] = None):
         super().__init__()
-        for arg, value in (("epochs", epochs), ("batch_size", batch_size)):
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-                raise ValueError(f"{arg} must be a positive integer. Received: {arg}={value!r}")
-        if learning_rate <= 0:
-            raise ValueError(f"learning_rate must be > 0. Received: learning_rate={learning_rate}")
-        if bias_learning_rate is not None and bias_learning_rate <= 0:
-            raise ValueError(f"bias_learning_rate must be > 0 or None. Received: bias_learning_rate={bias_learning_rate}")
-        for arg, value in (("momentum", momentum), ("initial_momentum", initial_momentum)):
-            if value is not None and not 0 <= value < 1:
-                raise ValueError(f"{arg} must be in [0, 1). Received: {arg}={value}")
-        if isinstance(momentum_switch_epoch, bool) or not isinstance(momentum_switch_epoch, (int, np.integer)) \
-                or momentum_switch_epoch < 0:
-            raise ValueError(f"momentum_switch_epoch must be an integer >= 0. Received: "
-                             f"momentum_switch_epoch={momentum_switch_epoch!r}")
         if orientation not in ("user", "item"):
             raise ValueError(f"orientation must be 'user' (users are the training cases) or 'item' (items are). "
                              f"Received: orientation={orientation!r}")
-        if rating_step <= 0:
-            raise ValueError(f"rating_step must be > 0. Received: rating_step={rating_step}")
-        self.n_hidden = n_hidden
-        self.epochs = int(epochs)
-        self.batch_size = int(batch_size)
-        self.learning_rate = float(learning_rate)
-        self.bias_learning_rate = None if bias_learning_rate is None else float(bias_learning_rate)
-        self.momentum = float(momentum)
-        self.initial_momentum = None if initial_momentum is None else float(initial_momentum)
-        self.momentum_switch_epoch = int(momentum_switch_epoch)
-        self.weight_decay = float(weight_decay)
-        self.cd_k_schedule = check_cd_k_schedule(cd_k_schedule)
+        self.model = model
         self.orientation = orientation
         self.n_ratings = int(n_ratings)
         self.min_rating = float(min_rating)
         self.rating_step = float(rating_step)
-        self.sample = bool(sample)
-        self.init_stddev = float(init_stddev)
-        self.prediction = prediction
-        self.hidden_dropout = float(hidden_dropout)
-        self.shared_weights = bool(shared_weights)
-        self.shared_lr_multiplier = float(shared_lr_multiplier)
-        self.seed = int(seed)
-        self.verbose = verbose
+        self.prediction = model.prediction
         self.name = name or "rbm"
-        self.model: Optional[RBM] = None
-        self.history = None
+        self._matrix: Optional[np.ndarray] = None
 
-    def _classes(self, ratings: np.ndarray) -> np.ndarray:
-        pos = (np.asarray(ratings, np.float64) - self.min_rating) / self.rating_step
-        cls = np.rint(pos)
-        bad = (np.abs(pos - cls) > 1e-6) | (cls < 0) | (cls >= self.n_ratings)
-        if bad.any():
-            example = np.asarray(ratings)[bad][:5]
-            top = self.min_rating + self.rating_step * (self.n_ratings - 1)
-            raise ValueError(
-                f"RBMRecommender expects ratings on the grid {self.min_rating}, "
-                f"{self.min_rating + self.rating_step}, ..., {top} (n_ratings={self.n_ratings}, "
-                f"min_rating={self.min_rating}, rating_step={self.rating_step}); received e.g. {example.tolist()}. "
-                "Set n_ratings/min_rating/rating_step to the data's scale (e.g. n_ratings=10, min_rating=0.5, "
-                "rating_step=0.5 for half stars)."
-            )
-        return cls.astype(np.int8) + 1
-
-    def momentum_for_epoch(self, epoch: int) -> float:
-        """The SGD momentum of ``epoch`` (0-based)."""
-        if self.initial_momentum is not None and epoch < self.momentum_switch_epoch:
-            return self.initial_momentum
-        return self.momentum
-
-    def fit(self, data: TrainingData, on_epoch_end=None) -> "RBMRecommender":
-        """Trains on ``data``.
-
-        Args:
-          data: the training split.
-          on_epoch_end: optional ``f(epoch, recommender)`` called after every epoch (1-based epoch),
-            e.g. to track a validation RMSE.
-        """
+    def fit(self, data: TrainingData) -> "RBMScorer":
+        """Keeps the class matrix of ``data``'s ratings (the visible units of every case); trains nothing."""
         if data.ratings is None:
-            raise ValueError(
-                "RBMRecommender needs explicit ratings, but the training data has no rating column "
-                f"({data.columns.rating!r}). Use a rating dataset or an implicit-feedback algorithm."
-            )
+            raise ValueError("The RBM needs explicit ratings, but the training data has no rating column "
+                             f"({data.columns.rating!r}). Use a rating dataset or an implicit-feedback algorithm.")
+        self._matrix = class_matrix(data.users_idx, data.items_idx, data.ratings, data.n_users, data.n_items,
+                                    self.orientation, self.n_ratings, self.min_rating, self.rating_step)
+        if self._matrix.shape[1] != self.model.n_items:
+            raise ValueError(f"The RBM has {self.model.n_items} visible units but the training data has "
+                             f"{self._matrix.shape[1]} {'items' if self.orientation == 'user' else 'users'}: "
+                             "score with the vocabulary the model was trained on.")
         self.data = data
-        cls = self._classes(data.ratings)
-        if self.orientation == "user":
-            cases, visible, shape = data.users_idx, data.items_idx, (data.n_users, data.n_items)
-        else:
-            cases, visible, shape = data.items_idx, data.users_idx, (data.n_items, data.n_users)
-        matrix = np.zeros(shape, np.int8)  # [cases, visible units]
-        matrix[cases, visible] = cls  # a repeated (user, item) keeps its last rating
-        self._matrix = matrix
         self._global_mean = float(np.mean(data.ratings))
-        tf.keras.utils.set_random_seed(self.seed)
-        bias_scale = 1.0 if self.bias_learning_rate is None else self.bias_learning_rate / self.learning_rate
-        self.model = RBM(
-            n_items=shape[1], n_ratings=self.n_ratings, n_hidden=self.n_hidden,
-            cd_k_schedule=self.cd_k_schedule, weight_decay=self.weight_decay, bias_lr_multiplier=bias_scale,
-            sample=self.sample, init_stddev=self.init_stddev, prediction=self.prediction, seed=self.seed,
-            hidden_dropout=self.hidden_dropout, shared_weights=self.shared_weights,
-            shared_lr_multiplier=self.shared_lr_multiplier,
-        )
-        # visible biases: log of the smoothed frequency of each rating value per visible unit
-        counts = np.zeros((shape[1], self.n_ratings), np.float64)
-        np.add.at(counts, (visible, cls.astype(np.int64) - 1), 1.0)
-        prior = (counts.sum(0) + 1.0) / (counts.sum() + self.n_ratings)  # add-one: no value has p = 0
-        freq = (counts + prior) / (counts.sum(1, keepdims=True) + 1.0)
-        self.model.visible_bias.assign(np.log(freq).astype(np.float32))
-        momentum = tf.Variable(self.momentum_for_epoch(0), dtype=tf.float32, trainable=False)
-        self.model.compile(optimizer=tf.keras.optimizers.SGD(self.learning_rate, momentum=momentum))
-        ds = (tf.data.Dataset.from_tensor_slices(matrix.astype(np.int32))
-              .shuffle(shape[0], seed=self.seed, reshuffle_each_iteration=True)
-              .batch(self.batch_size))
-        callbacks = [tf.keras.callbacks.LambdaCallback(
-            on_epoch_begin=lambda epoch, logs: momentum.assign(self.momentum_for_epoch(epoch)))]
-        if on_epoch_end is not None:
-            callbacks.append(tf.keras.callbacks.LambdaCallback(
-                on_epoch_end=lambda epoch, logs: on_epoch_end(epoch + 1, self)))
-        self.history = self.model.fit(ds, epochs=self.epochs, verbose=self.verbose, callbacks=callbacks)
+        self._reconstruction = None
         return self
 
     def _expected(self, rows: np.ndarray) -> np.ndarray:
@@ -222,8 +123,8 @@ class RBMRecommender(Algorithm):
 
     def score(self, users: np.ndarray) -> np.ndarray:
         """[n, n_items] predicted ratings (on the data's scale) of every item for each user."""
-        if self.model is None:
-            raise RuntimeError("RBMRecommender.score called before fit().")
+        if self._matrix is None:
+            raise RuntimeError("RBMScorer.score called before fit().")
         users = np.asarray(users, dtype=np.int64)
         known = users != OOV_INDEX
         if self.orientation == "user":
@@ -231,14 +132,16 @@ class RBMRecommender(Algorithm):
             rows[known] = self._matrix[users[known]]
             return self._expected(rows)
         out = np.full((len(users), self.data.n_items), self._global_mean, np.float32)
-        out[known] = self._expected(self._matrix).T[users[known]]  # [items, users] -> the users' rows
+        if self._reconstruction is None:  # every item's row once: [items, users]
+            self._reconstruction = self._expected(self._matrix)
+        out[known] = self._reconstruction.T[users[known]]
         return out
 
     def predict(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
         """[n] predicted ratings; unknown items (and, item orientation, unknown users) get the global
         training mean."""
-        if self.model is None:
-            raise RuntimeError("RBMRecommender.predict called before fit().")
+        if self._matrix is None:
+            raise RuntimeError("RBMScorer.predict called before fit().")
         users = np.asarray(users, dtype=np.int64)
         items = np.asarray(items, dtype=np.int64)
         out = np.full(len(users), self._global_mean, np.float32)
@@ -254,4 +157,4 @@ class RBMRecommender(Algorithm):
         return out
 
 
-__all__ = ["RBMRecommender"]
+__all__ = ["RBMScorer", "class_matrix"]

@@ -1,20 +1,22 @@
 """The interface of session-based next-item recommenders and the GRU4Rec evaluation protocol.
 
-:class:`SessionRecommender`: ``fit(sessions)``, ``predict_next(items, k)``, ``evaluate_sessions(test, k)``.
-The protocol: every test event except the last of its session is a query, the relevant item is the
-next click, ranks are taken against ALL training items as ``(scores > target_score).sum() + 1`` (the
-official code's "standard" mode, :func:`ranks_against_all`), and Recall@k / MRR@k are averaged over
-the queries. Test events whose item is not in the training data are dropped first, as the official
-code does.
+:class:`SessionScorer`: ``predict_next(items, k)``, ``evaluate_sessions(test, k)`` over an item
+vocabulary; :class:`SessionRecommender` adds ``fit(sessions)`` (closed-form algorithms fitted on a
+click log). The protocol: every test event except the last of its session is a query, the relevant
+item is the next click, ranks are taken against ALL training items as ``(scores > target_score).sum()
++ 1`` (the official code's "standard" mode, :func:`ranks_against_all`), and Recall@k / MRR@k are
+averaged over the queries. Test events whose item is not in the training data are dropped first, as
+the official code does.
 
 Session recommenders do not fit the user-item :class:`~tfrec.recommenders.Algorithm` interface (there is
-no user; the input is a click sequence). An evaluator calls them as::
+no user; the input is a click sequence). The session families of ``tfrec train`` (gru4rec and the
+baselines) evaluate their trained model through this class::
 
-    algo = GRU4RecRecommender(...).fit(load_sessions(train_path))
+    algo = SuccessorRule().fit(load_sessions(train_path))
     metrics = algo.evaluate_sessions(load_sessions(test_path), k=20)   # {"recall@20", "mrr@20", ...}
 
 Implementations: :mod:`tfrec.recommenders.session_baselines` (popularity, successor rule) and
-:mod:`tfrec.recommenders.gru4rec`.
+:class:`tfrec.recommenders.gru4rec.GRU4RecScorer` (a trained GRU4Rec network).
 """
 
 from __future__ import annotations
@@ -42,26 +44,27 @@ def ranks_against_all(scores: np.ndarray, targets: np.ndarray) -> np.ndarray:
     return (scores > target_scores[:, None]).sum(axis=1) + 1
 
 
-class SessionRecommender(abc.ABC):
-    """Base class of next-item recommenders trained on click sessions.
+class SessionScorer(abc.ABC):
+    """Base class of next-item scorers over an item vocabulary (see the module docstring).
 
-    A subclass implements :meth:`fit` (sets ``item_ids``) and :meth:`_scores` (scores of all items for
-    a batch of slots given their current item and whether each slot starts a new session).
+    A subclass sets the vocabulary (:meth:`set_items`) and implements :meth:`_scores` (scores of all
+    items for a batch of slots given their current item and whether each slot starts a new session).
     """
 
-    name: str = "session_recommender"
+    name: str = "session_scorer"
 
     def __init__(self):
         self.item_ids: np.ndarray | None = None
         self._item_lookup: pd.Index | None = None
 
     # -- vocabulary
-    def _set_items(self, train: pd.DataFrame) -> np.ndarray:
-        """Builds the item vocabulary from ``train`` and returns the item index of every row."""
-        codes, uniques = pd.factorize(train[ITEM_KEY])
-        self.item_ids = np.asarray(uniques)
-        self._item_lookup = pd.Index(uniques)
-        return codes.astype(np.int32)
+    def set_items(self, item_ids) -> None:
+        """Sets the vocabulary: ``item_ids`` [n_items] raw ids, index i = item i of the scores."""
+        self.item_ids = np.asarray(item_ids, dtype=object)
+        self._item_lookup = pd.Index(self.item_ids)
+        if not self._item_lookup.is_unique:
+            raise ValueError(f"item_ids must be unique; {len(self.item_ids) - self._item_lookup.nunique()} "
+                             "duplicate id(s) received.")
 
     @property
     def n_items(self) -> int:
@@ -78,10 +81,6 @@ class SessionRecommender(abc.ABC):
             raise RuntimeError(f"{type(self).__name__} is not fitted: call fit(train_sessions) first.")
 
     # -- interface
-    @abc.abstractmethod
-    def fit(self, sessions: pd.DataFrame) -> "SessionRecommender":
-        """Trains on a click log (``SessionId``, ``ItemId``, ``Time``) and returns ``self``."""
-
     @abc.abstractmethod
     def _scores(self, items: np.ndarray, reset: np.ndarray) -> np.ndarray:
         """[B] current item indices, [B] bool new-session flags -> [B, n_items] float scores."""
@@ -147,4 +146,20 @@ class SessionRecommender(abc.ABC):
         return f"{type(self).__name__}(name={self.name!r})"
 
 
-__all__ = ["SessionRecommender", "ranks_against_all"]
+class SessionRecommender(SessionScorer):
+    """A :class:`SessionScorer` fitted on a click log by its own :meth:`fit` (the counting baselines)."""
+
+    name: str = "session_recommender"
+
+    def _set_items(self, train: pd.DataFrame) -> np.ndarray:
+        """Builds the item vocabulary from ``train`` and returns the item index of every row."""
+        codes, uniques = pd.factorize(train[ITEM_KEY])
+        self.set_items(uniques)
+        return codes.astype(np.int32)
+
+    @abc.abstractmethod
+    def fit(self, sessions: pd.DataFrame) -> "SessionRecommender":
+        """Fits on a click log (``SessionId``, ``ItemId``, ``Time``) and returns ``self``."""
+
+
+__all__ = ["SessionRecommender", "SessionScorer", "ranks_against_all"]

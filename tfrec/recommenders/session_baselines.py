@@ -1,4 +1,4 @@
-"""The two counting baselines of session-based next-item recommendation: popularity and the successor rule."""
+"""Baselines of session-based next-item recommendation: popularity, the successor rule and session KNN."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from tfrec.data.session_batches import check_session_frame, sort_sessions
+from tfrec.data.session_batches import SESSION_KEY, TIME_KEY, check_session_frame, sort_sessions
 from tfrec.recommenders.session import SessionRecommender
 
 
@@ -78,4 +78,75 @@ class SuccessorRule(SessionRecommender):
         return self.successors[items].toarray().astype(np.float64) + self.tiebreak[None, :]
 
 
-__all__ = ["SessionPopularity", "SuccessorRule"]
+class SessionKNN(SessionRecommender):
+    """Session-based k-nearest neighbours (S-KNN; Jannach & Ludewig, RecSys 2017): recommends the items
+    of the training sessions most similar to the current session so far.
+
+    ``sim(s, n) = |s & n| / sqrt(|s| |n|)`` (cosine of the binary item sets of the current session
+    ``s`` and a training session ``n``); ``score(j | s) = sum of sim(s, n)`` over the ``k`` most similar
+    training sessions ``n`` that contain ``j``. Every training session is a candidate neighbour (no
+    recency sampling); of sessions equally similar at the k-th place the more recent ones (later last
+    click) are kept. Items no neighbour holds score 0 and, as in :class:`SuccessorRule`, a popularity
+    term (below 1e-6) orders them, most popular first, so that they do not tie with the target.
+
+    Args:
+      k: neighbour sessions per query; positive. Default 100.
+
+    Example:
+
+    >>> train = pd.DataFrame({"SessionId": [1, 1, 2, 2, 3, 3], "ItemId": ["a", "b", "a", "c", "d", "c"],
+    ...                       "Time": [0, 1, 2, 3, 4, 5]})
+    >>> SessionKNN(k=1).fit(train).predict_next(["a", "b"], k=2)[0].tolist()
+    ['a', 'b']
+    """
+
+    name = "sknn"
+
+    def __init__(self, k: int = 100):
+        super().__init__()
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k <= 0:
+            raise ValueError(f"k must be a positive integer. Received: k={k!r}")
+        self.k = int(k)
+
+    def fit(self, sessions: pd.DataFrame) -> "SessionKNN":
+        check_session_frame(sessions, "sessions")
+        codes = self._set_items(sessions)
+        sid, uniques = pd.factorize(sessions[SESSION_KEY])
+        ends = pd.Series(sessions[TIME_KEY].to_numpy(np.float64)).groupby(sid).max().to_numpy()
+        recency = np.empty(len(uniques), np.int64)  # row of each session: ordered by its last click
+        recency[np.argsort(ends, kind="stable")] = np.arange(len(uniques))
+        n = len(self.item_ids)
+        sets = sp.csr_matrix((np.ones(len(codes), np.float64), (recency[sid], codes)), shape=(len(uniques), n))
+        sets.data[:] = 1.0  # item sets: a repeated click counts once
+        self.sessions = sets
+        self.session_norms = np.sqrt(np.asarray(sets.sum(axis=1)).ravel())
+        pop = np.bincount(codes, minlength=n).astype(np.float64)
+        self.tiebreak = 1e-6 * pop / (pop.max() + 1.0)
+        return self
+
+    def _begin(self, batch_size):
+        self._current = np.zeros((batch_size, len(self.item_ids)), bool)  # each slot's item set so far
+
+    def _scores(self, items, reset):
+        n_rows = len(items)
+        current = self._current[:n_rows]
+        current[np.asarray(reset, bool)] = False
+        current[np.arange(n_rows), items] = True
+        query = sp.csr_matrix(current, dtype=np.float64)
+        sims = (query @ self.sessions.T).tocsr()  # [B, n_sessions] shared items, only sessions sharing one
+        sims.sort_indices()
+        rows = np.repeat(np.arange(n_rows), np.diff(sims.indptr))
+        sims.data /= np.sqrt(np.diff(query.indptr))[rows] * self.session_norms[sims.indices]
+        keep = np.ones(len(sims.data), bool)
+        for row in range(n_rows):  # the k most similar sessions of each row, ties: the more recent
+            start, end = sims.indptr[row], sims.indptr[row + 1]
+            if end - start > self.k:
+                keep[start:end] = False
+                order = np.lexsort((-sims.indices[start:end], -sims.data[start:end]))
+                keep[start + order[: self.k]] = True
+        sims.data[~keep] = 0.0
+        sims.eliminate_zeros()
+        return (sims @ self.sessions).toarray() + self.tiebreak[None, :]
+
+
+__all__ = ["SessionKNN", "SessionPopularity", "SuccessorRule"]

@@ -1,44 +1,48 @@
-"""Two-stage recommendation: two-tower retrieval of candidates re-ordered by a ranking model (``two_stage``)."""
+"""Two-stage recommendation: retrieved candidates re-ordered by a rating model (the ``two_stage`` family's scorer)."""
 
 from __future__ import annotations
 
 import time
-from typing import Any, Dict, Optional
+from typing import Optional
 
 import numpy as np
 
 from tfrec.data.training_data import OOV_INDEX, TrainingData
 from tfrec.recommenders.base import Algorithm, top_k
-from tfrec.recommenders.ranking import RankingRecommender
-from tfrec.recommenders.two_tower import TwoTowerRecommender
 
 
 class TwoStageRecommender(Algorithm):
-    """Two-tower retrieval of ``num_candidates`` items, re-ordered by a ranking model (``two_stage``).
+    """Retrieval of ``num_candidates`` items re-ordered by a rating model (``two_stage``).
 
     The candidates of each user are the top ``num_candidates`` unseen items by retrieval score; their
     score is the ranking model's predicted rating. Items outside the candidates score below every
     candidate, in retrieval order, so :meth:`score` still ranks the whole catalog.
 
     Args:
-      retrieval: keyword parameters of :class:`~tfrec.recommenders.two_tower.TwoTowerRecommender`.
-      ranking: keyword parameters of :class:`RankingRecommender`.
-      num_candidates: retrieval list length re-ranked (100).
-      exclude_seen_candidates: draw candidates among the user's unseen training items only.
+      retrieval: an ``Algorithm`` whose :meth:`score` ranks the catalog (the ``two_stage`` family
+        gives its trained two-tower scorer).
+      ranking: an ``Algorithm`` whose :meth:`predict` gives ratings (the family's trained ranking model).
+      num_candidates: retrieval list length re-ranked; positive. Default 100.
+      exclude_seen_candidates: draw candidates among the user's unseen training items only. Default True.
+      name: the result table's row name. Default "two_stage".
+
+    Raises:
+      ValueError: ``num_candidates`` is not a positive integer.
     """
 
-    def __init__(self, retrieval: Optional[Dict[str, Any]] = None, ranking: Optional[Dict[str, Any]] = None,
-                 num_candidates: int = 100, exclude_seen_candidates: bool = True, name: Optional[str] = None):
+    def __init__(self, retrieval: Algorithm, ranking: Algorithm, num_candidates: int = 100,
+                 exclude_seen_candidates: bool = True, name: Optional[str] = None):
         super().__init__()
-        if not isinstance(num_candidates, int) or num_candidates <= 0:
-            raise ValueError(f"num_candidates must be a positive integer. Received: {num_candidates!r}")
-        self.retrieval = TwoTowerRecommender(**(retrieval or {}))
-        self.ranking = RankingRecommender(**(ranking or {}))
+        if isinstance(num_candidates, bool) or not isinstance(num_candidates, int) or num_candidates <= 0:
+            raise ValueError(f"num_candidates must be a positive integer. Received: num_candidates={num_candidates!r}")
+        self.retrieval = retrieval
+        self.ranking = ranking
         self.num_candidates = num_candidates
         self.exclude_seen_candidates = exclude_seen_candidates
         self.name = name or "two_stage"
 
     def fit(self, data: TrainingData) -> "TwoStageRecommender":
+        """Fits both stages on ``data`` (trained scorers only check the vocabulary and index the catalog)."""
         self.data = data
         start = time.perf_counter()
         self.retrieval.fit(data)

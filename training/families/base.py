@@ -70,7 +70,8 @@ class Task:
       mode: "min" or "max" for ``monitor``.
       mixed_precision: the family's model supports ``mixed_float16``; otherwise it is built in float32.
       ordered: the examples must keep their order (no shuffling, one replica): session-parallel steps.
-      closed_form: fitted by the algorithm's own ``fit``, not by the Trainer (``ClosedFormTask``).
+      closed_form: fitted by the algorithm's own ``fit``, not by a Keras loop (``ClosedFormTask``; a
+        session baseline's ``fit_closed_form(params, run)`` is run by the Trainer, ``training.closed_form_fit``).
     """
 
     name = "task"
@@ -147,9 +148,9 @@ class Task:
         n_fit, n_val = (len(next(iter(x.values()))) for x in (fit_x, val_x))
         steps = max(1, n_fit // global_batch if drop_remainder else math.ceil(n_fit / global_batch))
         fit_steps = t.steps_per_epoch or (steps if repeat else None)
-        train = make_dataset(fit_x, fit_y, global_batch, shuffle_buffer=0 if self.ordered else t.shuffle_buffer,
-                             seed=t.seed, cache=t.cache, repeat=repeat or fit_steps is not None,
-                             drop_remainder=drop_remainder)
+        train = self.train_dataset(run, fit_x, fit_y, global_batch, config,
+                                   shuffle_buffer=0 if self.ordered else t.shuffle_buffer,
+                                   repeat=repeat or fit_steps is not None, drop_remainder=drop_remainder)
         val = make_dataset(val_x, val_y, global_batch, cache=t.cache, repeat=repeat)
         return Feed(train, val, (fit_steps or 0) * global_batch if t.steps_per_epoch else n_fit, fit_steps or steps,
                     fit_steps, max(1, n_val // global_batch) if repeat else None,
@@ -157,6 +158,38 @@ class Task:
 
     def setup(self, params: Dict[str, Any], run) -> None:
         """Called once after :meth:`prepare` and before :meth:`examples` (keeps data-side parameters)."""
+
+    def train_dataset(self, run, x: Dict[str, np.ndarray], y: Optional[np.ndarray], batch_size: int, config, *,
+                      shuffle_buffer: int, repeat: bool, drop_remainder: bool):
+        """The ``tf.data`` pipeline of the fit examples ``(x, y)`` (from :meth:`examples` with split "fit").
+
+        Default: the examples as they are, cached and reshuffled every epoch
+        (``tfrec.training.data.make_dataset`` with ``training.seed`` and ``training.cache``). A family
+        whose examples change from epoch to epoch (sampled negatives drawn afresh) returns its own.
+
+        Args:
+          run: the run data.
+          x: name -> [n, ...] arrays; y: [n] labels or None.
+          batch_size: the global batch size.
+          config: the run config.
+          shuffle_buffer: 0 = keep the order (ordered families), else the shuffle buffer.
+          repeat: repeat forever (parameter-server training).
+          drop_remainder: drop the last partial batch (multi-worker and parameter-server training).
+        """
+        from tfrec.training import data
+
+        return data.make_dataset(x, y, batch_size, shuffle_buffer=shuffle_buffer, seed=config.training.seed,
+                                 cache=config.training.cache, repeat=repeat, drop_remainder=drop_remainder)
+
+    def pretrain_stages(self, params: Dict[str, Any], config) -> Dict[str, Dict[str, Any]]:
+        """Models to train first, on the same training rows, through the same Trainer (NeuMF's GMF and MLP).
+
+        Returns:
+          stage name -> ``{"model": {"name", "params"}, "training": {...}}`` (a train config's sections);
+          the Trainer trains each (``tfrec.training.stages``) and puts the trained Keras models in
+          ``run.extra["pretrained"]`` before :meth:`build_model`. Default: {} (no stage).
+        """
+        return {}
 
     # -- model ------------------------------------------------------------------------------------
     def build_model(self, params: Dict[str, Any], run):

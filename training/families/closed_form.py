@@ -23,7 +23,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import typing
-from typing import Any, Callable, Dict, Mapping, Optional, Type
+from typing import Any, Callable, Dict, List, Literal, Mapping, Optional, Type
 
 import pydantic
 from pydantic import ConfigDict, Field
@@ -32,7 +32,8 @@ from tfrec.config.errors import ConfigError
 from tfrec.training.families.base import Task
 from tfrec.training.families.params import FamilyParams, validate_params
 
-__all__ = ["ClosedFormTask", "ItemKNNParams", "ItemMeanParams", "NoParams", "RandomParams", "derived_schema"]
+__all__ = ["ClosedFormTask", "ContentKNNParams", "ItemKNNParams", "ItemMeanParams", "NoParams", "PopularityParams",
+           "RandomParams", "derived_schema"]
 
 
 class NoParams(FamilyParams):
@@ -71,6 +72,35 @@ class ItemKNNParams(FamilyParams):
     k: int = Field(40, gt=0)
     min_support: int = Field(1, ge=1)
     implicit: bool = False
+
+
+class PopularityParams(FamilyParams):
+    """``params`` of ``popularity``.
+
+    Attributes:
+      half_life_days: None (plain counts) or the half-life in days of an interaction's weight,
+        ``0.5 ** (age / half_life_days)`` with its age before the newest training interaction
+        (recency-decayed popularity); positive. Default None.
+    """
+
+    half_life_days: Optional[float] = Field(None, gt=0)
+
+
+class ContentKNNParams(FamilyParams):
+    """``params`` of ``content_knn`` (``tfrec.recommenders.content_knn``).
+
+    Attributes:
+      features: feature sets multiplied into the item similarity: "genres" (cosine), "year"
+        (``exp(-|dy| / year_scale)``). Default ["genres", "year"].
+      feature_files: dense per-item feature CSVs (id column first, numeric columns), z-normalised. Default [].
+      k: neighbours among the user's rated items; positive. Default 40.
+      year_scale: decay of the year similarity in years; positive. Default 10.0.
+    """
+
+    features: List[Literal["genres", "year"]] = Field(default_factory=lambda: ["genres", "year"])
+    feature_files: List[str] = Field(default_factory=list)
+    k: int = Field(40, gt=0)
+    year_scale: float = Field(10.0, gt=0)
 
 
 class _OpenParams(FamilyParams):

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Dict, List, Literal
+from typing import Annotated, List, Literal, Optional
 
 import numpy as np
 from pydantic import Field, PositiveInt
 
-from tfrec.training.families.base import Task, write_ids
 from tfrec.training.families.params import FamilyParams
+from tfrec.training.families.session import SessionTask
 
 __all__ = ["GRU4RecParams", "GRU4RecTask"]
 
@@ -28,7 +28,7 @@ class GRU4RecParams(FamilyParams):
       dropout_p_hidden: dropout of the hidden state. Default 0.0.
       constrained_embedding: share the input and output item embeddings. Default True.
       embedding: input embedding size (0: one-hot input). Default 0.
-      seed: seed of the initializers and the negative sampling. Default 0.
+      seed: seed of the initializers and the negative sampling; None = ``training.seed``. Default None.
       k: cutoff of the validation metrics ``val_recall_at_<k>`` / ``val_mrr_at_<k>``. Default 20.
     """
 
@@ -43,27 +43,24 @@ class GRU4RecParams(FamilyParams):
     dropout_p_hidden: float = 0.0
     constrained_embedding: bool = True
     embedding: int = 0
-    seed: int = 0
+    seed: Optional[int] = None
     k: int = 20
 
 
-class GRU4RecTask(Task):
+class GRU4RecTask(SessionTask):
     """GRU4Rec (``tfrec.models.gru4rec``) on session click logs, trained session-parallel.
 
-    Data: ``data.format: sessions`` (``training.data.prepare_sessions``: test = the held-out last day,
-    validation = the training sessions of the last ``session_days``). ``training.batch_size`` is the
-    number of parallel sessions; one Keras step is one session-parallel step
-    (``training.session.SessionParallelGRU4Rec``); examples keep their order. Parameters: the
-    network's (``layers``, ``embedding``, ``constrained_embedding``, dropouts) and the loss's
-    (``loss``, ``n_sample``, ``sample_alpha``, ``bpreg``, ``elu_param``, ``logq``); the optimizer is
-    ``training.optimizer`` (GRU4Rec uses ``adagrad``). Early stopping on ``val_mrr_at_<k>`` (``k``
-    param, default 20; also ``val_recall_at_<k>``); the final evaluation ranks each test click's
-    successor against ALL items (``GRU4RecRecommender.evaluate_sessions``): ``recall@k``, ``mrr@k``
-    for every ``evaluation.k``.
+    Data and final evaluation: :class:`~tfrec.training.families.session.SessionTask`.
+    ``training.batch_size`` is the number of parallel sessions; one Keras step is one
+    session-parallel step (``training.session.SessionParallelGRU4Rec.train_step``); examples keep
+    their order. Parameters: the network's (``layers``, ``embedding``, ``constrained_embedding``,
+    dropouts) and the loss's (``loss``, ``n_sample``, ``sample_alpha``, ``bpreg``, ``elu_param``,
+    ``logq``); the optimizer is ``training.optimizer`` (GRU4Rec's is ``adagrad`` with
+    ``optimizer_params: {initial_accumulator_value: 0.0, epsilon: 1.0e-6}``, the official code's).
+    Early stopping on ``val_mrr_at_<k>`` (``k`` param, default 20; also ``val_recall_at_<k>``).
     """
 
     name = "gru4rec"
-    kind = "session"
     params_schema = GRU4RecParams
     monitor = "val_mrr_at_20"
     mode = "max"
@@ -73,19 +70,9 @@ class GRU4RecTask(Task):
         return f"val_mrr_at_{params.get('k', 20)}", "max"
 
     def prepare(self, config):
-        from tfrec.training import data
-
-        fmt = data.detect_format(config)
-        if fmt != "sessions":
-            raise ValueError(f"model 'gru4rec' trains on session click logs (data.format: sessions); the data of "
-                             f"{config.data.path or config.data.dataset!r} reads as {fmt!r}.")
-        run = data.prepare_sessions(config)
-        run.extra.update(batch_size=config.training.batch_size)
+        run = super().prepare(config)
+        run.extra.update(batch_size=config.training.batch_size, seed=config.training.seed)
         return run
-
-    def prepare_frame(self, config, train):
-        raise ValueError("model 'gru4rec' trains on session click logs (data.format: sessions), not on the user-item "
-                         "training rows of an evaluation fold; train it with `tfrec train` on a sessions dataset.")
 
     def examples(self, run, frame, split):
         from tfrec.data.session_batches import session_parallel_batches, sort_sessions
@@ -103,6 +90,8 @@ class GRU4RecTask(Task):
         from tfrec.training.session import SessionParallelGRU4Rec
 
         p = dict(params)
+        if p["seed"] is None:
+            p["seed"] = run.extra["seed"]
         n_items = len(run.item_ids)
         network = {"n_items": n_items, "layers": list(p.pop("layers")), "embedding": p.pop("embedding"),
                    "constrained_embedding": p.pop("constrained_embedding"),
@@ -114,21 +103,7 @@ class GRU4RecTask(Task):
         model.set_support(support)
         return model
 
-    def describe_data(self, run):
-        return run.describe()
+    def scorer(self, model, run):
+        from tfrec.recommenders.gru4rec import GRU4RecScorer
 
-    def write_vocab(self, run, folder):
-        write_ids(folder, [], run.item_ids)
-
-    def evaluate(self, model, run, config):
-        import pandas as pd
-
-        from tfrec.recommenders.gru4rec import GRU4RecRecommender
-
-        net = model.net
-        rec = GRU4RecRecommender(layers=net.layer_sizes)
-        rec.model, rec.item_ids, rec._item_lookup = net, run.item_ids, pd.Index(run.item_ids)
-        final: Dict[str, Any] = {}
-        for k in config.evaluation.k:
-            final.update(rec.evaluate_sessions(run.test, k=k))
-        return final
+        return GRU4RecScorer(model.net, run.item_ids)

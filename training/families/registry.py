@@ -4,10 +4,12 @@ Every algorithm has exactly one name here, a params schema with its defaults and
 it. Keras families (mf, two_tower, ranking, the CTR models, the NCF models, AutoRec, GRU4Rec) are
 :class:`Task` subclasses trained by the Trainer; closed-form algorithms (random, popularity, the
 means, item KNN, ...) are :class:`~tfrec.training.families.closed_form.ClosedFormTask` entries
-fitted by their own ``fit``. ``model.name`` of a training config and ``name`` of a ``tfrec evaluate``
-algorithms entry are looked up here (:func:`get_task`); ``tfrec train --list-models`` and ``tfrec
-evaluate --list`` list :func:`available`; the trainer and the tuner take the default early-stopping
-metric from :func:`monitor_of`. Importing this module does not import TensorFlow.
+fitted by their own ``fit``; the session baselines (session_popularity, successor_rule, session_knn)
+are :class:`~tfrec.training.families.session.SessionBaselineTask` entries, fitted on click logs and
+evaluated by the session protocol that GRU4Rec's runs use. ``model.name`` of a training config and
+``name`` of a ``tfrec evaluate`` algorithms entry are looked up here (:func:`get_task`); ``tfrec train
+--list-models`` and ``tfrec evaluate --list`` list :func:`available`; the trainer and the tuner take
+the default early-stopping metric from :func:`monitor_of`. Importing this module does not import TensorFlow.
 
 Example:
   >>> from tfrec.training.families.registry import get_task, monitor_of
@@ -26,13 +28,20 @@ from typing import Any, Dict, List, Tuple
 
 from tfrec.training.families.autorec import AutoRecTask
 from tfrec.training.families.base import Task
-from tfrec.training.families.closed_form import (ClosedFormTask, ItemKNNParams, ItemMeanParams, NoParams,
-                                                 RandomParams)
+from tfrec.training.families.bpr import BPRTask
+from tfrec.training.families.closed_form import (ClosedFormTask, ContentKNNParams, ItemKNNParams, ItemMeanParams,
+                                                 NoParams, PopularityParams, RandomParams)
 from tfrec.training.families.ctr import CTRTask
+from tfrec.training.families.factorization import ALSFamilyParams, SVDFamilyParams, SVDppFamilyParams
 from tfrec.training.families.gru4rec import GRU4RecTask
+from tfrec.training.families.hybrid import HybridParams
 from tfrec.training.families.mf import MFTask
-from tfrec.training.families.ncf import NCFTask
+from tfrec.training.families.multitask import MultiTaskTask
+from tfrec.training.families.ncf import GMFTask, MLPTask, NeuMFTask
 from tfrec.training.families.ranking import RankingTask
+from tfrec.training.families.rbm import RBMTask
+from tfrec.training.families.session import SESSION_BASELINES
+from tfrec.training.families.two_stage import TwoStageTask
 from tfrec.training.families.two_tower import TwoTowerTask
 
 __all__ = ["RENAMED", "TASKS", "available", "get_task", "monitor_of", "register"]
@@ -40,24 +49,23 @@ __all__ = ["RENAMED", "TASKS", "available", "get_task", "monitor_of", "register"
 _R = "tfrec.recommenders"
 _CLOSED_FORM = (
     ClosedFormTask("random", f"{_R}.random:RandomRecommender", "ranking", RandomParams),
-    ClosedFormTask("popularity", f"{_R}.popularity:PopularityRecommender", "ranking", NoParams),
+    ClosedFormTask("popularity", f"{_R}.popularity:PopularityRecommender", "ranking", PopularityParams),
     ClosedFormTask("global_mean", f"{_R}.mean:GlobalMeanRecommender", "rating", NoParams),
     ClosedFormTask("item_mean", f"{_R}.mean:ItemMeanRecommender", "rating", ItemMeanParams),
     ClosedFormTask("item_knn", f"{_R}.item_knn:ItemKNNRecommender", "rating", ItemKNNParams),
+    ClosedFormTask("content_knn", f"{_R}.content_knn:ContentKNNRecommender", "rating", ContentKNNParams),
+    ClosedFormTask("hybrid", "tfrec.training.hybrid:build_hybrid", "rating", HybridParams),
+    ClosedFormTask("svd", f"{_R}.svd:SVDRecommender", "rating", SVDFamilyParams),
+    ClosedFormTask("svdpp", f"{_R}.svdpp:SVDppRecommender", "rating", SVDppFamilyParams),
+    ClosedFormTask("als", f"{_R}.als:ALSRecommender", "ranking", ALSFamilyParams),
     # algorithms that train with their own loop until they become Trainer tasks (schemas from their signatures)
-    ClosedFormTask("bpr", f"{_R}.ncf:NCFRecommender", "ranking", fixed={"model": "bpr"}),
-    ClosedFormTask("rbm", f"{_R}.rbm:RBMRecommender", "rating"),
-    ClosedFormTask("multitask", f"{_R}.multitask:MultiTaskRecommender", "rating"),
-    ClosedFormTask("two_stage", f"{_R}.two_stage:TwoStageRecommender", "ranking"),
-    ClosedFormTask("session_popularity", f"{_R}.session_baselines:SessionPopularity", "session"),
-    ClosedFormTask("successor_rule", f"{_R}.session_baselines:SuccessorRule", "session"),
 )
 
 #: every registered algorithm by name (to add one: a ``Task`` instance here, or :func:`register`)
 TASKS: Dict[str, Task] = {t.name: t for t in (
-    MFTask(), NCFTask("neumf"), NCFTask("gmf"), NCFTask("mlp"), TwoTowerTask(), RankingTask(),
+    MFTask(), NeuMFTask(), GMFTask(), MLPTask(), BPRTask(), TwoTowerTask(), RankingTask(),
     CTRTask("dcn"), CTRTask("deepfm"), CTRTask("fm"), CTRTask("logreg"), AutoRecTask("item"), AutoRecTask("user"),
-    GRU4RecTask(), *_CLOSED_FORM)}
+    RBMTask(), GRU4RecTask(), MultiTaskTask(), TwoStageTask(), *SESSION_BASELINES, *_CLOSED_FORM)}
 
 #: names that no longer exist -> what to use instead
 RENAMED: Dict[str, str] = {
