@@ -1,5 +1,5 @@
 """Helpers shared by the tests of the rating / CTR models (feature_interaction, logreg, fm,
-ctr_builder, ctr_fit, ctr)."""
+ctr_builder, ctr)."""
 
 import re
 import textwrap
@@ -14,7 +14,6 @@ import tensorflow as tf
 from tfrec.features import FeatureLayer, frame_to_dataset, frame_to_tensors
 from tfrec.models.ctr_builder import build_model
 from tfrec.models.feature_interaction import initial_bias
-from tfrec.recommenders.ctr_fit import fit_model
 
 SPEC = [{"name": "user", "kind": "categorical"}, {"name": "item", "kind": "categorical"}]
 
@@ -48,5 +47,6 @@ def trained_lr(frame):
     tf.keras.utils.set_random_seed(0)
     lr = build_model("logreg", SPEC, frame, initial_bias=initial_bias(frame["label"], "ctr"))
     ds = frame_to_dataset(frame, lr.linear_layer, label="label", batch_size=16, encoder=lr.linear_layer)
-    fit_model(lr, ds, epochs=2, learning_rate=0.1, run_eagerly=True)
+    lr.compile(optimizer=tf.keras.optimizers.Adam(0.1), run_eagerly=True)
+    lr.fit(ds, epochs=2, verbose=0)
     return lr, inputs(frame, lr.linear_layer)

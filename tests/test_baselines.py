@@ -9,7 +9,6 @@ import tensorflow as tf
 
 from tfrec.data.training_data import OOV_INDEX, TrainingData
 from tfrec.models.mf import MatrixFactorization
-from tfrec.recommenders.item_knn import ItemKNNRecommender
 from tfrec.recommenders.mean import GlobalMeanRecommender, ItemMeanRecommender
 from tfrec.recommenders.mf import MatrixFactorizationRecommender
 from tfrec.recommenders.popularity import PopularityRecommender
@@ -36,17 +35,6 @@ def test_item_mean_damped_hand_computed():
     assert algo.predict([0], [0])[0] == pytest.approx((10 + mu) / 4, rel=1e-6)
     assert algo.predict([0], [OOV_INDEX])[0] == pytest.approx(mu, rel=1e-6)
     assert GlobalMeanRecommender().fit(data).predict([0, 1], [1, 2]).tolist() == pytest.approx([mu, mu])
-
-
-def test_item_knn_similarity_matches_numpy_cosine():
-    data = small()
-    algo = ItemKNNRecommender(k=2).fit(data)
-    R = np.zeros((3, 3))
-    R[data.users_idx, data.items_idx] = data.ratings
-    norms = np.linalg.norm(R, axis=0)
-    cos = (R.T @ R) / np.outer(norms, norms)
-    np.fill_diagonal(cos, 0)
-    np.testing.assert_allclose(algo.sim_, cos, rtol=1e-5, atol=1e-6)
 
 
 def test_random_is_seeded():

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tfrec.config import EvaluateConfig, RunConfig, load, load_yaml, schema_of
+from tfrec.config import EvaluateConfig, Locator, RunConfig, load, load_yaml, read_yaml, schema_of
+from tfrec.config.compare import CompareConfig
 
 CONFIGS = sorted((Path(__file__).resolve().parents[1] / "configs").glob("*.yaml"))
 
@@ -30,6 +31,13 @@ def test_config_validates(path):
 
         args = argparse.Namespace(config=str(path), overrides=[], algorithms=None, data=None, protocol=None, k=None)
         config = resolve(args)  # builds every algorithm and the protocol
+        assert config.algorithms
+    elif schema is CompareConfig:
+        from tfrec.cli.bench_compare import checked_compare
+
+        pytest.importorskip("surprise", reason="scikit-surprise is not installed: pip install -e '.[bench]'")
+        doc = read_yaml(path)
+        config = checked_compare(doc.data, Locator(str(path), doc.lines))  # builds every algorithm and reference
         assert config.algorithms
     elif schema is RunConfig:
         from tfrec.training import load_config

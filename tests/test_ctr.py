@@ -1,4 +1,4 @@
-"""CTRRecommender (DCN / DeepFM / FM / LR as a recommender), and a deep CTR model against the constant
+"""CTRRecommender (a trained DCN / DeepFM / FM / LR as an evaluation algorithm), and a deep CTR model against the constant
 predictor on a real Criteo slice."""
 
 import numpy as np
@@ -10,11 +10,10 @@ import tfrec  # noqa: F401
 import tensorflow as tf
 
 from tfrec.data.training_data import OOV_INDEX, TrainingData
-from tfrec.features import frame_to_dataset
+from tfrec.features import FeatureSpec, frame_to_dataset
 from tfrec.models.ctr_builder import build_model, criteo_features
 from tfrec.models.feature_interaction import initial_bias
-from tfrec.recommenders.ctr import CTRRecommender
-from tfrec.recommenders.ctr_fit import fit_model
+from tfrec.recommenders.ctr import CTRRecommender, predict_frame
 
 
 def test_recommender_rejects_unknown_model():
@@ -22,7 +21,7 @@ def test_recommender_rejects_unknown_model():
         CTRRecommender("svd")
 
 
-def test_recommender_fit_predict_score_with_oov():
+def test_recommender_scores_a_trained_model_with_oov():
     rng = np.random.default_rng(1)
     n = 300
     frame = pd.DataFrame({
@@ -32,12 +31,24 @@ def test_recommender_fit_predict_score_with_oov():
     frame["user_rating"] = rng.integers(1, 6, n).astype(np.float32)
     items = pd.DataFrame({"movie_id": [f"m{i}" for i in range(15)], "movie_genres": [[i % 3] for i in range(15)]})
     data = TrainingData(frame, items=items)
-    rec = CTRRecommender("logreg", task="rating", epochs=1, batch_size=64, validation_fraction=0.0).fit(data)
+    rec = CTRRecommender("logreg", task="rating")
+    with pytest.raises(RuntimeError, match="no trained model"):
+        rec.fit(data)
+    full = rec._full_frame(data)
+    rec.spec = FeatureSpec.from_config(rec.default_spec(full, data.columns))
     assert [f.name for f in rec.spec] == ["user_id", "movie_id", "movie_genres"]  # side feature picked up
+    rec.model = build_model("logreg", rec.spec, full, task="rating", initial_bias=3.0)
+    rec.label_range_ = (1.0, 5.0)
+    with pytest.raises(RuntimeError, match="call fit"):
+        rec.predict(np.array([0]), np.array([1]))
+    rec.fit(data)
     pred = rec.predict(np.array([0, OOV_INDEX, 3]), np.array([1, 2, OOV_INDEX]))
-    assert pred.shape == (3,) and np.all(np.isfinite(pred))
+    assert pred.shape == (3,) and np.all((pred >= 1.0) & (pred <= 5.0))
+    # the pair features are those of the users' and items' training rows
+    expected = predict_frame(rec.model, full.iloc[:5])
+    got = rec.predict(data.users_idx[:5], data.items_idx[:5])
+    np.testing.assert_allclose(got, np.clip(expected, 1.0, 5.0), rtol=1e-5)
     assert rec.score(np.array([0, 1])).shape == (2, data.n_items)
-    assert rec.fit_info["examples_per_second"] > 0
 
 
 def test_dcn_beats_constant_log_loss_on_criteo(criteo_path):
@@ -55,7 +66,8 @@ def test_dcn_beats_constant_log_loss_on_criteo(criteo_path):
                         embedding_l2=1e-3, initial_bias=initial_bias(train["label"], "ctr"))
     ds = frame_to_dataset(train, model.embedding_layer, label="label", batch_size=128, shuffle=True, seed=0,
                           encoder=model.embedding_layer)
-    fit_model(model, ds, epochs=2, learning_rate=3e-3)
+    model.compile(optimizer=tf.keras.optimizers.Adam(3e-3))
+    model.fit(ds, epochs=2, verbose=0)
     p = model(model.embedding_layer.encode_frame(test)).numpy()[:, 0]  # eager: no second graph trace
     p = np.clip(p, 1e-7, 1 - 1e-7)
     y = test["label"].to_numpy(np.float64)

@@ -16,7 +16,6 @@ from tfrec.features import FeatureLayer, frame_to_tensors
 from tfrec.layers.interaction import CrossNetwork
 from tfrec.layers.mlp import MLP
 from tfrec.models.dcn import DCN, STRUCTURES
-from tfrec.recommenders.ctr import DCNRecommender
 
 SPEC = [
     {"name": "user", "kind": "categorical"},

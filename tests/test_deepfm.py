@@ -15,7 +15,7 @@ import tensorflow as tf
 from tfrec.features import FeatureLayer, frame_to_tensors
 from tfrec.layers.mlp import MLP
 from tfrec.models.deepfm import DeepFM
-from tfrec.recommenders.ctr import DeepFMRecommender
+from tfrec.recommenders.ctr import CTRRecommender
 
 SPEC = [
     {"name": "user", "kind": "categorical"},
@@ -178,9 +178,10 @@ def test_missing_label_says_what_to_do():
 
 
 def test_recommender_defaults_to_ratings():
-    rec = DeepFMRecommender()
-    assert rec.predicts_ratings and rec.model_name == "deepfm"
-    assert not DeepFMRecommender(task="ctr").predicts_ratings
+    rec = CTRRecommender("deepfm")
+    assert rec.predicts_ratings and rec.model_name == "deepfm" and rec.click_threshold is None
+    clicks = CTRRecommender("deepfm", task="ctr")
+    assert not clicks.predicts_ratings and clicks.click_threshold == 4.0
 
 
 def test_linear_l2_applies_to_first_order_weights_only():

@@ -73,7 +73,7 @@ def test_evaluate_unknown_name_names_the_valid_ones(tmp_path, capsys):
     assert main(["evaluate", "--config", str(cfg)]) == 2
     err = capsys.readouterr().err
     assert f"{cfg}:3: config key 'algorithms[1]': Unknown model 'mff'. Did you mean 'mf'?" in err
-    assert "Valid models: bpr, content_knn, dcn" in err
+    assert "Valid models: als, bpr, content_knn, dcn" in err
 
 
 def test_evaluate_renamed_name_says_the_new_one(tmp_path, capsys):

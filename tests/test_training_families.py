@@ -60,7 +60,7 @@ def test_criteo_split_is_the_benchmark_fixed_split(criteo_path):
     cfg = from_dict({"data": {"path": str(criteo_path), "format": "criteo"}, "model": {"name": "dcn",
                      "params": {"task": "ctr"}}})
     run = prepare_criteo(cfg)
-    order = np.random.default_rng(42).permutation(len(run.frame))  # benchmarks/ctr_criteo10k.py fixed_split
+    order = np.random.default_rng(42).permutation(len(run.frame))  # the benchmark's fixed split
     n_fit, n_val = int(round(0.8 * len(order))), int(round(0.1 * len(order)))
     assert run.fit.index.tolist() == run.frame.index[order[:n_fit]].tolist()
     assert run.test.index.tolist() == run.frame.index[order[n_fit + n_val:]].tolist()

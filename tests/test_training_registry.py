@@ -27,7 +27,7 @@ def test_every_algorithm_is_registered_once():
                      "neumf", "ranking", "rbm", "two_stage", "two_tower", "u_autorec"]
     assert [n for n in available() if get_task(n).closed_form] == [
         "als", "content_knn", "global_mean", "hybrid", "item_knn", "item_mean", "popularity", "random",
-        "session_knn", "session_popularity", "successor_rule", "svd", "svdpp"]
+        "session_knn", "session_popularity", "successor_rule", "svd", "svdpp", "user_knn"]
     assert all(get_task(n).name == n for n in available())
 
 
@@ -186,15 +186,25 @@ def test_unknown_model_name():
 # ------------------------------------------------------------------------------------------------
 # closed-form entries
 
-CLOSED = ["random", "popularity", "global_mean", "item_mean", "item_knn"]
+CLOSED = ["random", "popularity", "global_mean", "item_mean", "item_knn", "user_knn"]
 
 
-@pytest.mark.parametrize("name", CLOSED)
+@pytest.mark.parametrize("name", CLOSED[:4])
 def test_closed_form_schema_defaults_are_the_class_defaults(name):
     from tfrec.training.families.closed_form import _factory, derived_schema
 
     task = get_task(name)
     assert task.defaults == derived_schema(name, _factory(task.target), task.fixed)().model_dump()
+
+
+@pytest.mark.parametrize("name", ["item_knn", "user_knn"])
+def test_knn_entries_validate_with_the_algorithms_own_schema(name):
+    from tfrec.recommenders.knn import KNNParams
+
+    task = get_task(name)
+    assert issubclass(task.params_schema, KNNParams)  # the class validates with the same fields and defaults
+    assert task.defaults == KNNParams().model_dump()
+    assert task.create({"similarity": "msd", "k": 5}).params.k == 5
 
 
 @pytest.mark.parametrize("name", CLOSED)

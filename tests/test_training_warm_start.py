@@ -1,7 +1,7 @@
 """``training.warm_start: lr`` / ``freeze_linear`` in the trainer (CTR families), on a tiny Criteo slice.
 
 The deep model starts as a logistic regression trained first on the same fit rows (as
-``benchmarks/ctr_criteo10k.py`` does outside the trainer): its first predictions are the LR's,
+the Criteo benchmark's LR row trains): its first predictions are the LR's,
 ``freeze_linear`` keeps the copied first-order weights, the start counts as epoch 0 of early stopping,
 and a resumed run reuses the stored start instead of training the LR again.
 """
@@ -14,7 +14,7 @@ import pytest
 import tfrec  # noqa: F401
 import tensorflow as tf
 
-import tfrec.recommenders.ctr_fit as ctr_fit
+import tfrec.training.families.ctr as ctr_family
 from tfrec.models.logreg import LogisticRegression
 from tfrec.training.callbacks import RunRecorder, load_weights_file
 from tfrec.training.config import ConfigError, from_dict
@@ -45,16 +45,16 @@ def _config(criteo_path, run_dir, model="dcn", training=None, model_params=None)
 
 @pytest.fixture
 def captured_lr(monkeypatch):
-    """The logistic regressions the warm start trains (``fit_model`` calls on a LogisticRegression)."""
+    """The logistic regressions the warm start trains (``fit_lr`` calls on a LogisticRegression)."""
     models = []
-    original = ctr_fit.fit_model
+    original = ctr_family.fit_lr
 
     def spy(model, *args, **kwargs):
         if isinstance(model, LogisticRegression):
             models.append(model)
         return original(model, *args, **kwargs)
 
-    monkeypatch.setattr(ctr_fit, "fit_model", spy)
+    monkeypatch.setattr(ctr_family, "fit_lr", spy)
     return models
 
 
@@ -208,7 +208,7 @@ def test_residual_config_has_the_benchmark_settings():
     from tfrec.config import load_yaml
     from tfrec.training.config import load_config
 
-    bench = load_yaml("configs/dcn_criteo.yaml")  # what benchmarks/ctr_criteo10k.py trains as its DCN row
+    bench = load_yaml("configs/dcn_criteo.yaml")  # the DCN row of configs/bench/ctr_criteo10k.yaml
     cfg = load_config("configs/train_dcn_criteo_residual.yaml")
     assert cfg.model.name == bench["model"]["name"] == "dcn"
     for key, value in bench["model"]["params"].items():

@@ -34,6 +34,21 @@ import tfrec  # noqa: F401  (selects tf_keras)
 import tensorflow as tf
 
 
+def json_default(value):
+    """``json.dumps`` ``default``: numpy scalars and arrays, paths and tuples as JSON values."""
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating,)):
+        return float(value)
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, tuple):
+        return list(value)
+    raise TypeError(f"not JSON serializable: {type(value).__name__}")
+
+
 def atomic_write_text(path: Path, text: str, fsync: bool = True) -> None:
     """Writes ``text`` to a temp file beside ``path`` and renames it over ``path`` (atomic).
 

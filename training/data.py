@@ -290,7 +290,7 @@ def prepare_criteo(config: RunConfig) -> TableRunData:
     those label, numeric and categorical columns (``tfrec.data.load_ctr_csv``; other columns ignored).
 
     With ``validation_ratio`` 0.1, ``test_ratio`` 0.1 and ``seed`` 42 this is the fixed split of
-    ``benchmarks/ctr_criteo10k.py`` (first ``round(0.8 n)`` permuted rows fit, next ``round(0.1 n)``
+    ``configs/bench/ctr_criteo10k.yaml`` (first ``round(0.8 n)`` permuted rows fit, next ``round(0.1 n)``
     validation, the rest test). Nothing is fitted here: the feature layers adapt on ``fit`` only.
     """
     from tfrec.data import CRITEO_SCHEMA, CTRSchema, load_criteo, load_ctr_csv

@@ -115,6 +115,7 @@ class FamilyAlgorithm(Algorithm):
         algo.fit(data)
         self._trained, self.data, self.result_ = algo, data, result
         self.predicts_ratings = bool(algo.predicts_ratings)
+        self.click_threshold = algo.click_threshold
         # training examples of every stage (a family's pre-training stages too), for examples per second
         self.examples_seen_ = (int(result.metrics["train_examples_per_epoch"]) * max(1, len(result.history))
                                + int(getattr(result.run, "extra", {}).get("pretrain_examples", 0)))
@@ -139,6 +140,9 @@ class FamilyAlgorithm(Algorithm):
 
     def predict(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
         return self._scorer().predict(users, items)
+
+    def predict_rows(self, rows, users: np.ndarray, items: np.ndarray) -> np.ndarray:
+        return self._scorer().predict_rows(rows, users, items)
 
     def score_pairs(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
         return self._scorer().score_pairs(users, items)

@@ -22,7 +22,11 @@
                     lists ``chief``, ``worker`` and ``ps`` tasks. Start ``tfrec train`` with the same
                     config on every task: ``worker`` and ``ps`` tasks start a ``tf.distribute.Server``
                     and serve until killed, the ``chief`` (coordinator) trains. Training runs
-                    ``steps_per_epoch`` = examples // global batch steps per epoch.
+                    ``steps_per_epoch`` = examples // global batch steps per epoch. Variables
+                    (the embedding tables) are sharded along their first axis across the ``ps``
+                    tasks: ``training.ps_shards`` fixed shards, or by ``training.min_shard_bytes``
+                    (at most one shard per ``ps`` task); the run's ``metrics.json`` lists
+                    where each shard of every sharded variable lives (``variable_shards``).
 ==================  ============================================================================
 
 The global batch is ``training.batch_size x strategy.num_replicas_in_sync``.
@@ -33,6 +37,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional
 
@@ -90,11 +95,18 @@ def tf_config() -> Dict[str, Any]:
     return value
 
 
-def make_placement(name: str, log: Callable[[str], None] = logger.info) -> Placement:
+def make_placement(name: str, log: Callable[[str], None] = logger.info, ps_shards: Optional[int] = None,
+                   min_shard_bytes: int = 256 << 10) -> Placement:
     """Builds the strategy named by ``training.strategy`` and logs the devices it uses.
 
     Must run before any other TensorFlow operation of the process when ``name`` is ``multi_worker``
     (TensorFlow's collective ops must be configured first).
+
+    Args:
+      name: the ``training.strategy`` value.
+      log: where the one-line device description goes.
+      ps_shards: ``parameter_server`` only: fixed number of shards per variable; None = by size.
+      min_shard_bytes: ``parameter_server`` only, with ``ps_shards`` None: smallest shard in bytes.
 
     Raises:
       DeviceError: ``gpu`` without a GPU; ``multi_worker``/``parameter_server`` without a usable TF_CONFIG.
@@ -147,7 +159,7 @@ def make_placement(name: str, log: Callable[[str], None] = logger.info) -> Place
         return Placement(strategy, name, desc, devices, task_type, task_index, is_chief,
                          strategy.num_replicas_in_sync)
     if name == "parameter_server":
-        return _parameter_server(log)
+        return _parameter_server(log, ps_shards, min_shard_bytes)
     raise ValueError(f"Unknown strategy {name!r}; valid: auto, cpu, gpu, mirrored, multi_worker, parameter_server.")
 
 
@@ -156,7 +168,58 @@ def _single(strategy, name: str, desc: str, devices: List[str], log) -> Placemen
     return Placement(strategy, name, desc, devices, replicas=strategy.num_replicas_in_sync)
 
 
-def _parameter_server(log) -> Placement:
+def variable_partitioner(n_ps: int, ps_shards: Optional[int] = None, min_shard_bytes: int = 256 << 10):
+    """The ``variable_partitioner`` of a ``ParameterServerStrategy`` over ``n_ps`` parameter servers.
+
+    Args:
+      n_ps: number of ``ps`` tasks; positive.
+      ps_shards: fixed shards per variable (``FixedShardsPartitioner``); None = ``MinSizePartitioner``
+        with ``min_shard_bytes`` and at most ``n_ps`` shards.
+      min_shard_bytes: smallest shard in bytes when ``ps_shards`` is None.
+
+    Returns:
+      A partitioner: a callable ``(shape, dtype) -> [num_partitions_per_axis]``.
+    """
+    import tensorflow as tf
+
+    partitioners = tf.distribute.experimental.partitioners
+    if ps_shards is not None:
+        return partitioners.FixedShardsPartitioner(num_shards=ps_shards)
+    return partitioners.MinSizePartitioner(min_shard_bytes=min_shard_bytes, max_shards=n_ps)
+
+
+def ps_summary(model) -> Dict[str, Any]:
+    """What a ``parameter_server`` run stores in ``metrics.json``.
+
+    Returns:
+      ``{"variable_shards": variable_shards(model), "optimizer_steps": the optimizer's step count}``.
+    """
+    return {"variable_shards": variable_shards(model), "optimizer_steps": int(model.optimizer.iterations.numpy())}
+
+
+def variable_shards(model) -> Dict[str, List[Dict[str, Any]]]:
+    """Where the shards of each sharded variable of ``model`` live.
+
+    A ``variable_partitioner`` splits a variable ``<name>`` into ``<name>/part_<i>`` pieces (Keras lists
+    the pieces, not the ``ShardedVariable``, in ``model.variables``).
+
+    Returns:
+      ``{variable name: [{"part": i, "device": "/job:ps/replica:0/task:0/device:CPU:0", "shape": [rows, dim]},
+      ...]}`` in part order, for every sharded variable; {} when none is sharded.
+    """
+    out: Dict[str, List[Dict[str, Any]]] = {}
+    for var in model.variables:
+        match = _PART.match(var.name)
+        if match:
+            out.setdefault(match.group(1), []).append(
+                {"part": int(match.group(2)), "device": var.device, "shape": [int(d) for d in var.shape]})
+    return {name: sorted(parts, key=lambda p: p["part"]) for name, parts in sorted(out.items())}
+
+
+_PART = re.compile(r"^(.*)/part_(\d+)(?::\d+)?$")
+
+
+def _parameter_server(log, ps_shards: Optional[int] = None, min_shard_bytes: int = 256 << 10) -> Placement:
     import tensorflow as tf
 
     cfg = tf_config()
@@ -173,8 +236,12 @@ def _parameter_server(log) -> Placement:
         # Not a trainer: serve this task until killed (the coordinator drives the training).
         return Placement(None, "parameter_server", f"{task_type} {task_index} server", [], task_type, task_index,
                          is_chief=False, replicas=0)
-    strategy = tf.distribute.ParameterServerStrategy(resolver)
-    desc = (f"ParameterServerStrategy: {len(cluster['worker'])} workers, {len(cluster['ps'])} parameter servers; "
+    n_ps = len(cluster["ps"])
+    strategy = tf.distribute.ParameterServerStrategy(
+        resolver, variable_partitioner=variable_partitioner(n_ps, ps_shards, min_shard_bytes))
+    sharding = (f"{ps_shards} shards per variable" if ps_shards is not None else
+                f"variables sharded into pieces of >= {min_shard_bytes} bytes, at most {n_ps}")
+    desc = (f"ParameterServerStrategy: {len(cluster['worker'])} workers, {n_ps} parameter servers ({sharding}); "
             f"this is the coordinator ({task_type} {task_index})")
     log(f"devices: {desc}")
     return Placement(strategy, "parameter_server", desc, [], task_type, task_index, True,

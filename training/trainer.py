@@ -13,8 +13,7 @@ Run folder (``output.run_dir``; another tool, e.g. export/serving, reads it)::
       model/build.json       {"family", "class": "module:Class", "config": model.get_config(),
                               "sample_inputs": two training examples} -> ``Class.from_config(config)``,
                               call it on the sample inputs, then ``load_weights``
-      model/weights.*        TF-format weights of the exported model (the best epoch's if
-                             training.restore_best) -> ``model.load_weights(run_dir/"model/weights")``
+      model/weights.*        TF-format weights (the best epoch's if training.restore_best): ``load_weights``
       model/saved_model/     SavedModel of the whole model (when output.saved_model and the family's
                              model can be saved; absent otherwise -- metrics.json says why)
       checkpoints/best.npz   the best epoch's weights (``model.get_weights()`` order) and best.json
@@ -55,10 +54,11 @@ from tfrec.training import data as data_lib
 from tfrec.config import ConfigError, RunConfig, parse_yaml
 from tfrec.training.config import Config, from_dict, load_config
 from tfrec.training.closed_form_fit import fit_closed_form, refuse_closed_form_run
-from tfrec.training.strategy import Placement, make_placement, serve_forever, set_mixed_precision
+from tfrec.training.strategy import Placement, make_placement, ps_summary, serve_forever, set_mixed_precision
 from tfrec.training.stages import train_stages
 from tfrec.training.families.registry import get_task, monitor_of
 from tfrec.training.families.shards import for_data
+from tfrec.training.refit import Refit, merge_validation
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -178,13 +178,20 @@ class Trainer:
         self.placement: Optional[Placement] = None
         self.timing: Dict[str, float] = {}
         self.final_source = "tfrec.evaluation.EvaluatedAlgorithm"
+        #: fit on the fit and validation rows (the refit run of ``training.refit``, see ``tfrec.training.refit``)
+        self.fit_on_validation = False
 
     # ------------------------------------------------------------------------------------------
     def fit(self) -> RunResult:
-        """Runs (or resumes) the training, the final evaluation and the export; returns a :class:`RunResult`."""
+        """Runs (or resumes) the training, the final evaluation and the export; returns a :class:`RunResult`.
+
+        With ``training.refit`` the early-stopping run and the refit run (``tfrec.training.refit``).
+        """
         cfg = self.config
+        if cfg.training.refit:
+            return Refit(self).fit()
         t_start = time.perf_counter()
-        placement = self.placement = make_placement(cfg.training.strategy, log=self.log)
+        placement = self.placement = make_placement(cfg.training.strategy, self.log, *cfg.training.ps_sharding)
         if placement.strategy is None:  # a parameter-server worker/ps task
             serve_forever(placement, log=self.log)
         import tensorflow as tf
@@ -192,7 +199,7 @@ class Trainer:
         out = self.run_dir if placement.is_chief else self.run_dir / "workers" / placement.worker_name
         self._check_run_dir(out)
         out.mkdir(parents=True, exist_ok=True)
-        from tfrec.training.callbacks import atomic_write_text
+        from tfrec.training.callbacks import atomic_write_text, json_default
 
         atomic_write_text(out / "config.yaml", cfg.to_yaml(tuning=False))
         if getattr(self.task, "closed_form", False):  # the algorithm's own fit, no Keras loop
@@ -208,6 +215,8 @@ class Trainer:
         # -- data and model ---------------------------------------------------------------------
         t0 = time.perf_counter()
         run = task.prepare(cfg) if self.train_frame is None else task.prepare_frame(cfg, self.train_frame)
+        if self.fit_on_validation:
+            run = merge_validation(run)
         task.write_vocab(run, out / "vocab")
         params = dict(cfg.model.params)
         task.setup(params, run)
@@ -228,8 +237,7 @@ class Trainer:
         train_ds, val_ds, n_fit, steps_per_epoch = feed.train, feed.val, feed.examples_per_epoch, feed.steps_per_epoch
         self.timing["data_seconds"] = time.perf_counter() - t0
         self.log(f"data: {task.describe_data(run)}; {n_fit} training examples, global batch {global_batch} "
-                 f"({cfg.training.batch_size} x {replicas} "
-                 f"replica(s)), {steps_per_epoch} steps/epoch")
+                 f"({cfg.training.batch_size} x {replicas} replica(s)), {steps_per_epoch} steps/epoch")
 
         t0 = time.perf_counter()
         sample = feed.sample
@@ -264,8 +272,7 @@ class Trainer:
         recorder = RunRecorder(
             out, monitor, mode, patience=es.patience if es.enabled else None, min_delta=es.min_delta,
             backup_dir=(self.run_dir / "backup") if cfg.output.backup else None, epochs=cfg.training.epochs,
-            console=self.log if cfg.training.verbose == 2 else None, baseline=baseline,
-            baseline_weights=baseline_weights,
+            console=self.log if cfg.training.verbose == 2 else None, baseline=baseline, baseline_weights=baseline_weights,
         )
         timed = [TimedCallback(recorder)]
         callbacks = list(timed)
@@ -359,7 +366,8 @@ class Trainer:
         }
         if warm_info is not None:
             metrics["warm_start"] = warm_info
-        atomic_write_text(out / "metrics.json", json.dumps(metrics, indent=2, default=_json_default) + "\n")
+        metrics.update(ps_summary(model) if ps else {})
+        atomic_write_text(out / "metrics.json", json.dumps(metrics, indent=2, default=json_default) + "\n")
         self.log(f"done in {self.timing['total_seconds']:.1f}s; run folder {out}")
         return RunResult(out, history, final, best_epoch, best_value, monitor, model, recorder.resumed_from, metrics,
                          run)
@@ -453,7 +461,7 @@ class Trainer:
         return any(f.is_dir() and any(f.iterdir()) for f in folders)
 
     def _export(self, model, sample: Dict[str, np.ndarray], out: Path) -> list:
-        from tfrec.training.callbacks import atomic_write_text
+        from tfrec.training.callbacks import atomic_write_text, json_default
 
         notes = []
         folder = out / "model"
@@ -465,7 +473,7 @@ class Trainer:
                  "config": model.get_config(),
                  "sample_inputs": {k: {"dtype": str(np.asarray(v).dtype), "values": np.asarray(v).tolist()}
                                    for k, v in sample.items()}}
-        atomic_write_text(tmp / "build.json", json.dumps(build, indent=1, default=_json_default) + "\n")
+        atomic_write_text(tmp / "build.json", json.dumps(build, indent=1, default=json_default) + "\n")
         if self.config.output.saved_model:
             try:
                 model.save(str(tmp / "saved_model"), save_format="tf", include_optimizer=False)
@@ -484,30 +492,16 @@ class Trainer:
             self.final_source = f"{type(self.task).__module__}.{type(self.task).__qualname__}.evaluate"
             return own, None
         algo = self.task.algorithm(model, run)
-        try:
-            from tfrec.evaluation.evaluator import EvaluatedAlgorithm, EvaluationData
-        except ImportError:  # pragma: no cover - the evaluator is part of tfrec
-            return _fallback_evaluate(algo, run, cfg), "tfrec.evaluation.Evaluator unavailable: RMSE/MAE via tfrec.metrics"
+        from tfrec.evaluation.evaluator import EvaluatedAlgorithm, EvaluationData
+
         data = EvaluationData.build(run.train, run.test, run.vocab.columns, negatives=run.negatives,
                                     relevance_threshold=cfg.evaluation.relevance_threshold)
         final: Dict[str, Any] = {}
         for k in cfg.evaluation.k:
-            result = EvaluatedAlgorithm(algo, run.protocol, k=k, exclude_seen=cfg.evaluation.exclude_seen).evaluate(data)
+            result = EvaluatedAlgorithm(algo, run.protocol, k=k, exclude_seen=cfg.evaluation.exclude_seen,
+                                        ranking=cfg.evaluation.ranking).evaluate(data)
             final.update({name: float(v) for name, v in result["metrics"].items()})
         return final, None
-
-
-def _fallback_evaluate(algo, run, cfg) -> Dict[str, float]:
-    from tfrec import metrics as M
-
-    algo.fit(run.vocab)
-    u, i = run.indices(run.test)
-    out = {}
-    if algo.predicts_ratings:
-        pred = algo.predict(u, i)
-        truth = run.test[run.vocab.columns.rating].to_numpy(np.float32)
-        out["rmse"], out["mae"] = M.rmse(truth, pred), M.mae(truth, pred)
-    return out
 
 
 def _diff_keys(old: Any, new: Any, prefix: str = "") -> set:
@@ -519,20 +513,6 @@ def _diff_keys(old: Any, new: Any, prefix: str = "") -> set:
     if old != new and not (isinstance(old, (int, float)) and isinstance(new, (int, float)) and float(old) == float(new)):
         return {prefix.rstrip(".")}
     return set()
-
-
-def _json_default(value):
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (np.floating,)):
-        return float(value)
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, Path):
-        return str(value)
-    if isinstance(value, tuple):
-        return list(value)
-    raise TypeError(f"not JSON serializable: {type(value).__name__}")
 
 
 @dataclasses.dataclass

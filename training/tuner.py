@@ -143,6 +143,7 @@ class _TrainerRunMixin:
         for execution in range(self._base.tuner.executions_per_trial):
             cfg = self._base.replace(overrides)
             cfg.evaluation.enabled = False  # the test split stays untouched while tuning
+            cfg.training.refit = False  # a trial is scored on the validation rows, which a refit trains on
             cfg.output.save_model = False
             cfg.output.saved_model = False
             cfg.training.seed = self._base.training.seed + execution

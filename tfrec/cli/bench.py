@@ -1,8 +1,10 @@
 """``tfrec bench CONFIG``: run a benchmark config and write its results file.
 
 A benchmark config (``configs/bench/<name>.yaml``, schema ``tfrec.config.bench``) lists runs: a
-``tfrec evaluate`` config (run by the code of ``tfrec evaluate``: one row per algorithm) or a ``tfrec
-train`` config (run by the Trainer of ``tfrec train``: one row, its final test metrics). With
+``tfrec evaluate`` config (run by the code of ``tfrec evaluate``: one row per algorithm), a ``tfrec
+train`` config (run by the Trainer of ``tfrec train``: one row, its final test metrics) or a
+``compare`` config (tfrec algorithms beside their Surprise counterparts on one split:
+:mod:`tfrec.cli.bench_compare`). With
 ``bench.seeds`` every run is repeated with each training seed and a row reports the mean and the
 sample standard deviation (ddof=1). The results file (``benchmarks/results/<name>.json``, written
 atomically) has the format that ``benchmarks/make_report.py`` reads::
@@ -145,6 +147,7 @@ def prepare(bench, doc_lines, only: Optional[Sequence[str]] = None) -> List[Prep
         line and key), or an ``only`` name that is no row of the benchmark (lists the rows).
     """
     from tfrec.cli.bench_tune import row_names as tune_rows
+    from tfrec.cli.bench_compare import checked_compare, compare_row_names, split_description
     from tfrec.cli.evaluate import checked_config, row_names
 
     prepared, every = [], []
@@ -160,6 +163,10 @@ def prepare(bench, doc_lines, only: Optional[Sequence[str]] = None) -> List[Prep
                 locator.fail("search_space", "a tune run needs a 'search_space' section (the keys to search).")
             label = run_cfg.label or cfg.model.name
             names = [n + run_cfg.suffix for n in tune_rows(label)]
+        elif run_cfg.kind == "compare":
+            cfg = checked_compare(raw, locator)
+            names = [n + run_cfg.suffix for n in compare_row_names(cfg)]
+            label, described = None, f"{described}, split {split_description(cfg)}"
         else:
             cfg = _train_config(raw, locator)
             label = (run_cfg.scale and run_cfg.scale.label) or run_cfg.label or cfg.model.name
@@ -172,7 +179,7 @@ def prepare(bench, doc_lines, only: Optional[Sequence[str]] = None) -> List[Prep
                 names = [f"{label}_{n}{run_cfg.suffix}" for n in run_cfg.scale.rows]
         every += names
         if only is not None:
-            if run_cfg.kind == "evaluate":
+            if run_cfg.kind != "train":
                 raw["algorithms"] = [spec for spec, n in zip(raw["algorithms"], names) if n in only]
                 names = [n for n in names if n in only]
             elif run_cfg.scale is not None:
@@ -226,6 +233,13 @@ def _run_evaluate(prepared: PreparedRun, seed: Optional[int], progress: bool):
     return rows, failures
 
 
+def _run_compare(prepared: PreparedRun, seed: Optional[int], progress: bool):
+    """One compare run (tfrec algorithms beside their Surprise counterparts): (rows, failures)."""
+    from tfrec.cli.bench_compare import checked_compare, run_compare
+
+    return run_compare(checked_compare(prepared.raw, prepared.locator), prepared.suffix, seed, progress)
+
+
 def _rounded(value: Optional[float], digits: int) -> Optional[float]:
     return None if value is None else round(float(value), digits)
 
@@ -247,6 +261,8 @@ def combine(name: str, runs: List[Dict[str, Any]], source: str) -> Dict[str, Any
         values = [r.get(key) for r in runs if r.get(key) is not None]
         row[key] = _rounded(np.mean(values), digits) if values else None
     row["source"] = source
+    if "reference" in runs[0]:  # a compare run's reference algorithm
+        row["reference"] = runs[0]["reference"]
     return row
 
 
@@ -286,6 +302,8 @@ def execute(prepared: List[PreparedRun], seeds: Optional[List[int]], progress: b
                     found, failed = [_run_train(p, seed)], []
                 except Exception as e:  # noqa: BLE001 -- a failed run is recorded; the others go on
                     found, failed = [], [{"algorithm": p.rows[0], "error": f"{type(e).__name__}: {e}"}]
+            elif p.kind == "compare":
+                found, failed = _run_compare(p, seed, progress)
             else:
                 found, failed = _run_evaluate(p, seed, progress)
             for r in found:

@@ -6,13 +6,15 @@
   override), the dotted key, the closest valid key or the expected type.
 * Schemas: :class:`RunConfig` (``tfrec train`` / ``tfrec tune``: :class:`DataConfig`, :class:`ModelConfig`,
   :class:`TrainingConfig`, :class:`EvaluationConfig`, :class:`OutputConfig`, :class:`TunerConfig`,
-  :class:`SearchParam`), :class:`EvaluateConfig` (``tfrec evaluate``) and :class:`BenchConfig` (``tfrec bench``).
+  :class:`SearchParam`), :class:`EvaluateConfig` (``tfrec evaluate``) and :class:`BenchConfig` (``tfrec bench``;
+  its compare runs: :class:`CompareConfig`).
 
 This is a bottom layer: it imports only pydantic, yaml and the standard library. The checks that need
 the model families (``model.params``, warm start, search-space keys) live in ``tfrec.training.config``.
 """
 
 from tfrec.config.bench import AnchorConfig, BenchConfig, BenchHeaderConfig, BenchRunConfig
+from tfrec.config.compare import CompareAlgorithmConfig, CompareConfig
 from tfrec.config.data import CTRTableConfig, DataConfig
 from tfrec.config.errors import ConfigError, Locator
 from tfrec.config.evaluate import AlgorithmConfig, EvaluateConfig, EvaluateDataConfig, ProtocolConfig
@@ -35,6 +37,8 @@ __all__ = [
     "BenchRunConfig",
     "AlgorithmConfig",
     "CTRTableConfig",
+    "CompareAlgorithmConfig",
+    "CompareConfig",
     "ConfigError",
     "DataConfig",
     "EarlyStoppingConfig",

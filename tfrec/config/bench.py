@@ -17,6 +17,7 @@ Example (``configs/bench/<name>.yaml``)::
         label: "mf (trainer)"
         set: {training.epochs: 5}
       - tune: configs/tune_mf_ml100k.yaml         # a tfrec tune config: default vs best config, one row a trial
+      - compare: {...}                            # tfrec algorithms beside Surprise (tfrec.config.compare)
       - scale:                                    # a train config on synthetic data of several sizes
           rows: [1000000, 5000000]                # one row per size: "<label>_<rows>"
           synth: {like: ml-25m, seed: 0, shards: 16}
@@ -35,8 +36,11 @@ from pydantic import Field
 
 from tfrec.config.section import Fail, Section
 
-__all__ = ["AnchorConfig", "BenchConfig", "BenchHeaderConfig", "BenchRunConfig", "ScaleExportConfig",
+__all__ = ["AnchorConfig", "BenchConfig", "BenchHeaderConfig", "BenchRunConfig", "RUN_KINDS", "ScaleExportConfig",
            "ScaleRunConfig", "SynthConfig"]
+
+#: the kinds of run a benchmark config may hold
+RUN_KINDS = ("evaluate", "train", "tune", "compare", "scale")
 
 
 class AnchorConfig(pydantic.BaseModel):
@@ -138,13 +142,15 @@ class ScaleRunConfig(Section):
 
 
 class BenchRunConfig(Section):
-    """One entry of ``runs``: exactly one of ``evaluate``, ``train``, ``tune`` and ``scale``.
+    """One entry of ``runs``: exactly one of ``evaluate``, ``train``, ``tune``, ``compare`` and ``scale``.
 
     Attributes:
       evaluate: a ``tfrec evaluate`` config (a path or an inline mapping): one row per algorithm.
       train: a ``tfrec train`` config (a path or an inline mapping): one row, its test metrics.
       tune: a ``tfrec tune`` config (a path or an inline mapping): the default and the best config of its
         search, trained again with the test evaluation, and one row per trial (``tfrec.cli.bench_tune``).
+      compare: a ``compare`` config (a path or an inline mapping, :class:`~tfrec.config.compare.CompareConfig`):
+        one row per algorithm, its RMSE beside its reference library's on the same split.
       scale: a train config at several synthetic data sizes (see :class:`ScaleRunConfig`): one row per size.
       set: dotted key -> value overrides of that config (as ``--set``). Default {}.
       suffix: appended to every row name of this run. Default "".
@@ -155,6 +161,7 @@ class BenchRunConfig(Section):
     evaluate: Optional[Union[str, Dict[str, Any]]] = None
     train: Optional[Union[str, Dict[str, Any]]] = None
     tune: Optional[Union[str, Dict[str, Any]]] = None
+    compare: Optional[Union[str, Dict[str, Any]]] = None
     scale: Optional[ScaleRunConfig] = None
     set: Dict[str, Any] = Field(default_factory=dict)
     suffix: str = ""
@@ -162,12 +169,12 @@ class BenchRunConfig(Section):
 
     @property
     def kinds(self) -> List[str]:
-        """The run kinds this entry sets (exactly one in a valid config)."""
-        return [k for k in ("evaluate", "train", "tune", "scale") if getattr(self, k) is not None]
+        """The run kinds this entry gives (exactly one in a valid config)."""
+        return [k for k in RUN_KINDS if getattr(self, k) is not None]
 
     @property
     def kind(self) -> str:
-        """"evaluate", "train", "tune" or "scale"."""
+        """"evaluate", "train", "tune", "compare" or "scale"."""
         return (self.kinds or ["train"])[0]
 
     @property
@@ -202,13 +209,14 @@ class BenchConfig(Section):
         for i, run in enumerate(self.runs):
             if len(run.kinds) != 1:
                 fail(f"runs[{i}]", f"config key 'runs[{i}]' must have exactly one run kind: 'evaluate' (a tfrec "
-                                   "evaluate config), 'train' (a tfrec train config), 'tune' (a tfrec tune config) or "
-                                   "'scale' (a train config at several synthetic data sizes).")
+                                   "evaluate config), 'train' (a tfrec train config), 'tune' (a tfrec tune config), "
+                                   "'compare' (tfrec algorithms beside a reference library) or 'scale' (a train "
+                                   "config at several synthetic data sizes).")
             if run.scale is not None and not run.scale.rows:
                 fail(f"runs[{i}].scale.rows", f"config key 'runs[{i}].scale.rows' is empty; list the dataset sizes.")
-            if run.label is not None and run.kind == "evaluate":
+            if run.label is not None and run.kind not in ("train", "tune", "scale"):
                 fail(f"runs[{i}].label", f"config key 'runs[{i}].label' names the row of a train run; the rows of an "
-                                         "evaluate run are its algorithms' labels (use 'suffix' to mark them).")
+                                         f"{run.kind} run are its algorithms' labels (use 'suffix' to mark them).")
         if self.bench.seeds is not None and (not self.bench.seeds or len(set(self.bench.seeds)) != len(self.bench.seeds)):
             fail("bench.seeds", f"config key 'bench.seeds' must be a non-empty list of distinct seeds, got "
                                 f"{self.bench.seeds!r}.")

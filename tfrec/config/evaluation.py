@@ -22,6 +22,9 @@ class EvaluationConfig(Section):
         them (very large test sets; the results say so); None = every test user. Default None.
       block_users: users scored at once by the block evaluation of shard runs (memory: block x
         catalog scores). Default 1024.
+      ranking: also compute the full-catalog top-k metrics (every item scored for every test user).
+        False keeps the pair metrics only: RMSE/MAE of rating models, AUC/log loss of click models.
+        Default True.
 
     Example:
       >>> EvaluationConfig(k=[5, 10]).k
@@ -34,3 +37,4 @@ class EvaluationConfig(Section):
     relevance_threshold: Optional[float] = None
     max_users: Optional[int] = Field(None, gt=0)
     block_users: int = Field(1024, gt=0)
+    ranking: bool = True

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence, Type, TypeVar, Union
 
 from tfrec.config.bench import BenchConfig
+from tfrec.config.compare import CompareConfig
 from tfrec.config.errors import Locator
 from tfrec.config.evaluate import EvaluateConfig
 from tfrec.config.overrides import apply_overrides
@@ -54,9 +55,12 @@ def from_mapping(raw: Mapping[str, Any], schema: Type[S], source: Union[str, Non
 
 def schema_of(raw: Mapping[str, Any]) -> type:
     """The schema of a config mapping by its sections: ``bench`` -> :class:`BenchConfig`, ``algorithms`` ->
-    :class:`EvaluateConfig`, anything else -> :class:`RunConfig` (train / tune)."""
+    :class:`EvaluateConfig`, ``reference`` -> :class:`~tfrec.config.compare.CompareConfig` (a compare run),
+    anything else -> :class:`RunConfig` (train / tune)."""
     if "bench" in raw:
         return BenchConfig
+    if "reference" in raw:
+        return CompareConfig
     if "algorithms" in raw:
         return EvaluateConfig
     return RunConfig

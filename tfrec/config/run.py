@@ -63,6 +63,9 @@ class RunConfig(Section):
         if t.freeze_linear and t.warm_start is None:
             fail("training.freeze_linear", "config key 'training.freeze_linear' needs training.warm_start: lr "
                                            "(it freezes the first-order weights copied from the LR).")
+        if t.refit and not t.early_stopping.enabled:
+            fail("training.refit", "config key 'training.refit' needs training.early_stopping.enabled: true (the "
+                                   "refit trains for the epoch count early stopping picks on the validation rows).")
         for name, param in self.search_space.items():
             key = f"search_space.{name}"
             if name.startswith(("search_space", "tuner")):

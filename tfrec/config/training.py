@@ -54,7 +54,7 @@ class WarmStartLRConfig(Section):
 
     It uses the deep model's features and preprocessing (same vocabularies and buckets, adapted on the
     same fit rows), trains on the fit rows with Adam and early-stops on the validation loss (best
-    epoch's weights kept). Defaults: ``LINEAR["logreg"]`` of ``benchmarks/ctr_criteo10k.py``.
+    epoch's weights kept). Defaults: the logistic regression row of ``configs/bench/ctr_criteo10k.yaml``.
 
     Attributes:
       embedding_l2: L2 on the first-order weights looked up in a batch; >= 0. Default 0.001.
@@ -89,6 +89,13 @@ class TrainingConfig(Section):
         float32); ignored with a warning on CPU. Default False.
       strategy: "auto", "cpu", "gpu", "mirrored", "multi_worker" or "parameter_server"
         (see ``tfrec.training.strategy``). Default "auto".
+      ps_shards: ``parameter_server`` only: split every variable (embedding tables) into this many
+        shards along its first axis (``FixedShardsPartitioner``), placed round-robin on the ``ps``
+        tasks; >= 1. None = size-based sharding by ``min_shard_bytes``. Default None.
+      min_shard_bytes: ``parameter_server`` only, with ``ps_shards`` None: shard a variable so that
+        each shard holds at least this many bytes, into at most as many shards as there are ``ps``
+        tasks (``MinSizePartitioner``); a table smaller than this stays in one piece; >= 1.
+        Default 262144 (256 KiB).
       steps_per_execution: train steps per ``tf.function`` call; positive. Default 1.
       shuffle_buffer: tf.data shuffle buffer; 0 = no shuffling. Default 1_000_000.
       steps_per_epoch: training steps of one epoch; None = one pass over the fit rows. With a
@@ -107,6 +114,12 @@ class TrainingConfig(Section):
       freeze_linear: with ``warm_start``, keep the copied first-order weights fixed (the model is the LR
         plus a learned interaction residual). Default False.
       warm_start_lr: settings of that logistic regression, see :class:`WarmStartLRConfig`.
+      refit: after the run (early stopping on the validation carve picks the epoch count), train a
+        fresh model with the same seed and settings on all training rows (fit + validation) for that
+        many epochs, without early stopping, and keep it: it is the run's model, exported and scored
+        (``tfrec.training.refit``). The early-stopped run stays in ``<run_dir>/early_stopping/``; the
+        final metrics add its test metrics as ``<metric>_no_refit`` and ``refit_epochs``. Needs early
+        stopping enabled. Default False.
 
     Example:
       >>> TrainingConfig(epochs=3).early_stopping.patience
@@ -123,6 +136,13 @@ class TrainingConfig(Section):
     jit_compile: bool = False
     mixed_precision: bool = False
     strategy: Literal["auto", "cpu", "gpu", "mirrored", "multi_worker", "parameter_server"] = "auto"
+    ps_shards: Optional[int] = Field(None, ge=1)
+    min_shard_bytes: int = Field(256 << 10, ge=1)
+
+    @property
+    def ps_sharding(self) -> tuple:
+        """``(ps_shards, min_shard_bytes)``: the variable partitioning of ``parameter_server`` runs."""
+        return self.ps_shards, self.min_shard_bytes
     steps_per_execution: int = Field(1, gt=0)
     shuffle_buffer: int = Field(1_000_000, ge=0)
     steps_per_epoch: Optional[int] = Field(None, gt=0)
@@ -133,3 +153,4 @@ class TrainingConfig(Section):
     warm_start: Optional[Literal["lr"]] = None
     freeze_linear: bool = False
     warm_start_lr: WarmStartLRConfig = Field(default_factory=WarmStartLRConfig)
+    refit: bool = False

@@ -83,10 +83,18 @@ class EvaluationData:
 
 
 class EvaluatedAlgorithm:
-    """Fits one algorithm on an :class:`EvaluationData` and computes every metric that applies."""
+    """Fits one algorithm on an :class:`EvaluationData` and computes every metric that applies.
+
+    Pair metrics of the test rows (``predict_rows``: a model's context features come from the row):
+    RMSE and MAE of a rating model (``predicts_ratings``), AUC and log loss of a click model
+    (``click_threshold``: the label is ``rating >= click_threshold``). With ``ranking`` (default True)
+    also the top-k metrics (``k``) over the full catalog, or over sampled candidates (``ncf`` protocol).
+    """
 
     def __init__(self, algorithm: Algorithm, protocol: Protocol, k: int = 10, exclude_seen: bool = True,
-                 hit_threshold: float = 4.0, churn: bool = False, factorized_ks: Sequence[int] = ()):
+                 hit_threshold: float = 4.0, churn: bool = False, factorized_ks: Sequence[int] = (),
+                 ranking: bool = True):
+        self.ranking = ranking
         self.algorithm = algorithm
         self.protocol = protocol
         self.k = k
@@ -107,15 +115,20 @@ class EvaluatedAlgorithm:
         m = out["metrics"]
         cols = data.train.columns
         t0 = time.perf_counter()
-        if algo.predicts_ratings and cols.rating and cols.rating in data.test.columns:
-            pred = algo.predict(data.test["user_idx"].to_numpy(), data.test["item_idx"].to_numpy())
+        pairs = (data.test, data.test["user_idx"].to_numpy(), data.test["item_idx"].to_numpy())
+        if cols.rating and cols.rating in data.test.columns:
             truth = data.test[cols.rating].to_numpy(np.float32)
-            m["rmse"] = M.rmse(truth, pred)
-            m["mae"] = M.mae(truth, pred)
-        if self.protocol.sampled:
-            m.update(self._sampled(algo, data))
-        else:
-            m.update(self._full_catalog(algo, data, twin))
+            if algo.predicts_ratings:
+                pred = algo.predict_rows(*pairs)
+                m["rmse"] = M.rmse(truth, pred)
+                m["mae"] = M.mae(truth, pred)
+            elif algo.click_threshold is not None:  # P(rating >= threshold) of each test row
+                prob = algo.predict_rows(*pairs)
+                clicks = (truth >= algo.click_threshold).astype(np.float32)
+                m["auc"] = M.auc(clicks, prob)
+                m["log_loss"] = M.log_loss(clicks, prob)
+        if self.ranking:  # top-k lists: sampled candidates (ncf protocol) or the full catalog
+            m.update(self._sampled(algo, data) if self.protocol.sampled else self._full_catalog(algo, data, twin))
         if self.factorized_ks:
             m.update(M.factorized_top_k(factorized_ranks(algo, data), self.factorized_ks))
         out["eval_seconds"] = time.perf_counter() - t0

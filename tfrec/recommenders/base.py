@@ -54,6 +54,9 @@ class Algorithm(abc.ABC):
     name: str = "algorithm"
     #: True when :meth:`predict` returns ratings on the data's rating scale (RMSE/MAE apply).
     predicts_ratings: bool = False
+    #: a click model: :meth:`predict` returns the probability that the rating is at least this
+    #: (AUC and log loss apply); None otherwise.
+    click_threshold: float | None = None
 
     def __init__(self):
         self.data: TrainingData | None = None
@@ -91,6 +94,20 @@ class Algorithm(abc.ABC):
         out[:] = full[inverse, safe_items]
         out[items == OOV_INDEX] = np.float32(np.min(full) if full.size else 0.0)
         return out
+
+    def predict_rows(self, rows, users: np.ndarray, items: np.ndarray) -> np.ndarray:
+        """:meth:`predict` of the pairs of ``rows``, a model with context features (the time of a rating)
+        taking them from ``rows``.
+
+        Args:
+          rows: [n, ...] ``pd.DataFrame`` of the interactions (user, item and any context columns;
+            never their ratings as an input).
+          users, items: [n] int indices of the rows' users and items (``OOV_INDEX`` allowed).
+
+        Returns:
+          [n] float32; the default is ``predict(users, items)`` (no context features).
+        """
+        return self.predict(users, items)
 
     def score_pairs(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
         """Ranking scores of user-item pairs (used to rank sampled candidates, e.g. the NCF protocol).

@@ -1,7 +1,9 @@
-"""DCN / DeepFM / FM / logistic regression as recommenders: :class:`CTRRecommender` and its presets.
+"""DCN / DeepFM / FM / logistic regression models as evaluation algorithms: :class:`CTRRecommender`.
 
-Registry names ``dcn`` (:class:`DCNRecommender`), ``deepfm`` (:class:`DeepFMRecommender`), ``fm``
-(:class:`FMRecommender`) and ``logreg`` (:class:`LogisticRegressionRecommender`).
+The families ``dcn``, ``deepfm``, ``fm`` and ``logreg`` are trained by the Trainer
+(``tfrec.training.families.ctr.CTRTask``); :class:`CTRRecommender` scores the trained model for the
+evaluator: it builds the user, item and context features of (user, item) pairs from the training data.
+:func:`predict_frame` scores a DataFrame that holds every feature column.
 """
 
 from __future__ import annotations
@@ -13,13 +15,23 @@ import pandas as pd
 
 import tfrec  # noqa: F401  (selects tf_keras before TensorFlow loads)
 
-import tensorflow as tf
-
-from tfrec.features import FeatureSpec, frame_to_dataset
-from tfrec.models.ctr_builder import MODELS, build_model, feature_layers
-from tfrec.models.feature_interaction import FeatureInteractionModel, check_task, initial_bias
+from tfrec.data.side_features import with_year
+from tfrec.features import frame_to_dataset
+from tfrec.models.ctr_builder import MODELS, feature_layers
+from tfrec.models.feature_interaction import FeatureInteractionModel, check_task
 from tfrec.recommenders.base import Algorithm
-from tfrec.recommenders.ctr_fit import fit_model, predict_frame
+
+
+def predict_frame(model: FeatureInteractionModel, frame: pd.DataFrame, batch_size: int = 8192) -> np.ndarray:
+    """Predictions of ``model`` for every row of ``frame`` (a ``pd.DataFrame`` with the feature columns).
+
+    Returns:
+      [len(frame)] float32 numpy array of ratings (rating task) or click probabilities (ctr).
+    """
+    if len(frame) == 0:
+        return np.zeros(0, np.float32)
+    ds = frame_to_dataset(frame, feature_layers(model), batch_size=batch_size, cache=False)
+    return model.predict(ds, verbose=0).reshape(-1).astype(np.float32)
 
 
 #: Features used when :class:`CTRRecommender` gets ``features=None``: the ids, plus whichever of the
@@ -35,61 +47,51 @@ MOVIELENS_SIDE_FEATURES = (
 
 
 class CTRRecommender(Algorithm):
-    """DCN / DeepFM / FM / logistic regression as an evaluator :class:`~tfrec.recommenders.Algorithm`.
+    """A trained DCN / DeepFM / FM / logistic regression as an evaluator :class:`~tfrec.recommenders.Algorithm`.
 
-    ``fit`` joins the training frame with the user / item metadata of the
-    :class:`~tfrec.data.training_data.TrainingData`, adapts the feature layers on the training rows,
-    holds out ``validation_fraction`` of them for early stopping, and trains. ``predict`` /
-    ``score`` build the user and item features of each pair from the training data (unknown ids go
-    to the OOV buckets); a feature that is neither a user nor an item attribute (a context feature
-    such as the timestamp) is filled with its training median (numbers) or left missing.
+    Set ``model`` (the trained Keras model), ``spec`` (its ``FeatureSpec``) and for ratings
+    ``label_range_`` (the clip range), then ``fit(training_data)``: it joins the training frame with
+    the user / item metadata and keeps each user's and item's feature values. ``predict`` / ``score``
+    build the features of each pair from them (unknown ids go to the OOV buckets); a feature that is
+    neither a user nor an item attribute (a context feature such as the timestamp) is filled with its
+    training median (numbers) or left missing, except in :meth:`predict_rows`, which takes it from the
+    scored rows.
 
     Args:
-      model: one of :data:`MODELS` (default ``"dcn"``).
-      task: ``"rating"`` (predict ratings; ``predicts_ratings`` is then True) or ``"ctr"`` (the
+      model: one of :data:`MODELS` (default ``"dcn"``): the family's name.
+      task: ``"rating"`` (predicts ratings; ``predicts_ratings`` is then True) or ``"ctr"`` (the
         label is ``rating >= positive_threshold``; scores are click probabilities).
-      features: list of feature dicts (``FeatureSpec`` config); default: user and item ids as
-        categoricals plus the :data:`MOVIELENS_SIDE_FEATURES` present in the data.
-      embedding_dim: field embedding size (default 16).
-      model_params: dict of model parameters (see :func:`build_model`).
-      epochs: maximum epochs (default 10); batch_size: default 1024; learning_rate: Adam, default 1e-3.
-      validation_fraction: share of the training rows held out for early stopping (default 0.1;
-        0 trains on all rows for ``epochs`` epochs).
-      patience: early-stopping patience (default 2).
-      positive_threshold: ctr task: ratings ``>=`` this are positives (default 4.0).
-      clip: rating task: clip predictions to the training rating range (default True).
-      seed: seed of the validation split, the shuffling and TensorFlow (default 42).
+      features: list of feature dicts (``FeatureSpec`` config), or None: user and item ids as
+        categoricals plus the :data:`MOVIELENS_SIDE_FEATURES` present in the data (:meth:`default_spec`).
+      embedding_dim: field embedding size (default 16); model_params: the model's own parameters.
+      positive_threshold: ctr task: ratings ``>=`` this are clicks (default 4.0; ``click_threshold``).
+      clip: rating task: clip predictions to ``label_range_`` (default True).
       name: display name.
+
+    Raises:
+      ValueError: an unknown model or task.
     """
 
     def __init__(self, model: str = "dcn", task: str = "rating", features=None, embedding_dim: int = 16,
-                 model_params: Optional[Dict[str, Any]] = None, epochs: int = 10, batch_size: int = 1024,
-                 learning_rate: float = 1e-3, validation_fraction: float = 0.1, patience: int = 2,
-                 positive_threshold: float = 4.0, clip: bool = True, seed: int = 42, name: Optional[str] = None):
+                 model_params: Optional[Dict[str, Any]] = None, positive_threshold: float = 4.0, clip: bool = True,
+                 name: Optional[str] = None):
         super().__init__()
         if model not in MODELS:
             raise ValueError(f"Received an invalid value for model: {model!r}. Valid values: {', '.join(MODELS)}.")
         check_task(task)
-        if not 0.0 <= validation_fraction < 1.0:
-            raise ValueError(
-                f"validation_fraction must be in [0, 1). Received: validation_fraction={validation_fraction!r}")
         self.model_name = model
         self.task = task
         self.features = None if features is None else list(features)
         self.embedding_dim = embedding_dim
         self.model_params = dict(model_params or {})
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.validation_fraction = validation_fraction
-        self.patience = patience
         self.positive_threshold = positive_threshold
         self.clip = clip
-        self.seed = seed
         self.name = name or model
         self.predicts_ratings = task == "rating"
+        self.click_threshold = positive_threshold if task == "ctr" else None
         self.model: Optional[FeatureInteractionModel] = None
-        self.fit_info: Optional[Dict[str, Any]] = None
+        self.spec = None
+        self.label_range_ = None
 
     # -- fit ----------------------------------------------------------------------------------------
     def _full_frame(self, data):
@@ -104,9 +106,9 @@ class CTRRecommender(Algorithm):
             extra = [c for c in meta.columns if c != key and c not in frame.columns]
             if extra:
                 frame = frame.merge(meta[[key] + extra], on=key, how="left")
-        return frame
+        return with_year(frame, ["year"])  # MovieLens: the release year parsed from the title where absent
 
-    def _spec(self, frame, cols):
+    def default_spec(self, frame, cols):
         if self.features is not None:
             return self.features
         spec = [{"name": cols.user, "kind": "categorical"}, {"name": cols.item, "kind": "categorical"}]
@@ -127,27 +129,10 @@ class CTRRecommender(Algorithm):
         return (ratings >= self.positive_threshold).astype(np.float32)
 
     def fit(self, data):
-        tf.keras.utils.set_random_seed(self.seed)
+        """Keeps the user, item and context feature values of ``data`` (the model is trained already)."""
+        self._require_fit(lookup=False)
         self.data = data
-        cols = data.columns
-        frame = self._full_frame(data).copy()
-        frame["__label__"] = self._labels(frame, cols)
-        self.label_range_ = (float(frame["__label__"].min()), float(frame["__label__"].max()))
-        self.spec = FeatureSpec.from_config(self._spec(frame, cols))
-        perm = np.random.default_rng(self.seed).permutation(len(frame))
-        n_val = int(round(self.validation_fraction * len(frame)))
-        val, train = frame.iloc[perm[:n_val]], frame.iloc[perm[n_val:]]
-        self.model = build_model(self.model_name, self.spec, train, task=self.task,
-                                 embedding_dim=self.embedding_dim,
-                                 initial_bias=initial_bias(train["__label__"], self.task), **self.model_params)
-        layers = feature_layers(self.model)
-        train_ds = frame_to_dataset(train, layers, label="__label__", batch_size=self.batch_size, shuffle=True,
-                                    seed=self.seed, encoder=layers[0])
-        val_ds = (frame_to_dataset(val, layers, label="__label__", batch_size=8192, encoder=layers[0])
-                  if n_val else None)
-        self.fit_info = fit_model(self.model, train_ds, val_ds, epochs=self.epochs,
-                                  learning_rate=self.learning_rate, patience=self.patience)
-        self._build_lookup(frame, cols)
+        self._build_lookup(self._full_frame(data), data.columns)
         return self
 
     def _build_lookup(self, frame, cols):
@@ -196,9 +181,12 @@ class CTRRecommender(Algorithm):
                 frame[f.column] = [v if isinstance(v, (list, tuple, np.ndarray)) else [] for v in frame[f.column]]
         return frame
 
-    def _require_fit(self):
-        if self.model is None:
-            raise RuntimeError(f"{type(self).__name__}.predict/score called before fit().")
+    def _require_fit(self, lookup: bool = True):
+        if self.model is None or self.spec is None:
+            raise RuntimeError(f"{type(self).__name__} has no trained model: set .model and .spec, e.g. from "
+                               "the Trainer's CTR family (tfrec.training.families.ctr).")
+        if lookup and self.data is None:
+            raise RuntimeError(f"{type(self).__name__} has no feature lookup: call fit(training_data) first.")
 
     def _clip(self, pred):
         if self.task == "rating" and self.clip and getattr(self, "label_range_", None) is not None:
@@ -208,6 +196,17 @@ class CTRRecommender(Algorithm):
     def predict(self, users, items):
         self._require_fit()
         return self._clip(predict_frame(self.model, self._pair_frame(users, items)))
+
+    def predict_rows(self, rows, users, items):
+        """Predictions of the pairs of ``rows`` with their context features (columns of the spec that are
+        neither user nor item attributes, e.g. the timestamp) taken from ``rows``; user and item features
+        come from the training data as in :meth:`predict`."""
+        self._require_fit()
+        frame = self._pair_frame(users, items)
+        for c in self._context:
+            if c in rows.columns:
+                frame[c] = rows[c].to_numpy()
+        return self._clip(predict_frame(self.model, frame))
 
     def predict_frame(self, frame):
         """Predictions for a frame that holds every feature column (context features included)."""
@@ -223,51 +222,4 @@ class CTRRecommender(Algorithm):
         return self.predict(pairs_u, pairs_i).reshape(len(users), n_items)
 
 
-class FMRecommender(CTRRecommender):
-    """Factorization machine as an evaluator Algorithm (registry name ``fm``)."""
-
-    def __init__(self, task: str = "rating", **kwargs):
-        super().__init__(model="fm", task=task, **kwargs)
-
-
-class LogisticRegressionRecommender(CTRRecommender):
-    """Logistic / linear regression on the features as an evaluator Algorithm (registry name ``logreg``)."""
-
-    def __init__(self, task: str = "rating", **kwargs):
-        super().__init__(model="logreg", task=task, **kwargs)
-
-
-class DCNRecommender(CTRRecommender):
-    """DCN-V2 as an evaluator Algorithm (registry name ``dcn``): ``CTRRecommender(model="dcn")``.
-
-    Args:
-      task: ``"rating"`` (default; ``predicts_ratings=True``) or ``"ctr"``.
-      **kwargs: see :class:`CTRRecommender`; DCN options go in ``model_params``
-        (``cross_layers``, ``projection_dim``, ``structure``, ``deep_layers``, ...).
-    """
-
-    def __init__(self, task: str = "rating", **kwargs):
-        super().__init__(model="dcn", task=task, **kwargs)
-
-
-class DeepFMRecommender(CTRRecommender):
-    """DeepFM as an evaluator Algorithm (registry name ``deepfm``): ``CTRRecommender(model="deepfm")``.
-
-    Args:
-      task: ``"rating"`` (default; ``predicts_ratings=True``) or ``"ctr"``.
-      **kwargs: see :class:`CTRRecommender`; DeepFM options go in ``model_params``
-        (``deep_layers``, ``dropout``, ``embedding_l2``, ...).
-    """
-
-    def __init__(self, task: str = "rating", **kwargs):
-        super().__init__(model="deepfm", task=task, **kwargs)
-
-
-__all__ = [
-    "MOVIELENS_SIDE_FEATURES",
-    "CTRRecommender",
-    "DCNRecommender",
-    "DeepFMRecommender",
-    "FMRecommender",
-    "LogisticRegressionRecommender",
-]
+__all__ = ["MOVIELENS_SIDE_FEATURES", "CTRRecommender", "predict_frame"]

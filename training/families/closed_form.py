@@ -29,10 +29,11 @@ import pydantic
 from pydantic import ConfigDict, Field
 
 from tfrec.config.errors import ConfigError
+from tfrec.recommenders.knn.params import KNNParams
 from tfrec.training.families.base import Task
 from tfrec.training.families.params import FamilyParams, validate_params
 
-__all__ = ["ClosedFormTask", "ContentKNNParams", "ItemKNNParams", "ItemMeanParams", "NoParams", "PopularityParams",
+__all__ = ["ClosedFormTask", "ContentKNNParams", "ItemMeanParams", "KNNFamilyParams", "NoParams", "PopularityParams",
            "RandomParams", "derived_schema"]
 
 
@@ -60,18 +61,10 @@ class ItemMeanParams(FamilyParams):
     damping: float = Field(5.0, ge=0)
 
 
-class ItemKNNParams(FamilyParams):
-    """``params`` of ``item_knn``.
-
-    Attributes:
-      k: neighbours kept per item; positive. Default 40.
-      min_support: minimum number of common users for a similarity to count. Default 1.
-      implicit: use 1 for every interaction (ranking only, no rating predictions). Default False.
-    """
-
-    k: int = Field(40, gt=0)
-    min_support: int = Field(1, ge=1)
-    implicit: bool = False
+class KNNFamilyParams(FamilyParams, KNNParams):
+    """``params`` of ``user_knn`` and ``item_knn``: the fields of
+    :class:`~tfrec.recommenders.knn.params.KNNParams` (similarity, variant, k, min_k, min_support,
+    shrinkage, threshold, implicit, baseline_reg_u, baseline_reg_i, baseline_epochs)."""
 
 
 class PopularityParams(FamilyParams):

@@ -10,7 +10,7 @@ from pydantic import field_validator
 from tfrec.training.families.base import Task, encoded_features, write_ids
 from tfrec.training.families.params import FamilyParams
 
-__all__ = ["CRITEO_FEATURE_ARGS", "CTRParams", "CTRTask"]
+__all__ = ["CRITEO_FEATURE_ARGS", "CTRParams", "CTRTask", "fit_lr"]
 
 #: arguments of ``tfrec.models.ctr_builder.criteo_features`` (checked here without importing TensorFlow)
 CRITEO_FEATURE_ARGS = ("numeric", "num_buckets", "min_count", "hash_bins", "missing_indicator", "numeric_columns",
@@ -115,16 +115,15 @@ class CTRTask(Task):
             def fit(self, data):
                 if not (np.array_equal(data.user_ids, vocab.user_ids) and np.array_equal(data.item_ids, vocab.item_ids)):
                     raise ValueError("The evaluation's training data has another vocabulary than the trained model.")
-                self.data = data
-                self._build_lookup(self._full_frame(data).copy(), data.columns)
-                return self
+                return super().fit(data)
 
         rec = _Trained(model=self.name, task=params["task"], features=params["features"],
                        embedding_dim=params["embedding_dim"], model_params=params["model_params"],
                        positive_threshold=params["positive_threshold"], name=self.name)
         full = rec._full_frame(vocab).copy()
         full["__label__"] = rec._labels(full, vocab.columns)
-        rec.spec = FeatureSpec.from_config(rec._spec(full, vocab.columns))
+        rec.label_range_ = (float(full["__label__"].min()), float(full["__label__"].max()))  # clip range
+        rec.spec = FeatureSpec.from_config(rec.default_spec(full, vocab.columns))
         fit_rows = full.iloc[run.fit.index.to_numpy()]
         model = build_model(self.name, rec.spec, full, task=params["task"], embedding_dim=params["embedding_dim"],
                             initial_bias=initial_bias(fit_rows["__label__"], params["task"]), **params["model_params"])
@@ -182,7 +181,7 @@ class CTRTask(Task):
 
         The LR has the model's feature spec, adapted on the same rows (same vocabularies and buckets:
         checked by ``warm_start_from_lr``); it trains on the fit rows (shuffled with ``training.seed``)
-        and early-stops on the validation loss, as ``benchmarks/ctr_criteo10k.py`` trains its LR row.
+        and early-stops on the validation loss (:func:`fit_lr`).
         ``model`` must be built; its first-order weights and bias become the LR's and its interaction
         outputs zero. Returns the LR's epochs, validation loss and the max abs difference of the two
         models' predictions on ``sample`` (0 up to float error).
@@ -192,7 +191,6 @@ class CTRTask(Task):
         from tfrec.features import frame_to_dataset
         from tfrec.models.ctr_builder import build_model, feature_layers, warm_start_from_lr
         from tfrec.models.feature_interaction import initial_bias
-        from tfrec.recommenders.ctr_fit import fit_model
 
         ws = config.training.warm_start_lr
         spec, adapt, fit, val, label = self._warm_frames(run)
@@ -206,7 +204,7 @@ class CTRTask(Task):
             ds = frame_to_dataset(fit, layers, label=label, batch_size=ws.batch_size, shuffle=True,
                                   seed=config.training.seed, encoder=layers[0])
             val_ds = frame_to_dataset(val, layers, label=label, batch_size=8192, encoder=layers[0])
-            info = fit_model(lr, ds, val_ds, epochs=ws.epochs, learning_rate=ws.learning_rate, patience=ws.patience)
+            info = fit_lr(lr, ds, val_ds, epochs=ws.epochs, learning_rate=ws.learning_rate, patience=ws.patience)
         finally:
             tf.keras.mixed_precision.set_global_policy(policy)
         warm_start_from_lr(model, lr, sample=sample)
@@ -253,3 +251,22 @@ class CTRTask(Task):
         prob = np.reshape(model.predict(ds, verbose=0), [-1]).astype(np.float64)
         return {"auc": float(M.auc(y, prob)), "log_loss": float(M.log_loss(y, prob)), "n_test": int(len(y)),
                 "test_ctr": float(np.mean(y))}
+
+
+def fit_lr(lr, train, validation, *, epochs: int, learning_rate: float, patience: int) -> Dict[str, Any]:
+    """Trains the warm start's logistic regression: Adam, early stopping on the validation loss, best weights kept.
+
+    Args:
+      lr: the ``logreg`` model (``tfrec.models.ctr_builder.build_model``).
+      train, validation: batched ``(features, label)`` datasets of the fit and validation rows.
+      epochs: maximum epochs; learning_rate: Adam's; patience: epochs without a lower validation loss.
+
+    Returns:
+      dict with ``history`` (Keras history dict), ``epochs`` (epochs run) and ``best_epoch`` (1-based).
+    """
+    import tensorflow as tf
+
+    lr.compile(optimizer=tf.keras.optimizers.Adam(learning_rate))
+    stop = tf.keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True)
+    hist = lr.fit(train, validation_data=validation, epochs=epochs, callbacks=[stop], verbose=0).history
+    return {"history": hist, "epochs": len(hist["loss"]), "best_epoch": int(np.argmin(hist["val_loss"])) + 1}

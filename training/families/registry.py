@@ -29,7 +29,7 @@ from typing import Any, Dict, List, Tuple
 from tfrec.training.families.autorec import AutoRecTask
 from tfrec.training.families.base import Task
 from tfrec.training.families.bpr import BPRTask
-from tfrec.training.families.closed_form import (ClosedFormTask, ContentKNNParams, ItemKNNParams, ItemMeanParams,
+from tfrec.training.families.closed_form import (ClosedFormTask, ContentKNNParams, ItemMeanParams, KNNFamilyParams,
                                                  NoParams, PopularityParams, RandomParams)
 from tfrec.training.families.ctr import CTRTask
 from tfrec.training.families.factorization import ALSFamilyParams, SVDFamilyParams, SVDppFamilyParams
@@ -52,7 +52,8 @@ _CLOSED_FORM = (
     ClosedFormTask("popularity", f"{_R}.popularity:PopularityRecommender", "ranking", PopularityParams),
     ClosedFormTask("global_mean", f"{_R}.mean:GlobalMeanRecommender", "rating", NoParams),
     ClosedFormTask("item_mean", f"{_R}.mean:ItemMeanRecommender", "rating", ItemMeanParams),
-    ClosedFormTask("item_knn", f"{_R}.item_knn:ItemKNNRecommender", "rating", ItemKNNParams),
+    ClosedFormTask("item_knn", f"{_R}.knn:ItemKNNRecommender", "rating", KNNFamilyParams),
+    ClosedFormTask("user_knn", f"{_R}.knn:UserKNNRecommender", "rating", KNNFamilyParams),
     ClosedFormTask("content_knn", f"{_R}.content_knn:ContentKNNRecommender", "rating", ContentKNNParams),
     ClosedFormTask("hybrid", "tfrec.training.hybrid:build_hybrid", "rating", HybridParams),
     ClosedFormTask("svd", f"{_R}.svd:SVDRecommender", "rating", SVDFamilyParams),
