@@ -41,7 +41,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import math
 import os
 import shutil
 import time
@@ -58,8 +57,8 @@ from tfrec.training.closed_form_fit import fit_closed_form, refuse_closed_form_r
 from tfrec.training.strategy import Placement, make_placement, ps_summary, serve_forever, set_mixed_precision
 from tfrec.training.stages import train_stages
 from tfrec.training.families.registry import get_task, monitor_of
-from tfrec.training.refit import Refit, merge_validation
 from tfrec.training.families.shards import for_data
+from tfrec.training.refit import Refit, merge_validation
 
 if TYPE_CHECKING:
     import pandas as pd

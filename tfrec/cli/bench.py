@@ -179,14 +179,14 @@ def prepare(bench, doc_lines, only: Optional[Sequence[str]] = None) -> List[Prep
                 names = [f"{label}_{n}{run_cfg.suffix}" for n in run_cfg.scale.rows]
         every += names
         if only is not None:
-            if run_cfg.kind in ("evaluate", "compare"):
-                raw["algorithms"] = [spec for spec, n in zip(raw["algorithms"], names) if n in only]
-                names = [n for n in names if n in only]
-            elif run_cfg.scale is not None:
+            if run_cfg.scale is not None:
                 keep = [n in only for n in names]
                 run_cfg = run_cfg.model_copy(update={"scale": run_cfg.scale.model_copy(
                     update={"rows": [r for r, k in zip(run_cfg.scale.rows, keep) if k]})})
                 names = [n for n, k in zip(names, keep) if k]
+            elif run_cfg.kind in ("evaluate", "compare"):
+                raw["algorithms"] = [spec for spec, n in zip(raw["algorithms"], names) if n in only]
+                names = [n for n in names if n in only]
             elif not set(names) & set(only):  # a train or tune run makes all its rows or none
                 names = []
         if names:

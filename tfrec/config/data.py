@@ -134,8 +134,8 @@ class DataConfig(Section):
     columns: Dict[str, str] = Field(default_factory=dict)
     order_by: List[str] = Field(default_factory=list)
     ctr: Optional[CTRTableConfig] = None
-    filter: Optional[OutlierFilterConfig] = None
     stream: bool = True
+    filter: Optional[OutlierFilterConfig] = None
 
     def check_data(self, fail: Fail) -> None:
         """Cross-key checks of ``data`` (called by the root config's ``check``)."""

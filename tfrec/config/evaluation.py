@@ -18,13 +18,13 @@ class EvaluationConfig(Section):
       exclude_seen: drop training items from each user's top-k list. Default True.
       relevance_threshold: a test item counts as relevant only if rated at least this; None = every
         held-out interaction is relevant. Default None.
-      ranking: also compute the full-catalog top-k metrics (every item scored for every test user).
-        False keeps the pair metrics only: RMSE/MAE of rating models, AUC/log loss of click models.
-        Default True.
       max_users: evaluate a seeded sample (``data.seed``) of this many test users instead of all of
         them (very large test sets; the results say so); None = every test user. Default None.
       block_users: users scored at once by the block evaluation of shard runs (memory: block x
         catalog scores). Default 1024.
+      ranking: also compute the full-catalog top-k metrics (every item scored for every test user).
+        False keeps the pair metrics only: RMSE/MAE of rating models, AUC/log loss of click models.
+        Default True.
 
     Example:
       >>> EvaluationConfig(k=[5, 10]).k
@@ -35,6 +35,6 @@ class EvaluationConfig(Section):
     k: List[Annotated[int, Field(gt=0)]] = Field(default_factory=lambda: [10])
     exclude_seen: bool = True
     relevance_threshold: Optional[float] = None
-    ranking: bool = True
     max_users: Optional[int] = Field(None, gt=0)
     block_users: int = Field(1024, gt=0)
+    ranking: bool = True
