@@ -1,6 +1,6 @@
 """The before/after section of BENCHMARKS.md: headline numbers before and after the one-spine move.
 
-"Before" is ``benchmarks/results/before_one_spine/<file>.json`` (each benchmark's own script); "after"
+"Before" is ``benchmarks/history_before_one_spine/<file>.json`` (each benchmark's own script); "after"
 is ``benchmarks/results/<file>.json`` (``tfrec bench configs/bench/<file>.yaml``). The headlines and
 their goals are listed in ``benchmarks/headlines.yaml``. Used by ``benchmarks/make_report.py``.
 """
@@ -62,13 +62,12 @@ def _met(h: Dict[str, Any], value: Optional[float], res) -> str:
     return "yes" if ok else "**no**"
 
 
-def section(results: Path, spec_path: Path) -> str:
+def section(results: Path, before_dir: Path, spec_path: Path) -> str:
     """The markdown of the before/after section (headline table, then one comparison table per file)."""
     spec = yaml.safe_load(spec_path.read_text())
-    before_dir = results / "before_one_spine"
     lines: List[str] = [
         "## Before and after the one-spine move", "",
-        "Before: each benchmark's own script (`benchmarks/results/before_one_spine/`). After: the same benchmark as "
+        "Before: each benchmark's own script (`benchmarks/history_before_one_spine/`, a snapshot of the old results files). After: the same benchmark as "
         "a config run by `tfrec bench configs/bench/<file>.yaml` through the registry and Trainer that "
         "`tfrec train` and `tfrec evaluate` use (`benchmarks/results/<file>.json`). Goals and rows: "
         "`benchmarks/headlines.yaml`.", "",

@@ -114,7 +114,8 @@ def main():
     parts.append("Contents: " + ", ".join(f"[{f.stem}](#{f.stem.lower()})" for f in files) + "\n")
     import _before_after
 
-    parts.append(_before_after.section(RESULTS, REPO / "benchmarks" / "headlines.yaml"))
+    parts.append(_before_after.section(RESULTS, REPO / "benchmarks" / "history_before_one_spine",
+                                        REPO / "benchmarks" / "headlines.yaml"))
     CHARTS.mkdir(parents=True, exist_ok=True)
     drawn = []
     for f in files:
