@@ -9,6 +9,7 @@ import tensorflow as tf
 from tfrec.cli.main import build_parser
 from tfrec.export import layout
 from tfrec.training.config import from_dict
+from tfrec.training.families.registry import get_task
 from tfrec.training.trainer import Trainer, load_run
 
 
@@ -95,3 +96,34 @@ def test_export_set_error_names_the_override(runs, tmp_path, capsys):
     assert main(["export", str(runs["mf"]), "--model-base-path", str(tmp_path / "m"), "--set", "data.pth=x"]) == 2
     err = capsys.readouterr().err
     assert "(--set data.pth=x): unknown config key 'data.pth'. Did you mean 'data.path'?" in err
+
+
+def test_export_mf_run_with_an_exploration_slot(runs, tmp_path, capsys):
+    base = tmp_path / "models"
+    args = build_parser().parse_args(["export", str(runs["mf"]), "--model-base-path", str(base), "-k", "4",
+                                      "--explore-slot", "3", "--explore-max-ratings", "1"])
+    assert args.func(args) == 0
+    assert "exploration slot 3" in capsys.readouterr().out
+    run = load_run(runs["mf"])
+    data = get_task("mf").prepare(run.config).vocab  # the run's own training rows
+    vocab_counts = dict(zip(data.item_ids.astype(str), data.item_popularity()))
+    new = {i for i in np.asarray(run.item_ids).astype(str) if vocab_counts.get(i, 0) <= 1}
+    assert new, "the tiny run has items rated once"
+    fn = tf.saved_model.load(str(base / "mf" / "1")).signatures["serving_default"]
+    user = str(run.user_ids[0])
+    seen_at_slot = set()
+    for _ in range(8):
+        top = fn(user_id=tf.constant([user]))["item_ids"].numpy()[0].astype(str)
+        assert top[3] in new and top[3] not in top[:3]
+        seen_at_slot.add(top[3])
+    assert len(seen_at_slot) > 1  # a fresh draw per request
+
+
+def test_export_exploration_flags_are_checked(runs, tmp_path, capsys):
+    from tfrec.cli.main import main
+
+    assert main(["export", str(runs["mf"]), "--model-base-path", str(tmp_path / "m"), "--explore-days", "3"]) == 2
+    assert "--explore-max-ratings/--explore-days need --explore-slot" in capsys.readouterr().err
+    assert main(["export", str(runs["mf"]), "--model-base-path", str(tmp_path / "m"), "-k", "3",
+                 "--explore-slot", "3"]) == 2
+    assert "--explore-slot must be in [0, k=3), got 3" in capsys.readouterr().err

@@ -98,6 +98,8 @@ def served(tmp_path_factory):
     cold = np.array([False, False, False, True])  # user u3 has too few ratings
     path = export_ranking(base, "pairs", model, [f"u{i}" for i in range(4)], items, k=3, version=1,
                           fallback_scores=popularity, cold_users=cold, stoplist=["m3"])
+    export_ranking(base, "explore", model, [f"u{i}" for i in range(4)], items, k=3, version=1,
+                   stoplist=["m3"], explore_items=[3, 4, 5], explore_slot=1)
     srv = ModelServer(configs_from_base_path(base), rest_port=0, grpc_port=0, host="127.0.0.1", poll_seconds=0,
                       warmup=False).start()
     yield srv, path, model
@@ -131,3 +133,38 @@ def test_served_known_user_gets_model_scores_minus_the_stoplist(served):
     scores = model({"user_idx": tf.fill([6], 1), "item_idx": tf.range(6)}).numpy()
     scores[3] = -np.inf
     assert ids == [f"m{i}" for i in np.argsort(-scores, kind="stable")[:3]]
+
+
+def test_served_exploration_slot_holds_a_new_item_drawn_per_request(served):
+    import tensorflow as tf
+    from tfrec.serving.client import RestClient
+
+    srv, _, model = served
+    client = RestClient(f"http://127.0.0.1:{srv.rest_port}", timeout=30)
+    scores = model({"user_idx": tf.fill([6], 1), "item_idx": tf.range(6)}).numpy()
+    scores[3] = -np.inf  # stoplisted: never explored either
+    ranked = [f"m{i}" for i in np.argsort(-scores, kind="stable")[:3]]
+    drawn = set()
+    for _ in range(12):
+        out = client.predict("explore", {"user_id": np.array(["u1"], object)}, signature="serving_default")
+        ids = [i.decode() if isinstance(i, bytes) else i for i in np.asarray(out["item_ids"])[0]]
+        assert ids[0] == ranked[0] and ids[2] == ranked[2]  # only slot 1 explores
+        assert ids[1] in {"m4", "m5"} - {ranked[0], ranked[2]}  # new, not elsewhere in the list, not m3
+        assert np.asarray(out["scores"])[0][1] == pytest.approx(scores[int(ids[1][1:])], rel=1e-5)
+        drawn.add(ids[1])
+    if not {"m4", "m5"} & {ranked[0], ranked[2]}:
+        assert drawn == {"m4", "m5"}  # a fresh draw per request (12 draws of 2: all-same has p = 2 * 0.5**12)
+    # excluded items are never explored
+    excl = np.array([["m4"]], object)
+    out = client.predict("explore", {"user_id": np.array(["u1"], object), "exclude_items": excl}, signature="exclude")
+    assert [i.decode() if isinstance(i, bytes) else i for i in np.asarray(out["item_ids"])[0]][1] != "m4"
+
+
+def test_exploration_slot_is_checked():
+    from tfrec.export.signatures import PairScoringModule
+    from tfrec.export.testing import TinyPairModel
+
+    with pytest.raises(ValueError, match=r"explore_slot must be in \[0, k=3\)"):
+        PairScoringModule(TinyPairModel(2, 4), ["a", "b"], list("wxyz"), k=3, explore_items=[1], explore_slot=3)
+    with pytest.raises(ValueError, match="explore_items must be item indices in"):
+        PairScoringModule(TinyPairModel(2, 4), ["a", "b"], list("wxyz"), k=3, explore_items=[9], explore_slot=0)

@@ -50,6 +50,13 @@ def register(subparsers) -> None:
                         "(case-insensitive)")
     p.add_argument("--stoplist-genres", nargs="+", default=[], metavar="GENRE",
                    help="pair-scoring models: never recommend items of these genres, e.g. Horror")
+    p.add_argument("--explore-slot", type=int, metavar="POS",
+                   help="pair-scoring models: list position POS (0-based) of every served top-k list goes to a random "
+                        "new item (drawn per request; never listed twice, stoplisted or excluded)")
+    p.add_argument("--explore-max-ratings", type=int, metavar="N",
+                   help="with --explore-slot: an item is new with at most N training ratings (default 5)")
+    p.add_argument("--explore-days", type=float, metavar="D",
+                   help="with --explore-slot: or when first rated at most D days before the newest training rating")
     p.set_defaults(func=run)
 
 
@@ -63,6 +70,18 @@ def run(args) -> int:
     if args.version is not None and args.version < 1:
         print(f"tfrec export: error: --version must be a positive integer, got {args.version}", file=sys.stderr)
         return 2
+    if args.explore_slot is None and (args.explore_max_ratings is not None or args.explore_days is not None):
+        print("tfrec export: error: --explore-max-ratings/--explore-days need --explore-slot", file=sys.stderr)
+        return 2
+    if args.explore_slot is not None and not 0 <= args.explore_slot < args.k:
+        print(f"tfrec export: error: --explore-slot must be in [0, k={args.k}), got {args.explore_slot}",
+              file=sys.stderr)
+        return 2
+    explore = None
+    if args.explore_slot is not None:
+        explore = {"slot": args.explore_slot, "days": args.explore_days}
+        if args.explore_max_ratings is not None or args.explore_days is None:
+            explore["max_ratings"] = 5 if args.explore_max_ratings is None else args.explore_max_ratings
     import tfrec  # noqa: F401  (tf_keras before TensorFlow)
     from tfrec.export.run import export_run
 
@@ -71,7 +90,8 @@ def run(args) -> int:
                         overwrite=args.overwrite, overrides=args.overrides,
                         popularity_fallback=not args.no_popularity_fallback, cold_user_ratings=args.cold_user_ratings,
                         stoplist={k: v for k, v in (("ids", args.stoplist_ids), ("title_keywords", args.stoplist_keywords),
-                                                    ("genres", args.stoplist_genres)) if v} or None)
+                                                    ("genres", args.stoplist_genres)) if v} or None,
+                        explore=explore)
     for model, path in result.paths.items():
         print(f"{model}: {path}")
     if result.tuning:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 import pandas as pd
@@ -89,7 +89,8 @@ def export_run(run_dir, base_path, *, name: Optional[str] = None, version: Optio
                scann: bool = True, scann_recall: float = 0.95, config_root: Optional[str] = None,
                overwrite: bool = False, log: Optional[Callable[[str], None]] = print,
                overrides: Sequence[str] = (), popularity_fallback: bool = True, cold_user_ratings: int = 0,
-               stoplist: Optional[Dict[str, Sequence[str]]] = None) -> RunExport:
+               stoplist: Optional[Dict[str, Sequence[str]]] = None,
+               explore: Optional[Dict[str, Any]] = None) -> RunExport:
     """Exports the trained model of ``run_dir`` into ``base_path``.
 
     Args:
@@ -113,6 +114,10 @@ def export_run(run_dir, base_path, *, name: Optional[str] = None, version: Optio
         "genres": [...]}`` (resolved against the run's movie titles and genres at export time; the ids
         go into the SavedModel's ``assets/stoplist.txt`` and are applied inside its top-k signatures).
         Default None.
+      explore: pair-scoring models: one position of every served top-k list goes to a random new item,
+        ``{"slot": 0-based position, "max_ratings": an item is new with at most this many training
+        ratings (default 5), "days": or when first rated at most this many days before the newest
+        training rating}`` (:func:`tfrec.recommenders.exploration.new_items`). Default None.
 
     Returns:
       A :class:`RunExport`.
@@ -146,11 +151,13 @@ def export_run(run_dir, base_path, *, name: Optional[str] = None, version: Optio
         from tfrec.export.signatures import export_ranking
 
         extras = _ranking_extras(run, popularity_fallback, cold_user_ratings, stoplist, say)
+        extras.update(_explore_extras(run, explore, say))
         path = export_ranking(base_path, name, model, run.user_ids, run.item_ids, k=k, version=version,
                               overwrite=overwrite, config_root=config_root, info=info, **extras)
         say(f"exported {path} ({family}: serving_default/exclude top-{k} over {len(run.item_ids)} items, score"
             + (", popularity fallback" if extras["fallback_scores"] is not None else "")
-            + (f", {len(extras['stoplist'])} stoplisted items" if extras["stoplist"] is not None else "") + ")")
+            + (f", {len(extras['stoplist'])} stoplisted items" if extras["stoplist"] is not None else "")
+            + (f", exploration slot {extras['explore_slot']}" if extras["explore_slot"] is not None else "") + ")")
         return RunExport("ranking", int(path.name), {name: path}, None, configs)
     raise ValueError(f"{run_dir}: tfrec export has no recipe for model family {family!r} "
                      f"({type(model).__name__}); it exports two-tower retrieval models, models over tfrec "
@@ -191,6 +198,28 @@ def _ranking_extras(run, popularity_fallback: bool, cold_user_ratings: int, stop
         say(f"stoplist: {len(ids)} item id(s)")
         out["stoplist"] = ids
     return out
+
+
+def _explore_extras(run, explore: Optional[Dict[str, Any]], say) -> Dict[str, object]:
+    """``explore_items`` / ``explore_slot`` of :func:`export_ranking`: the run's new items (training rows only)."""
+    from tfrec.recommenders.exploration import new_items
+
+    if not explore:
+        return {"explore_items": None, "explore_slot": None}
+    unknown = sorted(set(explore) - {"slot", "max_ratings", "days"})
+    if unknown:
+        raise ValueError(f"unknown exploration key(s) {unknown}; valid: slot, max_ratings, days.")
+    if explore.get("slot") is None:
+        raise ValueError("exploration needs a slot: the 0-based list position given to a new item.")
+    vocab = _run_data(run).vocab
+    max_ratings = explore.get("max_ratings", 5 if explore.get("days") is None else None)
+    new = vocab.item_ids[new_items(vocab, max_ratings, explore.get("days"))]
+    idx = np.flatnonzero(np.isin(np.asarray(run.item_ids).astype(str), np.asarray(new).astype(str)))
+    if idx.size == 0:
+        raise ValueError(f"exploration: no item of the run counts as new (max_ratings={max_ratings}, "
+                         f"days={explore.get('days')}); raise the threshold or drop the exploration slot.")
+    say(f"exploration: slot {explore['slot']}, {idx.size} new item(s)")
+    return {"explore_items": idx, "explore_slot": int(explore["slot"])}
 
 
 def _empty_movies():

@@ -64,6 +64,11 @@ class PairScoringModule(tf.Module):
         is saved as the SavedModel asset ``assets/<its name>`` and read into a lookup table when the
         model loads (so the stoplist is applied inside the signatures, by stock TF Serving too).
         Default None.
+      explore_items: [n_new] item indices (into ``item_ids``) of new items. With ``explore_slot``, position
+        ``explore_slot`` of every top-k list goes to a random one of them (a fresh draw per request) that is
+        not at another position of the list, not stoplisted and not excluded; its ``scores`` entry is the
+        item's own score. A row keeps its ranked item there when no new item is eligible. Default None.
+      explore_slot: 0-based list position given to exploration, in [0, k). Default None.
 
     Example:
       >>> import tfrec, tensorflow as tf, numpy as np
@@ -77,7 +82,8 @@ class PairScoringModule(tf.Module):
 
     def __init__(self, model, user_ids: Sequence, item_ids: Sequence, k: int = 10,
                  fallback_scores: Optional[np.ndarray] = None, cold_users: Optional[np.ndarray] = None,
-                 stoplist_file: Optional[str] = None):
+                 stoplist_file: Optional[str] = None, explore_items: Optional[Sequence[int]] = None,
+                 explore_slot: Optional[int] = None):
         super().__init__(name="pair_scoring")
         if k < 1:
             raise ValueError(f"k must be a positive integer. Received: k={k!r}")
@@ -104,6 +110,12 @@ class PairScoringModule(tf.Module):
             self.stoplist = tf.lookup.StaticHashTable(tf.lookup.TextFileInitializer(
                 self.stoplist_asset, tf.string, tf.lookup.TextFileIndex.WHOLE_LINE,
                 tf.int64, tf.lookup.TextFileIndex.LINE_NUMBER), default_value=-1)
+        self.explore = None
+        if explore_slot is not None:
+            self.explore = _explore_items(explore_items, explore_slot, self.k, self.num_items)
+            self.explore_slot = int(explore_slot)
+            # a generator whose state is a variable of the SavedModel: every call advances it (in TF Serving too)
+            self.explore_rng = tf.random.Generator.from_non_deterministic_state()
         uid = tf.TensorSpec([None], tf.string, name="user_id")
         self.serving_default = tf.function(self._topk, input_signature=[{"user_id": uid}])
         self.exclude = tf.function(self._topk_exclude, input_signature=[
@@ -130,13 +142,30 @@ class PairScoringModule(tf.Module):
         return scores
 
     def _topk(self, f):
-        values, idx = tf.math.top_k(self._all_scores(f["user_id"]), k=self.k)
-        return {"item_ids": tf.gather(self.item_ids, idx), "scores": values}
+        return self._top_list(self._all_scores(f["user_id"]))
 
     def _topk_exclude(self, f):
-        scores = _mask_excluded(self._all_scores(f["user_id"]), self.item_table.lookup(f["exclude_items"]))
+        return self._top_list(_mask_excluded(self._all_scores(f["user_id"]), self.item_table.lookup(f["exclude_items"])))
+
+    def _top_list(self, scores: tf.Tensor) -> Dict[str, tf.Tensor]:
         values, idx = tf.math.top_k(scores, k=self.k)
+        if self.explore is not None:
+            values, idx = self._explore_slot(scores, values, idx)
         return {"item_ids": tf.gather(self.item_ids, idx), "scores": values}
+
+    def _explore_slot(self, scores: tf.Tensor, values: tf.Tensor, idx: tf.Tensor):
+        """Position ``explore_slot`` of each list -> a random eligible new item (see the class docstring)."""
+        cand_scores = tf.gather(scores, self.explore, axis=1)  # [b, n_new]; -inf = stoplisted or excluded
+        others = tf.not_equal(tf.range(self.k), self.explore_slot)  # the list's other positions
+        listed = tf.reduce_any(tf.logical_and(self.explore[None, :, None] == idx[:, None, :], others[None, None, :]),
+                               axis=2)
+        eligible = tf.logical_and(cand_scores > -np.inf, tf.logical_not(listed))
+        draw = tf.where(eligible, self.explore_rng.uniform(tf.shape(cand_scores)), -1.0)
+        pick = tf.argmax(draw, axis=1, output_type=tf.int32)
+        at_slot = tf.logical_and(tf.reduce_any(eligible, axis=1)[:, None], tf.logical_not(others)[None, :])
+        new_idx = tf.gather(self.explore, pick)[:, None]
+        new_score = tf.gather(cand_scores, pick, batch_dims=1)[:, None]
+        return tf.where(at_slot, new_score, values), tf.where(at_slot, new_idx, idx)
 
     def _score(self, f):
         return {"score": self._pairs(self.user_table.lookup(f["user_id"]), self.item_table.lookup(f["item_id"]))}
@@ -145,6 +174,19 @@ class PairScoringModule(tf.Module):
         return {"serving_default": self.serving_default.get_concrete_function(),
                 "exclude": self.exclude.get_concrete_function(),
                 "score": self.score.get_concrete_function()}
+
+
+def _explore_items(items, slot, k: int, num_items: int) -> tf.Variable:
+    """The exploration candidates of :class:`PairScoringModule` as an int32 variable, checked."""
+    if not 0 <= int(slot) < k:
+        raise ValueError(f"explore_slot must be in [0, k={k}). Received: explore_slot={slot!r}")
+    items = np.asarray([] if items is None else items, np.int64).reshape(-1)
+    if items.size == 0:
+        raise ValueError("explore_slot needs explore_items: the item indices of the new items (none given).")
+    if items.min() < 0 or items.max() >= num_items:
+        raise ValueError(f"explore_items must be item indices in [0, {num_items}). "
+                         f"Received values from {items.min()} to {items.max()}")
+    return tf.Variable(items.astype(np.int32), trainable=False, name="explore_items")
 
 
 class FeatureModelModule(tf.Module):
@@ -252,13 +294,15 @@ def export_signatures(base_path, name: str, module: tf.Module, signatures: Mappi
 def export_ranking(base_path, name: str, model, user_ids: Sequence, item_ids: Sequence, *, k: int = 10,
                    version: Optional[int] = None, overwrite: bool = False, config_root: Optional[str] = None,
                    info: Optional[Dict[str, Any]] = None, fallback_scores: Optional[np.ndarray] = None,
-                   cold_users: Optional[np.ndarray] = None, stoplist: Optional[Sequence] = None) -> Path:
+                   cold_users: Optional[np.ndarray] = None, stoplist: Optional[Sequence] = None,
+                   explore_items: Optional[Sequence[int]] = None, explore_slot: Optional[int] = None) -> Path:
     """Exports a pair-scoring model (see :class:`PairScoringModule`); returns the version folder.
 
     Args:
       fallback_scores, cold_users: see :class:`PairScoringModule` (popularity for unknown/cold users).
       stoplist: item ids never recommended; written as the asset ``assets/stoplist.txt`` and applied
         inside the top-k signatures. Default None.
+      explore_items, explore_slot: see :class:`PairScoringModule` (a random new item at one list position).
     """
     with tempfile.TemporaryDirectory(prefix="tfrec-stoplist-") as tmp:
         stoplist_file = None
@@ -267,8 +311,10 @@ def export_ranking(base_path, name: str, model, user_ids: Sequence, item_ids: Se
             stoplist_file.write_text("".join(f"{i}\n" for i in _ids(stoplist)))
         return _export_ranking(base_path, name, PairScoringModule(
             model, user_ids, item_ids, k=k, fallback_scores=fallback_scores, cold_users=cold_users,
-            stoplist_file=stoplist_file), user_ids, item_ids, version, overwrite, config_root, info,
-            {"fallback": fallback_scores is not None, "stoplist_items": None if stoplist is None else len(stoplist)})
+            stoplist_file=stoplist_file, explore_items=explore_items, explore_slot=explore_slot),
+            user_ids, item_ids, version, overwrite, config_root, info,
+            {"fallback": fallback_scores is not None, "stoplist_items": None if stoplist is None else len(stoplist),
+             "explore": None if explore_slot is None else (int(explore_slot), len(explore_items))})
 
 
 def _export_ranking(base_path, name, module, user_ids, item_ids, version, overwrite, config_root, info, extra):
@@ -286,6 +332,10 @@ def _export_ranking(base_path, name, module, user_ids, item_ids, version, overwr
         meta["fallback"] = "unknown (and cold) users get the popularity list (fallback_scores)"
     if extra["stoplist_items"] is not None:
         meta["stoplist"] = f"assets/{STOPLIST_ASSET}: {extra['stoplist_items']} item ids never in a top-k list"
+    if extra["explore"] is not None:
+        slot, n_new = extra["explore"]
+        meta["exploration"] = (f"list position {slot} (0-based) holds a random one of {n_new} new items, drawn per "
+                               "request (not listed, not stoplisted, not excluded)")
     meta.update(info or {})
     return export_signatures(base_path, name, module, module.signatures(), version=version, warmup_requests=requests,
                              info=meta, overwrite=overwrite, config_root=config_root)
