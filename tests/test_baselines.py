@@ -1,4 +1,4 @@
-"""Baselines against hand-computed or reference values, and MF's Keras round trips."""
+"""Baselines against hand-computed or reference values; the mf family (Trainer) and its Keras round trips."""
 
 import numpy as np
 import pandas as pd
@@ -10,9 +10,9 @@ import tensorflow as tf
 from tfrec.data.training_data import OOV_INDEX, TrainingData
 from tfrec.models.mf import MatrixFactorization
 from tfrec.recommenders.mean import GlobalMeanRecommender, ItemMeanRecommender
-from tfrec.recommenders.mf import MatrixFactorizationRecommender
 from tfrec.recommenders.popularity import PopularityRecommender
 from tfrec.recommenders.random import RandomRecommender
+from tfrec.training.family_algorithm import FamilyAlgorithm
 
 
 def small():
@@ -45,10 +45,10 @@ def test_random_is_seeded():
 
 
 def test_bad_arguments_are_named():
-    with pytest.raises(ValueError, match="embedding_dim"):
-        MatrixFactorizationRecommender(embedding_dim=0)
-    with pytest.raises(ValueError, match="validation_fraction"):
-        MatrixFactorizationRecommender(validation_fraction=1.5)
+    with pytest.raises(ValueError, match=r"model\.params\.embedding_dim"):
+        FamilyAlgorithm("mf", {"embedding_dim": 0})
+    with pytest.raises(ValueError, match=r"data\.validation_ratio"):
+        FamilyAlgorithm("mf", data={"validation_ratio": 1.5})
     with pytest.raises(ValueError, match="num_users"):
         MatrixFactorization(num_users=0, num_items=3)
 
@@ -61,7 +61,9 @@ def test_mf_beats_item_mean_on_real_slice(ml100k_path):
     users, items = data.user_index(test["user_id"]), data.item_index(test["movie_id"])
     truth = test["user_rating"].to_numpy()
     rmse = lambda a: float(np.sqrt(np.mean((a.predict(users, items) - truth) ** 2)))  # noqa: E731
-    mf = MatrixFactorizationRecommender(epochs=8, embedding_dim=32, batch_size=1024, learning_rate=0.005).fit(data)
+    mf = FamilyAlgorithm("mf", {"embedding_dim": 32, "l2": 0.1, "init_stddev": 0.01},
+                         training={"epochs": 8, "batch_size": 1024, "learning_rate": 0.005, "verbose": 0}).fit(data)
+    assert mf.predicts_ratings and mf.result_.metrics["epochs_completed"] <= 8
     assert rmse(mf) < rmse(ItemMeanRecommender().fit(data)) - 0.02
 
 
@@ -75,21 +77,3 @@ def test_mf_config_and_savedmodel_round_trip(tmp_path):
     loaded = tf.keras.models.load_model(tmp_path / "mf")
     np.testing.assert_allclose(loaded(x).numpy(), y.numpy(), rtol=1e-6)
     assert y.numpy()[2] == pytest.approx(3.0)  # unknown user: global mean + item terms zeroed? (item known)
-
-
-def test_mf_refit_trains_on_every_rating_for_the_early_stopped_epochs():
-    rng = np.random.default_rng(0)
-    rows = pd.DataFrame({"user_id": rng.integers(0, 30, 600).astype(str),
-                         "movie_id": rng.integers(0, 40, 600).astype(str),
-                         "user_rating": rng.integers(1, 6, 600)})
-    data = TrainingData(rows)
-    mf = MatrixFactorizationRecommender(embedding_dim=4, epochs=6, batch_size=64, validation_fraction=0.2,
-                                        patience=1, refit=True).fit(data)
-    first = mf.early_stopping_history_
-    assert mf.best_epoch_ == int(np.argmin(first["val_rmse"])) + 1
-    assert len(mf.history_["loss"]) == mf.best_epoch_  # the refit ran exactly that many epochs
-    assert "val_rmse" not in mf.history_  # ... on all ratings, with nothing held out
-    assert mf._mu == pytest.approx(float(np.mean(data.ratings)))  # its global mean is every rating's
-    assert np.isfinite(mf.predict(np.array([0, 1]), np.array([0, 1]))).all()
-    with pytest.raises(ValueError, match="validation_fraction > 0"):
-        MatrixFactorizationRecommender(refit=True, validation_fraction=0)

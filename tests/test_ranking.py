@@ -9,7 +9,6 @@ import tensorflow as tf
 
 from tfrec.features import FeatureLayer, frame_to_dataset
 from tfrec.models.ranking import RankingModel
-from tfrec.recommenders.ranking import RankingRecommender
 
 
 SPEC = [{"name": "user_id", "kind": "categorical"}, {"name": "movie_id", "kind": "categorical"},

@@ -96,7 +96,6 @@ def run(args) -> int:
     from tfrec.data.training_data import TrainingData
     from tfrec.export.retrieval import export_retrieval
     from tfrec.export.signatures import FeatureModelModule, export_signatures
-    from tfrec.recommenders.ranking import RankingRecommender
     from tfrec.splits import random_split
     from tfrec.training.family_algorithm import FamilyAlgorithm
 
@@ -114,9 +113,11 @@ def run(args) -> int:
                                 log=lambda msg: None).fit(data).trained
     t_ret = time.perf_counter() - t0
     t0 = time.perf_counter()
-    ranking = RankingRecommender(embedding_dim=args.embedding_dim, hidden_units=(64, 32), epochs=args.ranking_epochs,
-                                 batch_size=4096, learning_rate=0.003, validation_fraction=0.0,
-                                 seed=args.seed).fit(data)
+    # the ranking family (user id, movie id -> MLP -> rating), trained the same way on the same carve
+    ranking = FamilyAlgorithm("ranking", {"embedding_dim": args.embedding_dim, "hidden_units": [64, 32]},
+                              training={"optimizer": "adam", "learning_rate": 0.003, "batch_size": 4096,
+                                        "epochs": args.ranking_epochs, "seed": args.seed, "verbose": 0},
+                              log=lambda msg: None).fit(data).trained
     t_rank = time.perf_counter() - t0
     print(f"[2/5] trained two-tower retrieval ({args.epochs} epochs, {t_ret:.1f} s) and ranking MLP "
           f"({args.ranking_epochs} epochs, {t_rank:.1f} s)", flush=True)

@@ -2,8 +2,8 @@
 
 :class:`RankingModel` is a ``tfrs.Model``: a :class:`~tfrec.features.FeatureLayer` (user,
 item and side features, concatenated) feeds an :class:`~tfrec.layers.mlp.MLP` that outputs a rating;
-``tfrs.tasks.Ranking`` with the squared error and an RMSE metric. As recommenders:
-:class:`tfrec.recommenders.ranking.RankingRecommender` (``ranking_mlp``) and
+``tfrs.tasks.Ranking`` with the squared error and an RMSE metric. Trained by the Trainer as the
+``ranking`` family (scored by :class:`tfrec.recommenders.ranking.RankingScorer`) and inside
 :class:`tfrec.models.two_stage.TwoStageModel` (the ``two_stage`` family).
 """
 

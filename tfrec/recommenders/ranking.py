@@ -1,13 +1,13 @@
-"""The rating-prediction MLP (:class:`~tfrec.models.ranking.RankingModel`) as a recommender (``ranking_mlp``).
+"""A trained rating MLP (:class:`~tfrec.models.ranking.RankingModel`) as an evaluation ``Algorithm`` (scoring only).
 
-:class:`PairScorer` scores (user, item) index pairs from the encoded per-user and per-item feature
-rows, so scoring the catalog never re-encodes a feature.
+The ``ranking`` family (``tfrec.training.families.ranking``) trains the model with the Trainer; its
+``algorithm()`` is a :class:`RankingScorer`. :class:`PairScorer` scores (user, item) index pairs from
+the encoded per-user and per-item feature rows, so scoring the catalog never re-encodes a feature.
 """
 
 from __future__ import annotations
 
-import time
-from typing import Optional, Sequence
+from typing import Optional, Sequence, Tuple
 
 import numpy as np
 import pandas as pd
@@ -15,14 +15,12 @@ import pandas as pd
 import tfrec  # noqa: F401  (selects tf_keras before TensorFlow loads)
 import tensorflow as tf
 
-from tfrec.data.side_features import entity_frame, training_frame
+from tfrec.data.side_features import entity_frame
 from tfrec.data.training_data import OOV_INDEX, TrainingData
-from tfrec.features import FeatureLayer, FeatureSpec, frame_to_dataset
-from tfrec.features.presets import resolve_features
-from tfrec.models.optimizers import make_optimizer
-from tfrec.models.ranking import RankingModel
+from tfrec.features import FeatureLayer, FeatureSpec
 from tfrec.recommenders.base import Algorithm
 from tfrec.recommenders.feature_frames import oov_frame
+from tfrec.recommenders.two_tower import same_vocabulary
 
 
 class PairScorer:
@@ -54,100 +52,59 @@ class PairScorer:
         return out
 
 
-class RankingRecommender(Algorithm):
-    """Rating-prediction MLP as an evaluator algorithm (``ranking_mlp``; ``predicts_ratings``).
+class RankingScorer(Algorithm):
+    """A trained :class:`~tfrec.models.ranking.RankingModel` as an evaluation ``Algorithm`` (``predicts_ratings``).
+
+    ``fit`` does not train: it checks that the evaluator's training data has the vocabulary the model
+    was trained with, then encodes every user's and item's feature row once (:class:`PairScorer`).
 
     Args:
-      user_features: None (user id), ``"movielens_user"`` or a list of feature dicts.
-      item_features: None (item id), ``"movielens_item"`` or a list of feature dicts.
-      embedding_dim: per-feature embedding size (32).
-      hidden_units: MLP widths (``[256, 64]``); dropout: MLP dropout.
-      optimizer / learning_rate: "adam" / 0.001 by default ("adagrad" 0.1 is the TFRS tutorial's).
-      epochs: maximum epochs (30); batch_size: 1024.
-      validation_fraction: share of the *training* ratings held out to pick the epoch (early
-        stopping on its RMSE, best weights restored); 0 disables it.
-      patience: early-stopping patience in epochs.
-      clip: clip predictions to the training rating range.
-      seed: seed of initializers, shuffling and the validation split.
+      model: the trained ``RankingModel``.
+      layer: its adapted :class:`~tfrec.features.FeatureLayer`.
+      user_names / item_names: the names of the user and item features in ``layer.spec``.
+      vocab: the :class:`TrainingData` the model was trained on.
+      rating_range: ``(lowest, highest)`` training rating.
+      clip: clip predictions to ``rating_range``. Default True.
+      name: the result table's row name. Default "ranking".
     """
 
     predicts_ratings = True
 
-    def __init__(self, user_features=None, item_features=None, embedding_dim: int = 32,
-                 hidden_units: Sequence[int] = (256, 64), dropout: float = 0.0, optimizer: str = "adam",
-                 learning_rate: float = 0.001, epochs: int = 30, batch_size: int = 1024,
-                 validation_fraction: float = 0.05, patience: int = 2, clip: bool = True, seed: int = 42,
-                 verbose: int = 0, name: Optional[str] = None):
+    def __init__(self, model: tf.keras.Model, layer: FeatureLayer, user_names: Sequence[str],
+                 item_names: Sequence[str], vocab: TrainingData, rating_range: Tuple[float, float],
+                 clip: bool = True, name: Optional[str] = None):
         super().__init__()
-        for key, value in (("embedding_dim", embedding_dim), ("epochs", epochs), ("batch_size", batch_size)):
-            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-                raise ValueError(f"{key} must be a positive integer. Received: {key}={value!r}")
-        if not 0 <= validation_fraction < 1:
-            raise ValueError(f"validation_fraction must be in [0, 1). Received: {validation_fraction!r}")
-        make_optimizer(optimizer, learning_rate)
-        self.user_features = user_features
-        self.item_features = item_features
-        self.embedding_dim = embedding_dim
-        self.hidden_units = list(hidden_units)
-        self.dropout = dropout
-        self.optimizer = optimizer
-        self.learning_rate = learning_rate
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.validation_fraction = validation_fraction
-        self.patience = patience
+        self.model = model
+        self.layer = layer
+        self.user_names, self.item_names = list(user_names), list(item_names)
+        self.vocab = vocab
+        self.rating_range_ = (float(rating_range[0]), float(rating_range[1]))
         self.clip = clip
-        self.seed = seed
-        self.verbose = verbose
-        self.name = name or "ranking_mlp"
+        self.name = name or "ranking"
+        self._scorer: Optional[PairScorer] = None
 
-    def fit(self, data: TrainingData) -> "RankingRecommender":
-        if data.ratings is None:
-            raise ValueError(f"{type(self).__name__} needs ratings; the training data has no rating column "
-                             f"{data.columns.rating!r}.")
+    def fit(self, data: TrainingData) -> "RankingScorer":
+        """Checks the vocabulary of ``data`` and encodes its users' and items' feature rows (no training)."""
+        same_vocabulary(data, self.vocab)
         self.data = data
-        tf.keras.utils.set_random_seed(self.seed)
-        uspec = FeatureSpec(resolve_features(self.user_features, data.columns.user))
-        ispec = FeatureSpec(resolve_features(self.item_features, data.columns.item))
-        spec = FeatureSpec(list(uspec) + list(ispec))
-        train = training_frame(data, uspec.columns, ispec.columns)
-        label = data.columns.rating
-        order = np.random.default_rng(self.seed).permutation(len(train))
-        n_val = int(round(len(train) * self.validation_fraction))
-        fit_rows, val_rows = train.iloc[order[n_val:]], train.iloc[order[:n_val]]
-        layer = FeatureLayer(spec, embedding_dim=self.embedding_dim, output_mode="concat", name="features")
-        layer.adapt(fit_rows)
-        mean = float(fit_rows[label].mean())
-        self.model = RankingModel(layer, self.hidden_units, self.dropout, label_key=label, output_offset=mean)
-        self.model.compile(optimizer=make_optimizer(self.optimizer, self.learning_rate))
-        ds = frame_to_dataset(fit_rows, layer, label=label, encoder=layer, batch_size=self.batch_size,
-                              shuffle=True, seed=self.seed)
-        callbacks, val_ds = [], None
-        if n_val > 0:
-            val_ds = frame_to_dataset(val_rows, layer, label=label, encoder=layer, batch_size=8192)
-            callbacks.append(tf.keras.callbacks.EarlyStopping(monitor="val_rmse", patience=self.patience,
-                                                              restore_best_weights=True))
-        start = time.perf_counter()
-        self.history_ = self.model.fit(ds, validation_data=val_ds, epochs=self.epochs, callbacks=callbacks,
-                                       verbose=self.verbose).history
-        self.train_seconds_ = time.perf_counter() - start
-        self.examples_seen_ = len(fit_rows) * len(self.history_["loss"])
-        self.rating_range_ = (float(train[label].min()), float(train[label].max()))
-        self._scorer = PairScorer(self.model, layer, uspec.names, ispec.names,
-                                   entity_frame(data, "user", uspec.columns), entity_frame(data, "item", ispec.columns))
+        spec = self.layer.spec
+        user_columns = FeatureSpec([spec[n] for n in self.user_names]).columns
+        item_columns = FeatureSpec([spec[n] for n in self.item_names]).columns
+        self._scorer = PairScorer(self.model, self.layer, self.user_names, self.item_names,
+                                  entity_frame(data, "user", user_columns), entity_frame(data, "item", item_columns))
         return self
 
     def predict(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
-        if self.data is None:
-            raise RuntimeError(f"{type(self).__name__} is not fitted: call fit(training_data) first.")
+        if self._scorer is None:
+            raise RuntimeError(f"{type(self).__name__} is not indexed: call fit(training_data) first.")
         out = self._scorer(users, items)
         return np.clip(out, *self.rating_range_) if self.clip else out
 
     def score(self, users: np.ndarray) -> np.ndarray:
         users = np.asarray(users)
-        n_items = self.data.n_items
+        n_items = self.vocab.n_items
         flat = self.predict(np.repeat(users, n_items), np.tile(np.arange(n_items), len(users)))
         return flat.reshape(len(users), n_items)
 
 
-__all__ = ["PairScorer", "RankingRecommender"]
+__all__ = ["PairScorer", "RankingScorer"]

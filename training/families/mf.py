@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from pydantic import Field
 
 from tfrec.training.families.base import Task
 from tfrec.training.families.pair_algorithm import KerasPairAlgorithm
@@ -21,10 +22,10 @@ class MFParams(FamilyParams):
       init_stddev: stddev of the normal initializer of the factors. Default 0.05.
     """
 
-    embedding_dim: int = 64
-    l2: float = 1e-4
+    embedding_dim: int = Field(64, ge=1)
+    l2: float = Field(1e-4, ge=0)
     use_bias: bool = True
-    init_stddev: float = 0.05
+    init_stddev: float = Field(0.05, gt=0)
 
 
 class MFTask(Task):

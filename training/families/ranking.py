@@ -13,7 +13,7 @@ __all__ = ["RankingParams", "RankingTask"]
 
 
 class RankingParams(FamilyParams):
-    """``model.params`` of ``ranking`` (the model arguments of ``tfrec.models.ranking.RankingRecommender``).
+    """``model.params`` of ``ranking`` (the arguments of ``tfrec.models.ranking.RankingModel`` and its features).
 
     Attributes:
       user_features: None (user id), "movielens_user" or a list of feature dicts. Default None.
@@ -47,11 +47,10 @@ class RankingTask(Task):
     mode = "min"
 
     def build_model(self, params, run):
-        from tfrec.data.side_features import entity_frame, training_frame
+        from tfrec.data.side_features import training_frame
         from tfrec.features import FeatureLayer, FeatureSpec
         from tfrec.features.presets import resolve_features
         from tfrec.models.ranking import RankingModel
-        from tfrec.recommenders.ranking import PairScorer, RankingRecommender
 
         vocab = run.vocab
         uspec = FeatureSpec(resolve_features(params["user_features"], vocab.columns.user))
@@ -65,20 +64,8 @@ class RankingTask(Task):
         model = RankingModel(layer, params["hidden_units"], params["dropout"], label_key=label, output_offset=mean)
         rating_range = (float(full[label].min()), float(full[label].max()))
 
-        class _Trained(RankingRecommender):
-            def fit(self, data):
-                if not (np.array_equal(data.user_ids, vocab.user_ids) and np.array_equal(data.item_ids, vocab.item_ids)):
-                    raise ValueError("The evaluation's training data has another vocabulary than the trained model.")
-                self.data, self.rating_range_ = data, rating_range
-                self._scorer = PairScorer(self.model, layer, uspec.names, ispec.names,
-                                           entity_frame(data, "user", uspec.columns),
-                                           entity_frame(data, "item", ispec.columns))
-                return self
-
-        rec = _Trained(user_features=params["user_features"], item_features=params["item_features"],
-                       embedding_dim=params["embedding_dim"], hidden_units=params["hidden_units"],
-                       dropout=params["dropout"], clip=params["clip"], name=self.name)
-        run.extra.update(recommender=rec, full_frame=full, layer=layer, label=label)
+        run.extra.update(full_frame=full, layer=layer, label=label, rating_range=rating_range,
+                         feature_names=(uspec.names, ispec.names), clip=params["clip"])
         return model
 
     def examples(self, run, frame, split):
@@ -86,6 +73,8 @@ class RankingTask(Task):
         return encoded_features(run.extra["layer"], rows), rows[run.extra["label"]].to_numpy(np.float32)
 
     def algorithm(self, model, run):
-        rec = run.extra["recommender"]
-        rec.model = model
-        return rec
+        from tfrec.recommenders.ranking import RankingScorer
+
+        user_names, item_names = run.extra["feature_names"]
+        return RankingScorer(model, model.feature_layer, user_names, item_names, run.vocab,
+                             run.extra["rating_range"], clip=run.extra["clip"], name=self.name)
