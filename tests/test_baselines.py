@@ -65,6 +65,11 @@ def test_mf_beats_item_mean_on_real_slice(ml100k_path):
                          training={"epochs": 8, "batch_size": 1024, "learning_rate": 0.005, "verbose": 0}).fit(data)
     assert mf.predicts_ratings and mf.result_.metrics["epochs_completed"] <= 8
     assert rmse(mf) < rmse(ItemMeanRecommender().fit(data)) - 0.02
+    # the catalog scores (one product of the factors) are the model's pair scores, an unknown user's too
+    some = np.array([0, 5, OOV_INDEX])
+    grid = mf.predict(np.repeat(some, data.n_items), np.tile(np.arange(data.n_items), len(some)))
+    assert mf.trained._factors is not None
+    np.testing.assert_allclose(mf.score(some), grid.reshape(len(some), data.n_items), rtol=1e-5, atol=1e-5)
 
 
 def test_mf_config_and_savedmodel_round_trip(tmp_path):

@@ -5,11 +5,12 @@ from __future__ import annotations
 import numpy as np
 from pydantic import Field
 
+from tfrec.data.training_data import TrainingData
 from tfrec.training.families.base import Task
 from tfrec.training.families.pair_algorithm import KerasPairAlgorithm
 from tfrec.training.families.params import FamilyParams
 
-__all__ = ["MFParams", "MFTask"]
+__all__ = ["MFAlgorithm", "MFParams", "MFTask"]
 
 
 class MFParams(FamilyParams):
@@ -25,7 +26,7 @@ class MFParams(FamilyParams):
     embedding_dim: int = Field(64, ge=1)
     l2: float = Field(1e-4, ge=0)
     use_bias: bool = True
-    init_stddev: float = Field(0.05, gt=0)
+    init_stddev: float = Field(0.05, ge=0)
 
 
 class MFTask(Task):
@@ -65,4 +66,48 @@ class MFTask(Task):
         )
 
     def algorithm(self, model, run):
-        return KerasPairAlgorithm(model, run.vocab, predicts_ratings=True, name=self.name)
+        return MFAlgorithm(model, run.vocab, predicts_ratings=True, name=self.name)
+
+
+class MFAlgorithm(KerasPairAlgorithm):
+    """The trained ``MatrixFactorization`` as an evaluation ``Algorithm``: pairs through the model, the catalog
+    as one matrix product.
+
+    ``score(users)`` is ``mu + b_i + (p_u . q_i + b_u)`` over every item from the trained factors (the
+    model's pair scores, an unknown user's terms zeroed), without building the user x item pair grid;
+    ``predict`` calls the model. A model whose factors are not single float32 arrays (sharded
+    variables, mixed precision) scores the catalog through the model as well.
+    """
+
+    def fit(self, data: TrainingData) -> "MFAlgorithm":
+        super().fit(data)
+        self._factors = self._read_factors()
+        return self
+
+    def _read_factors(self):
+        m = self.model
+        layers = [getattr(m, name, None) for name in ("user_factors", "item_factors", "user_bias", "item_bias")]
+        if getattr(m, "compute_dtype", "float32") != "float32" or layers[0] is None or layers[1] is None:
+            return None
+        n_u, n_i = m.num_users, m.num_items
+        arrays = []
+        for layer, n in zip(layers, (n_u, n_i, n_u, n_i)):
+            if layer is None:  # use_bias=False
+                arrays.append(np.zeros((n + 1, 1), np.float32))
+                continue
+            weights = layer.get_weights()
+            if len(weights) != 1 or weights[0].shape[0] != n + 1:
+                return None
+            arrays.append(weights[0])
+        p, q, bu, bi = (a[:n] for a, n in zip(arrays, (n_u, n_i, n_u, n_i)))
+        return p, q, bu[:, 0], bi[:, 0], np.float32(m.global_mean)
+
+    def score(self, users: np.ndarray) -> np.ndarray:
+        if getattr(self, "_factors", None) is None:
+            return super().score(users)
+        p, q, bu, bi, mu = self._factors
+        users = np.asarray(users, np.int64)
+        known = (users >= 0) & (users < len(p))
+        safe = np.where(known, users, 0)
+        user_terms = (p[safe] @ q.T + bu[safe, None]) * known[:, None]
+        return (mu + bi[None, :] + user_terms).astype(np.float32)
