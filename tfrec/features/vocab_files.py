@@ -27,7 +27,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any, List, Optional, Sequence
+from typing import Any, List, Mapping, Optional, Sequence
 
 _FOLDER: Optional[Path] = None
 #: key of a vocabulary file in a FeatureLayer's serialized ``adapted_state`` entry
@@ -94,12 +94,14 @@ def read_vocabulary(path: str, size: Optional[int] = None) -> List[str]:
 
 
 def _walk(config: Any, fn) -> Any:
-    if isinstance(config, dict):
+    if isinstance(config, Mapping):
         if isinstance(config.get(FILE_KEY), str):
             return {**config, FILE_KEY: fn(config[FILE_KEY])}
         return {k: _walk(v, fn) for k, v in config.items()}
-    if isinstance(config, (list, tuple)):
-        return type(config)(_walk(v, fn) for v in config)
+    if isinstance(config, tuple):
+        return tuple(_walk(v, fn) for v in config)
+    if isinstance(config, Sequence) and not isinstance(config, (str, bytes)):
+        return [_walk(v, fn) for v in config]  # also TF's ListWrapper of a Keras layer's list attribute
     return config
 
 
