@@ -13,6 +13,8 @@ Run folder (``output.run_dir``; another tool, e.g. export/serving, reads it)::
       model/build.json       {"family", "class": "module:Class", "config": model.get_config(),
                               "sample_inputs": two training examples} -> ``Class.from_config(config)``,
                               call it on the sample inputs, then ``load_weights``
+      model/vocabularies/    the feature layers' vocabulary files (one token a line), named in build.json's
+                             config relative to model/ (the SavedModel holds them under assets/)
       model/weights.*        TF-format weights (the best epoch's if training.restore_best): ``load_weights``
       model/saved_model/     SavedModel of the whole model (when output.saved_model and the family's
                              model can be saved; absent otherwise -- metrics.json says why)
@@ -50,6 +52,7 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, Optional, Sequence, Union
 import numpy as np
 
 import tfrec  # noqa: F401  (selects tf_keras before TensorFlow loads)
+from tfrec.features.vocab_files import resolve_vocabularies, store_vocabularies
 from tfrec.training import data as data_lib
 from tfrec.config import ConfigError, RunConfig, parse_yaml
 from tfrec.training.config import Config, from_dict, load_config
@@ -469,8 +472,9 @@ class Trainer:
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
         model.save_weights(str(tmp / "weights"))
+        # feature vocabularies: files under model/vocabularies/, named in the config relative to model/
         build = {"family": self.task.name, "class": f"{type(model).__module__}:{type(model).__qualname__}",
-                 "config": model.get_config(),
+                 "config": store_vocabularies(model.get_config(), tmp),
                  "sample_inputs": {k: {"dtype": str(np.asarray(v).dtype), "values": np.asarray(v).tolist()}
                                    for k, v in sample.items()}}
         atomic_write_text(tmp / "build.json", json.dumps(build, indent=1, default=json_default) + "\n")
@@ -558,7 +562,7 @@ def load_run(run_dir: Union[str, Path], overrides: Sequence[str] = ()) -> Loaded
     build = json.loads((run_dir / "model" / "build.json").read_text())
     module, name = build["class"].split(":")
     cls = getattr(importlib.import_module(module), name)
-    model = cls.from_config(build["config"])
+    model = cls.from_config(resolve_vocabularies(build["config"], run_dir / "model"))
     sample = {k: np.asarray(v["values"], dtype=object if v["dtype"] == "object" else v["dtype"])
               for k, v in build["sample_inputs"].items()}
     model(sample, training=False)  # create the variables, then restore them

@@ -8,6 +8,7 @@
   the vocabulary / statistics helpers they build on.
 """
 
+from tfrec.features import vocab_files
 from tfrec.features.frames import frame_to_dataset, frame_to_tensors
 from tfrec.features.layer import FeatureLayer
 from tfrec.features.spec import ENCODED_SUFFIX, KINDS, NUMERIC_TRANSFORMS, OUTPUT_MODES, Feature, FeatureSpec

@@ -8,6 +8,10 @@ Each feature has a raw form (the column values: strings/ints, floats, padded lis
 *encoded* form (vocabulary indices and floats) produced by :meth:`FeatureLayer.encode`. Inputs given
 under the key ``name + ENCODED_SUFFIX`` skip the lookups, so a training pipeline can encode once and
 cache (:func:`frame_to_dataset` with ``encoder=layer``) while a served model still takes raw ids.
+
+Vocabularies travel as files (:mod:`~tfrec.features.vocab_files`): the lookups read them through a
+``TextFileInitializer``, a SavedModel holds them under ``assets/``, and ``get_config`` names the file
+and its size (``{"vocabulary_file", "vocabulary_size"}``), not the tokens.
 """
 
 from __future__ import annotations
@@ -30,7 +34,17 @@ from tfrec.features.columns import (
     feature_arrays,
 )
 from tfrec.features.spec import ENCODED_SUFFIX, OUTPUT_MODES, Feature, FeatureSpec
+from tfrec.features.vocab_files import FILE_KEY, SIZE_KEY, read_vocabulary, write_vocabulary
 from tfrec.features.vocabulary import mean_std, quantile_boundaries, text_vocabulary, value_vocabulary
+
+
+def _in_keras_saved_model_scope() -> bool:
+    """True while Keras saves or loads a SavedModel (``model.save(save_format="tf")`` / ``load_model``)."""
+    try:
+        from tf_keras.src.saving.legacy.saved_model.utils import in_tf_saved_model_scope
+    except ImportError:  # another tf_keras layout: configs keep their vocabulary files
+        return False
+    return bool(in_tf_saved_model_scope())
 
 
 def _tf_ids_to_str(x: tf.Tensor) -> tf.Tensor:
@@ -59,8 +73,9 @@ class FeatureLayer(tf.keras.layers.Layer):
       embedding_dim: output dimension of every feature without its own ``embedding_dim``; default 32.
       output_mode: ``"dict"`` -> ``{name: [batch, dim]}``; ``"concat"`` -> ``[batch, sum of dims]``;
         ``"stack"`` -> ``[batch, n_features, dim]`` (all dims must be equal).
-      adapted_state: vocabularies and statistics per feature name, as written by :meth:`adapt`
-        (``None`` = not adapted yet; call :meth:`adapt` before use).
+      adapted_state: vocabularies and statistics per feature name, as written by :meth:`adapt` or
+        ``get_config`` (a vocabulary as ``{"vocabulary_file": path, "vocabulary_size": n}`` or as a
+        ``"vocabulary"`` list); ``None`` = not adapted yet (call :meth:`adapt` before use).
       embeddings_initializer: initializer of every embedding table; default ``"uniform"``.
       embeddings_regularizer: optional regularizer of every embedding table.
       projection_initializer: kernel initializer of the Dense projections of numeric (log /
@@ -117,7 +132,10 @@ class FeatureLayer(tf.keras.layers.Layer):
                 f"output_mode='stack' needs every feature to have the same dimension. Received dims {dims}; "
                 f"remove the per-feature embedding_dim values or use output_mode='concat'."
             )
-        self.adapted_state: Optional[Dict[str, Dict[str, Any]]] = None
+        self._state: Optional[Dict[str, Dict[str, Any]]] = None
+        # feature name -> vocabulary file; None: the lookup's table comes from a Keras SavedModel's assets
+        self._vocabulary_files: Dict[str, Optional[str]] = {}
+        self._vocabulary_sizes: Dict[str, int] = {}
         if adapted_state is not None:
             self._set_state(adapted_state)
 
@@ -134,7 +152,13 @@ class FeatureLayer(tf.keras.layers.Layer):
 
     @property
     def is_adapted(self) -> bool:
-        return self.adapted_state is not None
+        return self._state is not None
+
+    @property
+    def adapted_state(self) -> Optional[Dict[str, Dict[str, Any]]]:
+        """Vocabularies (token lists) and statistics per feature name; None before :meth:`adapt`."""
+        self._read_restored_vocabularies()
+        return self._state
 
     def get_config(self) -> Dict[str, Any]:
         config = super().get_config()
@@ -143,7 +167,7 @@ class FeatureLayer(tf.keras.layers.Layer):
                 "spec": self.spec.get_config(),
                 "embedding_dim": self.embedding_dim,
                 "output_mode": self.output_mode,
-                "adapted_state": self.adapted_state,
+                "adapted_state": self._serialized_state(),
                 "embeddings_initializer": tf.keras.initializers.serialize(self.embeddings_initializer),
                 "embeddings_regularizer": tf.keras.regularizers.serialize(self.embeddings_regularizer)
                 if self.embeddings_regularizer is not None else None,
@@ -151,6 +175,36 @@ class FeatureLayer(tf.keras.layers.Layer):
             }
         )
         return config
+
+    def _serialized_state(self) -> Optional[Dict[str, Dict[str, Any]]]:
+        """``adapted_state`` with each vocabulary as its file and size (the tokens stay in the file).
+
+        In a Keras SavedModel's metadata the file is ``None``: the lookups' tables are restored from
+        the SavedModel (its ``assets/``) when it loads, as Keras does for a ``StringLookup``.
+        """
+        state = self.adapted_state
+        if state is None:
+            return None
+        keras_saved_model = _in_keras_saved_model_scope()
+        out = {}
+        for name, st in state.items():
+            out[name] = dict(st)
+            if name in self._vocabulary_files:
+                del out[name]["vocabulary"]
+                out[name].update({FILE_KEY: None if keras_saved_model else self._vocabulary_files[name],
+                                  SIZE_KEY: len(st["vocabulary"])})
+        return out
+
+    def _read_restored_vocabularies(self) -> None:
+        """Token lists (and files) of the vocabularies restored from a Keras SavedModel's tables."""
+        for name, path in list(self._vocabulary_files.items()):
+            if path is None and self._state[name]["vocabulary"] is None:
+                tokens = [t.decode("utf-8") if isinstance(t, bytes) else str(t)
+                          for t in self._lookups[name].get_vocabulary(include_special_tokens=False)]
+                if self._vocabulary_sizes[name] == 0:
+                    tokens = []
+                self._state[name]["vocabulary"] = tokens
+                self._vocabulary_files[name] = write_vocabulary(tokens or ["[EMPTY]"], name)
 
     # -- adapt ----------------------------------------------------------------------------------
 
@@ -210,7 +264,29 @@ class FeatureLayer(tf.keras.layers.Layer):
         missing = [f.name for f in self.spec if f.name not in state]
         if missing:
             raise ValueError(f"adapted_state has no entry for feature(s) {missing}; re-run adapt().")
-        self.adapted_state = {k: dict(v) for k, v in state.items() if k in self.spec.names}
+        adapted: Dict[str, Dict[str, Any]] = {}
+        files: Dict[str, Optional[str]] = {}
+        sizes: Dict[str, int] = {}
+        for f in self.spec:
+            st = dict(state[f.name])
+            if FILE_KEY in st:
+                path, size = st.pop(FILE_KEY), st.pop(SIZE_KEY, None)
+                if path is None:  # a Keras SavedModel loading: its tables hold the vocabulary
+                    if size is None or not _in_keras_saved_model_scope():
+                        raise ValueError(f"adapted_state of feature {f.name!r} has no vocabulary file; re-run adapt().")
+                    st["vocabulary"] = None
+                else:
+                    st["vocabulary"] = read_vocabulary(path, size)
+                    size = len(st["vocabulary"])
+                files[f.name], sizes[f.name] = path, size
+            elif "vocabulary" in st:
+                st["vocabulary"] = [str(t) for t in st["vocabulary"]]
+                files[f.name] = write_vocabulary(st["vocabulary"] or ["[EMPTY]"], f.name)
+                sizes[f.name] = len(st["vocabulary"])
+            adapted[f.name] = st
+        self._state = adapted
+        self._vocabulary_files = files
+        self._vocabulary_sizes = sizes
         self._create_sublayers()
 
     def _create_sublayers(self) -> None:
@@ -219,8 +295,12 @@ class FeatureLayer(tf.keras.layers.Layer):
         dense: Dict[str, tf.keras.layers.Layer] = {}
         constants: Dict[str, Any] = {}
         for f in self.spec:
-            st = self.adapted_state[f.name]
+            st = self._state[f.name]
             dim = self.feature_dim(f.name)
+            size = self._vocabulary_sizes.get(f.name)
+            # a vocabulary file (an asset of a SavedModel), or None: a table restored from a Keras SavedModel
+            vocab = dict(vocabulary=self._vocabulary_files[f.name]) if self._vocabulary_files.get(f.name) else \
+                dict(vocabulary=None, has_input_vocabulary=True)
 
             def embedding(n, _name=f.name, _dim=dim):
                 # a fresh initializer per table: one shared unseeded instance gives identical tables
@@ -240,8 +320,8 @@ class FeatureLayer(tf.keras.layers.Layer):
                     tables[f.name] = embedding(f.hash_bins + 1)
                 else:
                     lookups[f.name] = tf.keras.layers.StringLookup(
-                        vocabulary=st["vocabulary"], num_oov_indices=1, mask_token=None, name=f"{f.name}_lookup")
-                    tables[f.name] = embedding(len(st["vocabulary"]) + 1)
+                        **vocab, num_oov_indices=1, mask_token=None, name=f"{f.name}_lookup")
+                    tables[f.name] = embedding(size + 1)
             elif f.kind == "numeric":
                 if f.transform == "bucketize":
                     tables[f.name] = embedding(len(st["boundaries"]) + 2)
@@ -252,14 +332,12 @@ class FeatureLayer(tf.keras.layers.Layer):
                 dense[f.name] = projection(use_bias=False)
             elif f.kind == "multi_hot":
                 lookups[f.name] = tf.keras.layers.StringLookup(
-                    vocabulary=st["vocabulary"] or ["[EMPTY]"], num_oov_indices=1, mask_token=None,
-                    name=f"{f.name}_lookup")
-                tables[f.name] = embedding(max(len(st["vocabulary"]), 1) + 1)
+                    **vocab, num_oov_indices=1, mask_token=None, name=f"{f.name}_lookup")
+                tables[f.name] = embedding(max(size, 1) + 1)
             else:  # text
                 lookups[f.name] = tf.keras.layers.TextVectorization(
-                    vocabulary=st["vocabulary"] or ["[EMPTY]"],
-                    output_sequence_length=f.max_length or 16, name=f"{f.name}_vectorizer")
-                tables[f.name] = embedding(max(len(st["vocabulary"]), 1) + 2)
+                    **vocab, output_sequence_length=f.max_length or 16, name=f"{f.name}_vectorizer")
+                tables[f.name] = embedding(max(size, 1) + 2)
             if "boundaries" in st:
                 constants[f.name] = st["boundaries"]
         self._lookups = lookups
@@ -364,7 +442,7 @@ class FeatureLayer(tf.keras.layers.Layer):
     # -- embed ----------------------------------------------------------------------------------
 
     def _embed_one(self, f: Feature, x: tf.Tensor, training) -> tf.Tensor:
-        st = self.adapted_state[f.name]
+        st = self._state[f.name]
         if f.kind == "categorical" or (f.kind == "numeric" and f.transform == "bucketize"):
             x = tf.cast(tf.reshape(x, [-1]), tf.int64)
             if f.kind == "categorical" and f.oov_dropout > 0 and training:
