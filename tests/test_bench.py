@@ -161,3 +161,16 @@ def test_a_run_with_two_kinds_is_refused(tmp_path, capsys):
                                                 "runs": [{"train": "a.yaml", "tune": "b.yaml"}]}))
     assert main(["bench", str(tmp_path / "b.yaml")]) != 0
     assert "exactly one run kind" in capsys.readouterr().err
+
+
+def test_only_rows_are_merged_in_the_benchmarks_row_order(tmp_path):
+    from tfrec.cli.bench import _merge
+
+    path = tmp_path / "r.json"
+    old = [{"algorithm": n, "metrics": {"x": 1.0}} for n in ("a [1]", "c [1]", "a [2]", "gone")]
+    path.write_text(json.dumps({"command": "tfrec bench b.yaml", "date": "d", "rows": old}))
+    new = [{"algorithm": n, "metrics": {"x": 2.0}} for n in ("b [1]", "c [1]", "b [2]")]
+    rows, kept = _merge(path, new, ["a [1]", "b [1]", "c [1]", "a [2]", "b [2]"])
+    assert [(r["algorithm"], r["metrics"]["x"]) for r in rows] == [
+        ("a [1]", 1.0), ("b [1]", 2.0), ("c [1]", 2.0), ("a [2]", 1.0), ("b [2]", 2.0), ("gone", 1.0)]
+    assert kept == {"command": "tfrec bench b.yaml", "date": "d", "rows": ["a [1]", "a [2]", "gone"]}

@@ -93,3 +93,17 @@ def test_beats_random_on_a_real_slice(ml100k_path):
     content = ev.evaluate(ContentKNNRecommender())["metrics"]["rmse"]
     rand = ev.evaluate(RandomRecommender())["metrics"]["rmse"]
     assert content < rand
+
+
+def test_a_similarity_matrix_over_the_memory_limit_is_refused_before_allocation():
+    n = 40_000  # 40,000^2 float32 = 5.96 GiB > the 4 GiB default
+    frame = pd.DataFrame({"user_id": ["a"] * n, "movie_id": np.arange(n).astype(str), "user_rating": 3.0})
+    algo = ContentKNNRecommender()
+    with pytest.raises(MemoryError) as e:
+        algo.fit(TrainingData(frame))
+    assert str(e.value).startswith("content_knn: the item-item content similarity matrix would take 5.96 GiB "
+                                   "(40,000 x 40,000 x 4 bytes), over max_similarity_gib=4.")
+    assert "Fit on fewer items" in str(e.value) and "{max_similarity_gib: 6}" in str(e.value)
+    assert not hasattr(algo, "sim_")
+    with pytest.raises(ValueError, match="max_similarity_gib"):
+        ContentKNNRecommender(max_similarity_gib=-1.0)

@@ -272,3 +272,35 @@ def test_similarities_match_their_definition_with_zero_ratings(name, block_pairs
     m = sp.csr_matrix((dense[rows, cols], (rows, cols)), shape=dense.shape)  # zeros stored as ratings
     np.testing.assert_allclose(similarity_matrix(name, m, min_support=2, shrinkage=3.0),
                                _by_definition(name, dense, observed, 2, 3.0), atol=1e-12)
+
+
+def _many_items(n_items: int) -> TrainingData:
+    """One user per item pair: ``n_items`` items, two ratings each (cheap to build, no matrix)."""
+    items = np.repeat(np.arange(n_items), 2)
+    users = np.arange(2 * n_items) % 7
+    return TrainingData(pd.DataFrame({"user_id": users.astype(str), "movie_id": items.astype(str),
+                                      "user_rating": np.where(items % 2 == 0, 4.0, 2.0)}))
+
+
+def test_a_similarity_matrix_over_the_memory_limit_is_refused_before_allocation():
+    data = _many_items(27_278)  # ml-25m's item count: 27,278^2 float64 = 5.54 GiB > the 4 GiB default
+    algo = ItemKNNRecommender(similarity="cosine", variant="basic")
+    with pytest.raises(MemoryError) as e:
+        algo.fit(data)
+    message = str(e.value)
+    assert message.startswith("item_knn: the item-item similarity matrix would take 5.54 GiB (27,278 x 27,278 x 8 "
+                              "bytes), over max_similarity_gib=4.")
+    assert "drop items with few ratings" in message and "use user_knn if there are fewer users (7)" in message
+    assert "raise the limit (params: {max_similarity_gib: 6})" in message
+    assert not hasattr(algo, "sim_") and algo.data is None  # refused before anything was fitted
+    # user-based: 7 users, a tiny matrix, fits under the same default
+    assert UserKNNRecommender(similarity="cosine", variant="basic").fit(data).sim_.shape == (7, 7)
+
+
+def test_the_memory_limit_is_a_parameter():
+    small = _many_items(300)  # 300^2 x 8 bytes = 0.00067 GiB
+    with pytest.raises(MemoryError, match=r"would take 0\.00 GiB \(300 x 300 x 8 bytes\), over max_similarity_gib=0\.0001"):
+        ItemKNNRecommender(max_similarity_gib=0.0001).fit(small)
+    assert ItemKNNRecommender(max_similarity_gib=0.001).fit(small).sim_.shape == (300, 300)
+    with pytest.raises(ValueError, match="max_similarity_gib"):
+        ItemKNNRecommender(max_similarity_gib=0)

@@ -337,15 +337,20 @@ def write_results(path: Path, payload: Dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
-def _merge(path: Path, rows: List[Dict[str, Any]]) -> tuple:
-    """(rows, rows_kept_from) of ``--only``: the new rows replace the existing file's rows of the same name."""
+def _merge(path: Path, rows: List[Dict[str, Any]], order: Sequence[str] = ()) -> tuple:
+    """(rows, rows_kept_from) of ``--only``: the new rows replace the existing file's rows of the same name.
+
+    Rows are put in the benchmark's row ``order`` (names not in it keep their place at the end).
+    """
     if not path.is_file():
         return rows, None
     old = json.loads(path.read_text())
     new = {r["algorithm"]: r for r in rows}
     merged = [new.pop(r["algorithm"], r) for r in old.get("rows", [])]
     kept = [r["algorithm"] for r in old.get("rows", []) if r["algorithm"] not in {x["algorithm"] for x in rows}]
-    return merged + list(new.values()), {"command": old.get("command"), "date": old.get("date"), "rows": kept}
+    position = {name: i for i, name in enumerate(order)}
+    merged = sorted(merged + list(new.values()), key=lambda r: position.get(r["algorithm"], len(position)))
+    return merged, {"command": old.get("command"), "date": old.get("date"), "rows": kept}
 
 
 def run(args) -> int:
@@ -366,7 +371,7 @@ def run(args) -> int:
     rows, failures = execute(prepared, bench.bench.seeds, progress=not args.no_progress, extras=extras)
     kept_from = None
     if only is not None:
-        rows, kept_from = _merge(path, rows)
+        rows, kept_from = _merge(path, rows, [n for p in prepare(bench, doc.lines) for n in p.rows])
     payload: Dict[str, Any] = {
         "benchmark": bench.bench.name,
         "dataset": bench.bench.dataset,

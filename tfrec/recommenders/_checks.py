@@ -22,6 +22,29 @@ def positive_int(name: str, value) -> int:
     return int(value)
 
 
+def check_dense_memory(owner: str, what: str, n: int, itemsize: int, limit_gib: float, advice: str) -> None:
+    """Refuses, before anything is allocated, a dense [n, n] matrix larger than ``limit_gib`` GiB.
+
+    Args:
+      owner: the algorithm's name, for the message.
+      what: the matrix in words, e.g. "item-item similarity".
+      n: its side (number of items or users).
+      itemsize: bytes per entry (8 for float64).
+      limit_gib: the limit in GiB (the algorithm's ``max_similarity_gib``).
+      advice: what to do besides raising the limit.
+
+    Raises:
+      MemoryError: the size, the limit and what to do, e.g. ``item_knn: the item-item similarity matrix
+        would take 5.54 GiB (27,278 x 27,278 float64), over max_similarity_gib=4.0 ...``.
+    """
+    need = float(n) * float(n) * itemsize / 2**30
+    if need > limit_gib:
+        raise MemoryError(
+            f"{owner}: the {what} matrix would take {need:.2f} GiB ({n:,} x {n:,} x {itemsize} bytes), over "
+            f"max_similarity_gib={limit_gib:g}. {advice} Or raise the limit (params: {{max_similarity_gib: "
+            f"{int(need) + 1}}}) if the machine has that much free memory.")
+
+
 class AlgorithmParams(pydantic.BaseModel):
     """Base of an algorithm's parameter schema: strict types (ints widen to floats), unknown keys refused."""
 

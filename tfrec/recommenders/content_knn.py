@@ -34,7 +34,7 @@ import pandas as pd
 
 from tfrec.data.item_features import read_item_features
 from tfrec.data.training_data import OOV_INDEX, TrainingData
-from tfrec.recommenders._checks import check_positive
+from tfrec.recommenders._checks import check_dense_memory, check_positive
 from tfrec.recommenders.base import Algorithm
 
 __all__ = ["ContentKNNRecommender", "weighted_top_k"]
@@ -129,18 +129,23 @@ class ContentKNNRecommender(Algorithm):
       feature_files: dense per-item feature CSVs (id column first), each one more factor. Default [].
       k: neighbours among the user's rated items; positive. Default 40.
       year_scale: the decay of the year similarity, in years; positive. Default 10.0.
+      max_similarity_gib: fit refuses (a MemoryError saying the size) to allocate the dense float32
+        item-item similarity matrix if it is larger than this many GiB (4 GiB holds about 32,000 x
+        32,000; fit holds about three such matrices at its peak). Default 4.0.
       name: the result row's name. Default "content_knn".
 
     Raises:
-      ValueError: an unknown feature set, no feature set at all, or a non-positive ``k``/``year_scale``.
+      ValueError: an unknown feature set, no feature set at all, or a non-positive ``k``/``year_scale``/
+        ``max_similarity_gib``.
     """
 
     predicts_ratings = True
 
     def __init__(self, features: Sequence[str] = ("genres", "year"), feature_files: Sequence[str] = (),
-                 k: int = 40, year_scale: float = 10.0, name: Optional[str] = None):
+                 k: int = 40, year_scale: float = 10.0, max_similarity_gib: float = 4.0, name: Optional[str] = None):
         super().__init__()
         check_positive("k", k)
+        check_positive("max_similarity_gib", max_similarity_gib, kind=float)
         if not year_scale > 0:
             raise ValueError(f"year_scale must be positive. Received: year_scale={year_scale!r}")
         unknown = [f for f in features if f not in FEATURE_SETS]
@@ -153,9 +158,12 @@ class ContentKNNRecommender(Algorithm):
         self.feature_files: List[str] = [str(p) for p in feature_files]
         self.k = int(k)
         self.year_scale = float(year_scale)
+        self.max_similarity_gib = float(max_similarity_gib)
         self.name = name or "content_knn"
 
     def fit(self, data: TrainingData) -> "ContentKNNRecommender":
+        check_dense_memory(self.name, "item-item content similarity", data.n_items, 4, self.max_similarity_gib,
+                           "Fit on fewer items (drop items with few ratings, or a sample of them).")
         self.data = data
         table = _item_table(data)
         sim = np.ones((data.n_items, data.n_items), np.float32)

@@ -167,7 +167,8 @@ class SVDRecommender(SeedFromParams, Algorithm):
     def _batch(self, u: np.ndarray, i: np.ndarray, r: np.ndarray) -> Dict[str, Any]:
         """The arrays and sparse scatter matrices of one minibatch, built once before the epochs."""
         (uq, su, cu), (iq, si, ci) = _scatter_matrix(u), _scatter_matrix(i)
-        return dict(u=u, i=i, r=r, uq=uq, su=su, cu=cu, iq=iq, si=si, ci=ci, u_rows=np.searchsorted(uq, u))
+        u_rows, i_rows = np.searchsorted(uq, u), np.searchsorted(iq, i)
+        return dict(u=u, i=i, r=r, uq=uq, su=su, cu=cu, iq=iq, si=si, ci=ci, u_rows=u_rows, i_rows=i_rows)
 
     def _implicit_rows(self, batch: Dict[str, Any]) -> Optional[np.ndarray]:
         """Hook of SVD++: [n_batch_users, n_factors] implicit-feedback sums of the batch's users (None here)."""
@@ -185,11 +186,17 @@ class SVDRecommender(SeedFromParams, Algorithm):
             pu += implicit[batch["u_rows"]]  # pu is a copy (fancy indexing)
         err = r - (self.mu_ + self.bu_[u] + self.bi_[i] + np.einsum("ij,ij->i", pu, qi))
         if self.biased:
-            self.bu_[uq] = self.bu_[uq] * (1 - p.lr("bu") * p.reg("bu") * cu) + p.lr("bu") * (su @ err)
-            self.bi_[iq] = self.bi_[iq] * (1 - p.lr("bi") * p.reg("bi") * ci) + p.lr("bi") * (si @ err)
-        # each rating's step, summed per user / item: x += lr * (sum of gradients - reg * count * x)
-        user_grad = su @ (qi * err[:, None])  # sum of e q_i over each user's ratings of the batch
-        item_step = si @ (pu * (p.lr("qi") * err)[:, None])
+            err_u = np.bincount(batch["u_rows"], weights=err, minlength=len(uq))
+            err_i = np.bincount(batch["i_rows"], weights=err, minlength=len(iq))
+            self.bu_[uq] = self.bu_[uq] * (1 - p.lr("bu") * p.reg("bu") * cu) + p.lr("bu") * err_u
+            self.bi_[iq] = self.bi_[iq] * (1 - p.lr("bi") * p.reg("bi") * ci) + p.lr("bi") * err_i
+        # each rating's step, summed per user / item: x += lr * (sum of gradients - reg * count * x); the
+        # scatter matrices carry each rating's weight (e, lr e) in place of 1, which saves two [batch,
+        # n_factors] products
+        su.data = err[su.indices]
+        si.data = (p.lr("qi") * err)[si.indices]
+        user_grad = su @ qi  # sum of e q_i over each user's ratings of the batch
+        item_step = si @ pu
         rows = self.pu_[uq]
         rows *= (1 - p.lr("pu") * p.reg("pu") * cu)[:, None]
         rows += p.lr("pu") * user_grad

@@ -64,7 +64,7 @@ class ItemMeanParams(FamilyParams):
 class KNNFamilyParams(FamilyParams, KNNParams):
     """``params`` of ``user_knn`` and ``item_knn``: the fields of
     :class:`~tfrec.recommenders.knn.params.KNNParams` (similarity, variant, k, min_k, min_support,
-    shrinkage, threshold, implicit, baseline_reg_u, baseline_reg_i, baseline_epochs)."""
+    shrinkage, threshold, implicit, baseline_reg_u, baseline_reg_i, baseline_epochs, max_similarity_gib)."""
 
 
 class PopularityParams(FamilyParams):
@@ -88,12 +88,15 @@ class ContentKNNParams(FamilyParams):
       feature_files: dense per-item feature CSVs (id column first, numeric columns), z-normalised. Default [].
       k: neighbours among the user's rated items; positive. Default 40.
       year_scale: decay of the year similarity in years; positive. Default 10.0.
+      max_similarity_gib: fit refuses to allocate a similarity matrix over this many GiB (MemoryError
+        with the size); positive. Default 4.0.
     """
 
     features: List[Literal["genres", "year"]] = Field(default_factory=lambda: ["genres", "year"])
     feature_files: List[str] = Field(default_factory=list)
     k: int = Field(40, gt=0)
     year_scale: float = Field(10.0, gt=0)
+    max_similarity_gib: float = Field(4.0, gt=0)
 
 
 class _OpenParams(FamilyParams):

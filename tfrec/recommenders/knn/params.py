@@ -58,6 +58,8 @@ class KNNParams(BaseModel):
       implicit: treat every interaction as 1 (sets, no ratings): ranking only. Default False.
       baseline_reg_u, baseline_reg_i, baseline_epochs: the ALS baseline estimates' user and item
         regularisation and number of sweeps (Surprise's ``bsl_options`` defaults 15, 10, 10).
+      max_similarity_gib: fit refuses (a MemoryError saying the size) to allocate a dense similarity
+        matrix larger than this many GiB (float64: 4 GiB holds about 23,000 x 23,000). Default 4.0.
 
     Raises:
       ValueError: an unknown similarity or variant (the message names the valid ones), or a
@@ -77,6 +79,7 @@ class KNNParams(BaseModel):
     baseline_reg_u: float = Field(15.0, ge=0)
     baseline_reg_i: float = Field(10.0, ge=0)
     baseline_epochs: int = Field(10, gt=0)
+    max_similarity_gib: float = Field(4.0, gt=0)
 
     @field_validator("similarity")
     @classmethod

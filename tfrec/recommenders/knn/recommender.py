@@ -20,7 +20,8 @@ get the global mean (the known part of the baseline for ``baseline``). Predictio
 the training ratings' range.
 
 Memory: the similarities are a dense [n_x, n_x] float64 matrix (float64 as Surprise, so that equal
-similarities tie the same way): about 0.6 GB for 9,000 items, 5.8 GB for 27,000.
+similarities tie the same way): about 0.6 GB for 9,000 items, 5.8 GB for 27,000. ``fit`` refuses a matrix
+over ``max_similarity_gib`` (default 4 GiB) before allocating it, with a MemoryError that says the size.
 
 Top-N lists score a candidate item by the summed similarity of its neighbourhood: item-based,
 ``score(u, i) = sum_{j in seen(u), j in K(i)} sim(i, j)`` with ``K(i)`` the ``k`` items most similar
@@ -44,6 +45,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from tfrec.data.training_data import OOV_INDEX, TrainingData
+from tfrec.recommenders._checks import check_dense_memory
 from tfrec.recommenders.base import Algorithm, top_k
 from tfrec.recommenders.knn.baselines import als_baselines
 from tfrec.recommenders.knn.neighbours import Candidates, neighbour_sums
@@ -68,7 +70,7 @@ class KNNRecommender(Algorithm):
       name: row name in result tables. Default ``user_knn`` / ``item_knn``.
       **params: the fields of :class:`~tfrec.recommenders.knn.params.KNNParams` (``similarity``,
         ``variant``, ``k``, ``min_k``, ``min_support``, ``shrinkage``, ``threshold``, ``implicit``,
-        ``baseline_reg_u``, ``baseline_reg_i``, ``baseline_epochs``).
+        ``baseline_reg_u``, ``baseline_reg_i``, ``baseline_epochs``, ``max_similarity_gib``).
 
     Attributes (after ``fit``):
       sim_: [n_x, n_x] float64 similarities (users for user-based, items for item-based).
@@ -95,11 +97,17 @@ class KNNRecommender(Algorithm):
         if not p.implicit and data.ratings is None:
             raise ValueError(f"{self.name} predicts ratings but the training data has no rating column "
                              f"{data.columns.rating!r}; set implicit: true to rank from interactions.")
+        n_x, n_y = self._switch(data.n_users, data.n_items)
+        kind = "user" if self.user_based else "item"
+        other = "item_knn" if self.user_based else "user_knn"
+        check_dense_memory(self.name, f"{kind}-{kind} similarity", n_x, 8, p.max_similarity_gib,
+                           f"Fit on fewer {kind}s (drop {kind}s with few ratings, or fit on a sample of them), or "
+                           f"use {other} if there are fewer {'items' if self.user_based else 'users'} "
+                           f"({n_y:,}); k does not change the size.")
         self.data = data
         self._top_n = None
         r = np.ones(len(data.users_idx)) if p.implicit else data.ratings.astype(np.float64)
         x, y = self._switch(data.users_idx, data.items_idx)
-        n_x, n_y = self._switch(data.n_users, data.n_items)
         self.mu_ = float(r.mean())
         self.r_range_ = (float(r.min()), float(r.max()))
         self.bu_ = self.bi_ = None

@@ -16,7 +16,8 @@ and on implicit data (sets of interactions):
 
 Pairs with support below ``min_support`` get 0; the diagonal is 1. The co-rating statistics are
 sparse products, one block of rows at a time (arrays with one entry per co-rating pair of the
-block); the result is a dense [n_rows, n_rows] float64 matrix (float64 as Surprise, so that ties
+block), each block only from its first row's column on (the upper triangle; the lower one is
+mirrored from the blocks above, at least 8 blocks so that about half the work is skipped); the result is a dense [n_rows, n_rows] float64 matrix (float64 as Surprise, so that ties
 between neighbours are the same).
 
 Example:
@@ -39,6 +40,9 @@ __all__ = ["similarity_matrix"]
 #: co-rating pairs per block of rows: each block's arrays stay at tens of MB, reused from the heap
 #: (fresh large arrays would each be faulted in page by page)
 _BLOCK_PAIRS = 1 << 21
+#: at least this many blocks: a block computes only the columns from its first row on (the matrix is
+#: symmetric), so thinner blocks skip more of the lower triangle
+_MIN_BLOCKS = 8
 
 
 def _row_blocks(x: sp.csr_matrix):
@@ -48,10 +52,12 @@ def _row_blocks(x: sp.csr_matrix):
     rows = np.repeat(np.arange(x.shape[0]), np.diff(x.indptr))
     work = np.bincount(rows, weights=col_counts[x.indices], minlength=x.shape[0])
     bounds = np.cumsum(np.minimum(work, x.shape[0]))
+    most_rows = -(-x.shape[0] // _MIN_BLOCKS)
     start = 0
     while start < x.shape[0]:
         stop = max(int(np.searchsorted(bounds, bounds[start] - min(work[start], x.shape[0]) + _BLOCK_PAIRS, "right")),
                    start + 1)
+        stop = min(stop, start + most_rows)
         yield slice(start, stop)
         start = stop
 
@@ -83,12 +89,16 @@ class _Operands:
         self._plans, self._built = plans, {}
 
     def product(self, kind: str, rows: slice) -> sp.csr_matrix:
-        """Rows ``rows`` of ``hstack(left) @ hstack(right)^T`` of product ``kind``."""
+        """Rows ``rows`` of ``hstack(left) @ hstack(right)^T`` of product ``kind``, columns from ``rows.start`` on.
+
+        The similarities are symmetric: a block of rows needs only the columns from its first row on
+        (the upper triangle and its own square); :func:`similarity_matrix` mirrors the rest.
+        """
         if kind not in self._built:
             left, right = self._plans[kind]
-            self._built[kind] = (sp.hstack(left, format="csr"), sp.hstack(right, format="csr").T.tocsr())
-        left, right_t = self._built[kind]
-        return left[rows] @ right_t
+            self._built[kind] = (sp.hstack(left, format="csr"), sp.hstack(right, format="csr"))
+        left, right = self._built[kind]
+        return left[rows] @ right[rows.start :].T
 
 
 class _CoRatings:
@@ -188,7 +198,7 @@ def similarity_matrix(name: str, values: sp.csr_matrix, *, min_support: int = 1,
         st = _CoRatings(ops, rows, "sq_diff" if name == "msd" and not implicit else "sqj")
         freq = st.freq
         if implicit:
-            ci, cj = counts[rows][st.rows_of(st.indptr)], counts[st.indices]
+            ci, cj = counts[rows][st.rows_of(st.indptr)], counts[rows.start + st.indices]
             sim = freq / (np.sqrt(ci * cj) if name == "cosine" else ci + cj - freq)
         elif name in ("cosine", "pearson_baseline"):
             sim = _cosine(st)
@@ -199,6 +209,8 @@ def similarity_matrix(name: str, values: sp.csr_matrix, *, min_support: int = 1,
         else:
             sim = _pearson(st)
         sim[freq < min_sprt] = 0.0
-        sp.csr_matrix((sim, st.indices, st.indptr), shape=(rows.stop - rows.start, n)).toarray(out=out[rows])
+        flat = (rows.start + st.rows_of(st.indptr)) * n + (rows.start + st.indices)
+        out.reshape(-1)[flat] = sim  # the pairs that co-rate nothing stay 0
+        out[rows, : rows.start] = out[: rows.start, rows].T  # the lower triangle, from the blocks above
     np.fill_diagonal(out, 1.0)
     return out
