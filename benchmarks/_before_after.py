@@ -1,7 +1,9 @@
 """The before/after section of BENCHMARKS.md: headline numbers before and after the one-spine move.
 
 "Before" is ``benchmarks/history_before_one_spine/<file>.json`` (each benchmark's own script); "after"
-is ``benchmarks/results/<file>.json`` (``tfrec bench configs/bench/<file>.yaml``). The headlines and
+is ``benchmarks/results/<file>.json`` (``tfrec bench configs/bench/<file>.yaml``). The old search
+histories kept in that folder (``*_tuning.json``) get no table: their successors are the searches of
+``tfrec bench configs/bench/<file>.yaml`` (run kind ``tune``), shown in their own sections. The headlines and
 their goals are listed in ``benchmarks/headlines.yaml``. Used by ``benchmarks/make_report.py``.
 """
 
@@ -84,6 +86,8 @@ def section(results: Path, before_dir: Path, spec_path: Path) -> str:
                      f"| `{command}` | {met} |")
     lines.append("")
     for before_file in sorted(before_dir.glob("*.json")):
+        if before_file.stem.endswith("_tuning"):  # search histories: kept as a record, no headline to compare
+            continue
         before = _load(before_file)
         after = _load(results / before_file.name)
         if after is None:

@@ -52,6 +52,13 @@ def fmt(v):
     return str(v).replace("|", "\\|")
 
 
+def settings(config) -> str:
+    """A tune row's searched settings as ``key=value`` pairs (the last part of each dotted key)."""
+    if not isinstance(config, dict):
+        return ""
+    return ", ".join(f"{k.rsplit('.', 1)[-1]}={fmt(v)}" for k, v in config.items())
+
+
 def chart(res: dict, stem: str):
     """Draws the chart of a results file into CHARTS; returns its path, or None where none fits."""
     from tfrec import charts
@@ -76,7 +83,8 @@ def section(res: dict, chart_path=None) -> str:
             if m not in metric_names:
                 metric_names.append(m)
     has_speed = any(r.get("train_seconds") is not None or r.get("examples_per_second") is not None for r in rows)
-    head = ["algorithm"] + metric_names + (["train s", "examples/s"] if has_speed else [])
+    has_config = any(isinstance(r.get("config"), dict) for r in rows)  # a tune run's rows: each one's settings
+    head = ["algorithm"] + metric_names + (["train s", "examples/s"] if has_speed else []) + (["settings"] if has_config else [])
     lines = [f"## {res['benchmark']}", "",
              f"- dataset: {res.get('dataset', '')}",
              f"- protocol: {res.get('protocol', '')}",
@@ -92,11 +100,14 @@ def section(res: dict, chart_path=None) -> str:
         cells = [fmt(r.get("algorithm"))] + [fmt(r.get("metrics", {}).get(m)) for m in metric_names]
         if has_speed:
             cells += [fmt(r.get("train_seconds")), fmt(r.get("examples_per_second"))]
+        if has_config:
+            cells.append(settings(r.get("config")))
         lines.append("| " + " | ".join(cells) + " |")
     for a in anchors:
         cells = [fmt(a.get("algorithm")) + " *published*"] + [fmt(a.get("metrics", {}).get(m)) for m in metric_names]
         if has_speed:
             cells += ["", ""]
+        cells += [""] if has_config else []
         lines.append("| " + " | ".join(cells) + " |")
     sources = sorted({a.get("source", "") for a in anchors if a.get("source")})
     if sources:

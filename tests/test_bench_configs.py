@@ -26,3 +26,25 @@ def test_bench_config_dry_run_lists_its_rows(name, capsys):
     listed = [line.split("-> rows: ", 1)[1].strip() for line in out.splitlines() if "-> rows: " in line]
     assert listed == ROWS[name]
     assert f"results: benchmarks/results/{name}.json" in out
+
+
+TUNED = ["autorec_ml100k_u1", "bakeoff_ml100k_msr", "ctr_criteo10k", "gru4rec_rsc15_100k", "ncf_ml100k",
+         "ranking_ml100k", "rbm_ml100k", "retrieval_ml100k_tfrs"]
+
+
+@pytest.mark.parametrize("name", TUNED)
+def test_each_search_history_is_a_tune_run_of_tfrec_bench(name, capsys):
+    """benchmarks/results/<name>_tuning.json comes from `tfrec bench configs/bench/<name>_tuning.yaml`."""
+    import json
+    from pathlib import Path
+
+    config = f"configs/bench/{name}_tuning.yaml"
+    assert main(["bench", config, "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "-> rows: " in out and " default config, " in out and f"results: benchmarks/results/{name}_tuning.json" in out
+    res = json.loads(Path(f"benchmarks/results/{name}_tuning.json").read_text())
+    assert res["command"] == f"tfrec bench {config}"
+    names = [r["algorithm"] for r in res["rows"]]
+    assert names[0].endswith("default config") and names[1].endswith("best config (search)")
+    assert all(n.startswith("trial ") for n in names[2:]) and len(names) > 3
+    assert all(set(r["config"]) == set(res["rows"][0]["config"]) for r in res["rows"])

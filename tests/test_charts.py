@@ -113,3 +113,18 @@ def test_docstring_examples_run():
     for module in (charts, tfrec.progress, tfrec.data.download, tfrec.data.errors, tfrec.data.validation):
         failed, tried = doctest.testmod(module)
         assert tried and not failed, module.__name__
+
+
+def test_benchmarks_report_shows_the_settings_of_each_tune_row():
+    spec = importlib.util.spec_from_file_location("make_report", REPO / "benchmarks" / "make_report.py")
+    make_report = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(make_report)
+    res = {"benchmark": "x_tuning", "rows": [
+        {"algorithm": "mf default config", "metrics": {"val_rmse": 0.95}, "config": {"model.params.l2": 0.1}},
+        {"algorithm": "trial 0", "metrics": {"val_rmse": 0.93}, "config": {"model.params.l2": 0.01}},
+        {"algorithm": "popularity", "metrics": {"val_rmse": 1.1}}],
+        "anchors": [{"algorithm": "paper", "metrics": {"val_rmse": 0.9}}]}
+    lines = make_report.section(res).splitlines()
+    assert "| algorithm | val_rmse | settings |" in lines
+    assert "| trial 0 | 0.9300 | l2=0.0100 |" in lines
+    assert "| popularity | 1.1000 |  |" in lines and "| paper *published* | 0.9000 |  |" in lines
