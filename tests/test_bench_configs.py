@@ -16,6 +16,7 @@ ROWS = {
                        "mf_refit"],
     "ctr_ml100k": ["logreg", "fm", "deepfm", "dcn"],
     "ctr_criteo10k": ["logreg", "fm", "deepfm", "dcn"],
+    "scale_ctr": ["logreg", "dcn", "deepfm"],
 }
 
 
@@ -23,7 +24,8 @@ ROWS = {
 def test_bench_config_dry_run_lists_its_rows(name, capsys):
     assert main(["bench", f"configs/bench/{name}.yaml", "--dry-run"]) == 0
     out = capsys.readouterr().out
-    listed = [line.split("-> rows: ", 1)[1].strip() for line in out.splitlines() if "-> rows: " in line]
+    listed = [name for line in out.splitlines() if "-> rows: " in line
+              for name in line.split("-> rows: ", 1)[1].strip().split(", ")]
     assert listed == ROWS[name]
     assert f"results: benchmarks/results/{name}.json" in out
 

@@ -186,7 +186,7 @@ def test_train_config_with_shards_and_another_family_is_refused(tmp_path):
     _write_shards(tmp_path / "ok")
     cfg = _config(tmp_path / "ok", tmp_path / "run", "neumf", True)
     cfg["model"]["params"] = {}
-    with pytest.raises(ConfigError, match="data.format shards trains the families mf, two_tower"):
+    with pytest.raises(ConfigError, match="data.format shards trains the families dcn, deepfm, fm, logreg, mf, two_tower"):
         Trainer(cfg)
 
 

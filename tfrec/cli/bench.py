@@ -104,7 +104,7 @@ def _run_mapping(bench, doc_lines, run_cfg, i: int):
     """(raw mapping with ``set`` applied, Locator, description) of run ``i``'s config (a file or inline)."""
     from tfrec.config import ConfigError, Locator, read_yaml, set_dotted
 
-    key = f"runs[{i}].{run_cfg.kind}" + (".train" if run_cfg.kind == "scale" else "")
+    key = f"runs[{i}].{run_cfg.kind}" + (".train" if run_cfg.kind in ("scale", "ctr_scale") else "")
     value = run_cfg.config
     if isinstance(value, str):
         if not Path(value).is_file():
@@ -163,6 +163,16 @@ def prepare(bench, doc_lines, only: Optional[Sequence[str]] = None) -> List[Prep
                 locator.fail("search_space", "a tune run needs a 'search_space' section (the keys to search).")
             label = run_cfg.label or cfg.model.name
             names = [n + run_cfg.suffix for n in tune_rows(label)]
+        elif run_cfg.kind == "ctr_scale":
+            from tfrec.cli.bench_ctr_scale import merged_config
+
+            for name, model in run_cfg.ctr_scale.models.items():
+                cfg = _train_config(merged_config(raw, model), locator)
+                if cfg.data.format != "shards":
+                    bench.locator.fail(f"runs[{i}].ctr_scale.train", f"config key 'runs[{i}].ctr_scale.train': "
+                                       f"model {name!r} must read shards; set data.format: shards.")
+            label = None
+            names = list(run_cfg.ctr_scale.models)  # the model rows (scale_ctr.json: logreg, dcn, deepfm)
         elif run_cfg.kind == "compare":
             cfg = checked_compare(raw, locator)
             names = [n + run_cfg.suffix for n in compare_row_names(cfg)]
@@ -184,6 +194,8 @@ def prepare(bench, doc_lines, only: Optional[Sequence[str]] = None) -> List[Prep
                 run_cfg = run_cfg.model_copy(update={"scale": run_cfg.scale.model_copy(
                     update={"rows": [r for r, k in zip(run_cfg.scale.rows, keep) if k]})})
                 names = [n for n, k in zip(names, keep) if k]
+            elif run_cfg.kind == "ctr_scale":
+                names = [n for n in names if n in only]
             elif run_cfg.kind in ("evaluate", "compare"):
                 raw["algorithms"] = [spec for spec, n in zip(raw["algorithms"], names) if n in only]
                 names = [n for n in names if n in only]
@@ -191,7 +203,7 @@ def prepare(bench, doc_lines, only: Optional[Sequence[str]] = None) -> List[Prep
                 names = []
         if names:
             prepared.append(PreparedRun(i, run_cfg.kind, raw, locator, names, f"{run_cfg.kind} {described}",
-                                        run_cfg.suffix, label, run_cfg.scale))
+                                        run_cfg.suffix, label, run_cfg.scale or run_cfg.ctr_scale))
     missing = [n for n in (only or []) if n not in every]
     if missing:
         bench.locator.fail("runs", f"--only names rows that the benchmark does not make: {', '.join(missing)}. "
@@ -285,6 +297,14 @@ def execute(prepared: List[PreparedRun], seeds: Optional[List[int]], progress: b
     rows, failures = [], []
     extras = {} if extras is None else extras
     for p in prepared:
+        if p.kind == "ctr_scale":
+            from tfrec.cli.bench_ctr_scale import run_ctr_scale
+
+            found, failed, extra = run_ctr_scale(p, p.scale, seeds[0] if seeds else None)
+            rows += [combine(r["algorithm"], [r], p.source) for r in found]
+            failures += failed
+            extras.update(extra)
+            continue
         if p.kind == "tune":
             try:
                 rows += _run_tune(p, extras)

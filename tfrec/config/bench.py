@@ -37,10 +37,10 @@ from pydantic import Field
 from tfrec.config.section import Fail, Section
 
 __all__ = ["AnchorConfig", "BenchConfig", "BenchHeaderConfig", "BenchRunConfig", "RUN_KINDS", "ScaleExportConfig",
-           "ScaleRunConfig", "SynthConfig"]
+           "ScaleRunConfig", "SynthConfig", "CTRSynthConfig", "CTRScaleRunConfig"]
 
 #: the kinds of run a benchmark config may hold
-RUN_KINDS = ("evaluate", "train", "tune", "compare", "scale")
+RUN_KINDS = ("evaluate", "train", "tune", "compare", "scale", "ctr_scale")
 
 
 class AnchorConfig(pydantic.BaseModel):
@@ -141,6 +141,55 @@ class ScaleRunConfig(Section):
     label: Optional[str] = None
 
 
+class CTRSynthConfig(Section):
+    """``ctr_scale.synth``: the ``tfrec data synth --like criteo`` arguments of the planted-cross data (the
+    null data is the same with ``--crosses 0``).
+
+    Attributes:
+      seed: seed of the generator. Default 0.
+      shards: shard files per dataset. Default 16.
+      crosses: planted feature-pair crosses of the planted data (>= 1). Default 4.
+      cross_strength: std of a cross's logit effect. Default 1.0.
+      max_cardinality: cap of a categorical column's ids. Default 100000.
+    """
+
+    seed: int = 0
+    shards: int = Field(16, gt=0)
+    crosses: int = Field(4, gt=0)
+    cross_strength: float = Field(1.0, gt=0)
+    max_cardinality: int = Field(100_000, gt=1)
+
+
+class CTRScaleRunConfig(Section):
+    """``runs[i].ctr_scale``: CTR models on Criteo-shaped synthetic data with and without planted crosses,
+    every (model, dataset) in its own child process (``tfrec.cli.bench_ctr_scale``).
+
+    Attributes:
+      rows: rows of each synthetic dataset.
+      synth: see :class:`CTRSynthConfig`.
+      train: the shared ``tfrec train`` config (a mapping; ``data.format`` shards).
+      models: row name -> that model's config sections, merged over ``train`` (``model``, ``training`` ...).
+      baseline: the row the others are compared with. Default "logreg".
+      min_gain: goal: AUC gain over the baseline on the planted data. Default 0.02.
+      max_null_gap: goal: largest |AUC difference| from the baseline on the null data. Default 0.005.
+      data_dir: where the synthetic datasets go. Default "data/synth".
+    """
+
+    rows: int = Field(gt=0)
+    synth: CTRSynthConfig = Field(default_factory=CTRSynthConfig)
+    train: Dict[str, Any]
+    models: Dict[str, Dict[str, Any]]
+    baseline: str = "logreg"
+    min_gain: float = 0.02
+    max_null_gap: float = 0.005
+    data_dir: str = "data/synth"
+
+    def check(self, fail: Fail) -> None:
+        if self.baseline not in self.models:
+            fail("baseline", f"config key 'baseline' ({self.baseline!r}) is not one of the models "
+                             f"({', '.join(self.models)}).")
+
+
 class BenchRunConfig(Section):
     """One entry of ``runs``: exactly one of ``evaluate``, ``train``, ``tune``, ``compare`` and ``scale``.
 
@@ -163,6 +212,7 @@ class BenchRunConfig(Section):
     tune: Optional[Union[str, Dict[str, Any]]] = None
     compare: Optional[Union[str, Dict[str, Any]]] = None
     scale: Optional[ScaleRunConfig] = None
+    ctr_scale: Optional[CTRScaleRunConfig] = None
     set: Dict[str, Any] = Field(default_factory=dict)
     suffix: str = ""
     label: Optional[str] = None
@@ -182,6 +232,8 @@ class BenchRunConfig(Section):
         """The run's config (path or mapping); of a scale run, its train config."""
         if self.scale is not None:
             return self.scale.train
+        if self.ctr_scale is not None:
+            return self.ctr_scale.train
         return getattr(self, self.kind)
 
 
@@ -214,7 +266,7 @@ class BenchConfig(Section):
                                    "config at several synthetic data sizes).")
             if run.scale is not None and not run.scale.rows:
                 fail(f"runs[{i}].scale.rows", f"config key 'runs[{i}].scale.rows' is empty; list the dataset sizes.")
-            if run.label is not None and run.kind not in ("train", "tune", "scale"):
+            if run.label is not None and run.kind not in ("train", "tune", "scale", "ctr_scale"):
                 fail(f"runs[{i}].label", f"config key 'runs[{i}].label' names the row of a train run; the rows of an "
                                          f"{run.kind} run are its algorithms' labels (use 'suffix' to mark them).")
         if self.bench.seeds is not None and (not self.bench.seeds or len(set(self.bench.seeds)) != len(self.bench.seeds)):

@@ -9,6 +9,11 @@ applied in the ``tf.data`` graph (NaN -> the normalizer's ``missing_value``).
 Statistics come from the folder they are given: pass the training folder only (the test rows are a
 separate folder, e.g. synthesized with another seed).
 
+:func:`scan_ctr_split` is the split of one folder instead (``data.format: shards`` with the CTR
+families): a seeded hash of each row's categorical ids puts it in the fit, validation or test rows,
+and one streaming pass counts them and computes the numeric statistics of the fit rows exactly as
+``FeatureLayer.adapt`` would (:class:`CTRShardSplit`; ``transform_for`` filters read batches).
+
 Example:
   >>> norms = numeric_normalizers("data/criteo-train", [f"I{j}" for j in range(1, 14)])   # doctest: +SKIP
   >>> ds = ctr_dataset("data/criteo-train", norms, [f"C{j}" for j in range(1, 27)], 4096)  # doctest: +SKIP
@@ -16,17 +21,18 @@ Example:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Sequence, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
 from tfrec.data.errors import DataFormatError
 from tfrec.data.manifest import Manifest, read_manifest
 from tfrec.data.preprocessing import Normalizer
-from tfrec.data.stream import check_shards, shard_dataset
+from tfrec.data.stream import check_shards, iter_batches, shard_dataset
 
-__all__ = ["ctr_dataset", "numeric_normalizers"]
+__all__ = ["CTRShardSplit", "ctr_columns", "ctr_dataset", "numeric_normalizers", "scan_ctr_split"]
 
 
 def _manifest(source: Union[str, Path, Manifest]) -> Manifest:
@@ -129,3 +135,183 @@ def ctr_dataset(source, normalizers: Dict[str, Normalizer], categorical: Sequenc
         return features, tf.cast(batch[label], tf.float32)
 
     return ds.map(encode, num_parallel_calls=tf.data.AUTOTUNE)
+
+
+# -- a hash split of a CTR shard folder (``data.format: shards`` for the CTR families) ----------------------
+
+_FNV = np.uint64(0x100000001B3)
+
+
+def _unit_hash(batch: Dict[str, np.ndarray], columns: Sequence[str], seed: int) -> np.ndarray:
+    """[n] floats in [0, 1): a seeded 64-bit hash of each row's values of ``columns`` (integer columns).
+
+    Rows with the same values get the same number, so duplicate rows never straddle the split.
+    """
+    n = len(batch[columns[0]])
+    h = np.full(n, np.uint64((seed * 0x9E3779B97F4A7C15 + 0x632BE59BD9B4E019) % (1 << 64)))
+    with np.errstate(over="ignore"):
+        for c in columns:
+            h ^= batch[c].astype(np.int64).view(np.uint64)
+            h *= _FNV
+        for shift, mult in ((33, 0xFF51AFD7ED558CCD), (33, 0xC4CEB9FE1A85EC53)):  # splitmix / murmur finalizer
+            h ^= h >> np.uint64(shift)
+            h *= np.uint64(mult)
+        h ^= h >> np.uint64(33)
+    return (h >> np.uint64(11)).astype(np.float64) / float(1 << 53)
+
+
+def _numeric_transform(x: np.ndarray, transform: str) -> np.ndarray:
+    """``FeatureLayer``'s numeric transform: ``log1p(max(x, 0))`` for "log", ``x`` for "normalize"."""
+    return np.log1p(np.maximum(x, 0.0)) if transform == "log" else x
+
+
+@dataclass
+class CTRShardSplit:
+    """The hash split of a CTR shard folder and the training rows' statistics (:func:`scan_ctr_split`).
+
+    Attributes:
+      manifest: the folder's :class:`Manifest` (kind "ctr").
+      label, numeric, categorical: the label column, numeric and categorical (integer id) columns.
+      seed, test_ratio, validation_ratio: the split: a row whose hash ``u`` (a seeded hash of its
+        categorical ids, in [0, 1)) is below ``test_ratio`` is a test row, below ``test_ratio +
+        validation_ratio`` a validation row, else a fit row.
+      rows: {"fit", "val", "test"} row counts.
+      fit_ctr: mean label of the fit rows.
+      numeric_state: {column: {"mean", "std"}} of the transformed numeric values of the fit rows (NaN
+        ignored; population std, 1.0 when 0): ``FeatureLayer.adapt``'s statistics, in one streaming pass.
+      transform: the numeric transform the statistics are of ("log" or "normalize").
+    """
+
+    manifest: Manifest
+    label: str
+    numeric: List[str]
+    categorical: List[str]
+    seed: int
+    test_ratio: float
+    validation_ratio: float
+    rows: Dict[str, int]
+    fit_ctr: float
+    numeric_state: Dict[str, Dict[str, float]]
+    transform: str
+
+    @property
+    def columns(self) -> List[str]:
+        """label, numeric, categorical columns (the order the streams read)."""
+        return [self.label, *self.numeric, *self.categorical]
+
+    def codes(self, batch: Dict[str, np.ndarray]) -> np.ndarray:
+        """[n] int8 split of each row of ``batch``: 0 fit, 1 validation, 2 test."""
+        u = _unit_hash(batch, self.categorical, self.seed)
+        return np.where(u < self.test_ratio, 2, np.where(u < self.test_ratio + self.validation_ratio, 1, 0)).astype(np.int8)
+
+    def transform_for(self, split: str):
+        """A ``shard_dataset`` transform keeping the rows of ``split`` ("fit", "val", "test")."""
+        code = {"fit": 0, "val": 1, "test": 2}[split]
+
+        def keep(batch: Dict[str, np.ndarray]) -> Dict[str, np.ndarray]:
+            mask = self.codes(batch) == code
+            return {c: v[mask] for c, v in batch.items()}
+
+        return keep
+
+    def describe(self) -> str:
+        r = self.rows
+        return (f"{self.manifest.folder}: {self.manifest.rows:,} CTR rows in {len(self.manifest.shards)} shards, hash "
+                f"split (seed {self.seed}) {r['fit']:,} fit / {r['val']:,} validation / {r['test']:,} test rows; "
+                f"{len(self.numeric)} numeric, {len(self.categorical)} categorical id columns; fit CTR {self.fit_ctr:.4f}")
+
+
+def ctr_columns(manifest: Manifest, label: str = "label", numeric: Optional[Sequence[str]] = None,
+                categorical: Optional[Sequence[str]] = None) -> Tuple[List[str], List[str]]:
+    """(numeric, categorical) columns of a CTR shard folder: those given, else float columns and the
+    integer columns other than ``label`` (in schema order).
+
+    Raises:
+      DataFormatError: not a CTR folder, no ``label`` column, a categorical column that is not integer or
+        has no cardinality in the manifest (ids must be ``0..cardinality-1``).
+    """
+    where = manifest.folder / "manifest.json"
+    if manifest.kind != "ctr":
+        raise DataFormatError(where, f"holds {manifest.kind!r} rows; the CTR families need a CTR shard folder "
+                                     "(tfrec data synth --like criteo, tfrec data convert of a Criteo file)")
+    if label not in manifest.schema:
+        raise DataFormatError(where, f"has no label column {label!r}; columns: {', '.join(manifest.schema)}")
+    others = [c for c in manifest.schema if c != label]
+    numeric = list(numeric) if numeric is not None else [c for c in others if manifest.schema[c].startswith("float")]
+    categorical = (list(categorical) if categorical is not None
+                   else [c for c in others if manifest.schema[c].startswith("int")])
+    for c in [*numeric, *categorical]:
+        if c not in manifest.schema:
+            raise DataFormatError(where, f"has no column {c!r}; columns: {', '.join(manifest.schema)}")
+    for c in categorical:
+        if not manifest.schema[c].startswith("int"):
+            raise DataFormatError(where, f"categorical column {c!r} is {manifest.schema[c]}, not integer ids "
+                                         "(convert the table with tfrec data convert, which maps values to ids)")
+        if c not in manifest.cardinality:
+            raise DataFormatError(where, f"gives no cardinality for categorical column {c!r}: the embedding "
+                                         "table size is read from the manifest's 'cardinality'")
+    if not categorical:
+        raise DataFormatError(where, "has no categorical id column; the split hashes the categorical ids")
+    return numeric, categorical
+
+
+def scan_ctr_split(source, *, seed: int, test_ratio: float, validation_ratio: float, label: str = "label",
+                   numeric: Optional[Sequence[str]] = None, categorical: Optional[Sequence[str]] = None,
+                   transform: str = "log", read_rows: int = 1 << 18, log=None) -> CTRShardSplit:
+    """One streaming pass over a CTR shard folder: the hash split's row counts, the fit rows' CTR and
+    numeric statistics (memory: one read batch).
+
+    Args:
+      source: a CTR shard folder (with ``manifest.json``) or its :class:`Manifest`.
+      seed, test_ratio, validation_ratio: the split (see :class:`CTRShardSplit`).
+      label, numeric, categorical: columns (see :func:`ctr_columns`).
+      transform: numeric transform of the statistics, "log" or "normalize" (the feature spec's).
+      read_rows: rows per Parquet read.
+      log: function of one progress line, or None.
+
+    Raises:
+      DataFormatError: see :func:`ctr_columns` and :func:`check_shards`; no fit or no test row.
+      ValueError: an unknown transform.
+    """
+    if transform not in ("log", "normalize"):
+        raise ValueError(f"transform must be 'log' or 'normalize' on CTR shards, got {transform!r} (quantile buckets "
+                         "need a sort of the training rows)")
+    manifest = _manifest(source)
+    numeric, categorical = ctr_columns(manifest, label, numeric, categorical)
+    split = CTRShardSplit(manifest, label, numeric, categorical, seed, test_ratio, validation_ratio,
+                          {"fit": 0, "val": 0, "test": 0}, 0.0, {}, transform)
+    k = len(numeric)
+    count, total, squares = np.zeros(k), np.zeros(k), np.zeros(k)
+    shift = np.full(k, np.nan)  # first finite value per column: sums of (t - shift) stay accurate
+    clicks = 0.0
+    for i, batch in enumerate(iter_batches(manifest, split.columns, read_rows)):
+        codes = split.codes(batch)
+        for name, code in (("fit", 0), ("val", 1), ("test", 2)):
+            split.rows[name] += int(np.count_nonzero(codes == code))
+        fit = codes == 0
+        clicks += float(batch[label][fit].astype(np.float64).sum())
+        for j, c in enumerate(numeric):
+            t = _numeric_transform(batch[c][fit].astype(np.float64), transform)
+            t = t[~np.isnan(t)]
+            if not t.size:
+                continue
+            if np.isnan(shift[j]):
+                shift[j] = t[0]
+            d = t - shift[j]
+            count[j] += d.size
+            total[j] += d.sum()
+            squares[j] += np.dot(d, d)
+        if log and (i + 1) % 64 == 0:
+            log(f"split scan: {sum(split.rows.values()):,} of {manifest.rows:,} rows")
+    if not split.rows["fit"] or not split.rows["test"]:
+        raise DataFormatError(manifest.folder, f"the hash split leaves {split.rows['fit']} fit and {split.rows['test']} "
+                                               f"test rows of {manifest.rows}; the folder needs more rows")
+    split.fit_ctr = clicks / split.rows["fit"]
+    for j, c in enumerate(numeric):
+        if count[j] == 0:
+            split.numeric_state[c] = {"mean": 0.0, "std": 1.0}
+            continue
+        mean_d = total[j] / count[j]
+        std = float(np.sqrt(max(squares[j] / count[j] - mean_d ** 2, 0.0)))
+        split.numeric_state[c] = {"mean": float(shift[j] + mean_d), "std": std if std > 0 else 1.0}
+    return split

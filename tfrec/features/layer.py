@@ -61,7 +61,8 @@ def _tf_ids_to_str(x: tf.Tensor) -> tf.Tensor:
 class FeatureLayer(tf.keras.layers.Layer):
     """Embeds the features of a :class:`FeatureSpec`: one ``[batch, dim]`` vector per feature.
 
-    Per kind: ``categorical`` -> embedding of the vocabulary index (0 = OOV) or hash bucket;
+    Per kind: ``categorical`` -> embedding of the vocabulary index (0 = OOV), hash bucket or integer
+    id (``num_ids``: id + 1);
     ``numeric`` -> transformed value (+ missing indicator) projected by a Dense layer, or the
     embedding of its quantile bucket (``bucketize``; bucket 0 = missing); ``timestamp`` -> embedding of
     its quantile bucket plus a projection of the z-scored value; ``multi_hot`` -> mean of the
@@ -229,7 +230,7 @@ class FeatureLayer(tf.keras.layers.Layer):
         for f in self.spec:
             col = frame[f.column]
             if f.kind == "categorical":
-                if f.hash_bins:
+                if f.hash_bins or f.num_ids:
                     state[f.name] = {}
                 else:
                     vocab = value_vocabulary(ids_to_str(col, f.name), f.min_count, f.max_tokens)
@@ -318,6 +319,8 @@ class FeatureLayer(tf.keras.layers.Layer):
             if f.kind == "categorical":
                 if f.hash_bins:
                     tables[f.name] = embedding(f.hash_bins + 1)
+                elif f.num_ids:
+                    tables[f.name] = embedding(f.num_ids + 1)
                 else:
                     lookups[f.name] = tf.keras.layers.StringLookup(
                         **vocab, num_oov_indices=1, mask_token=None, name=f"{f.name}_lookup")
@@ -365,6 +368,10 @@ class FeatureLayer(tf.keras.layers.Layer):
         return tf.reshape(idx, tf.shape(x))
 
     def _encode_one(self, f: Feature, x) -> tf.Tensor:
+        if f.kind == "categorical" and f.num_ids:
+            x = tf.convert_to_tensor(x)
+            x = tf.strings.to_number(x, tf.int64) if x.dtype == tf.string else tf.cast(x, tf.int64)
+            return tf.where((x >= 0) & (x < f.num_ids), x + 1, tf.zeros_like(x))  # id i -> row i + 1; else OOV 0
         if f.kind == "categorical":
             s = _tf_ids_to_str(tf.convert_to_tensor(x))
             if f.hash_bins:

@@ -5,6 +5,7 @@ A :class:`FeatureSpec` lists the input features of a model, one dict each::
     spec = FeatureSpec.from_config([
         {"name": "user_id", "kind": "categorical"},                     # vocabulary + OOV bucket 0
         {"name": "zip", "kind": "categorical", "hash_bins": 1000},      # hashed, no vocabulary
+        {"name": "C3", "kind": "categorical", "num_ids": 50000},        # integer ids 0..49999, no vocabulary
         {"name": "age", "kind": "numeric", "transform": "bucketize", "num_buckets": 8},
         {"name": "timestamp", "kind": "timestamp", "num_buckets": 20},
         {"name": "movie_genres", "kind": "multi_hot"},                  # list column, mean-pooled
@@ -31,7 +32,7 @@ OUTPUT_MODES = ("dict", "concat", "stack")
 
 # Keys each kind accepts besides name/kind/column/embedding_dim.
 _KIND_KEYS = {
-    "categorical": {"hash_bins", "min_count", "max_tokens", "oov_dropout"},
+    "categorical": {"hash_bins", "num_ids", "min_count", "max_tokens", "oov_dropout"},
     "numeric": {"transform", "num_buckets", "missing_indicator"},
     "timestamp": {"num_buckets"},
     "multi_hot": {"min_count", "max_tokens", "max_length"},
@@ -50,6 +51,9 @@ class Feature:
       column: the DataFrame column / raw input key it reads; defaults to ``name``.
       embedding_dim: output dimension of this feature; defaults to the layer's ``embedding_dim``.
       hash_bins: categorical only: hash ids into this many buckets instead of a vocabulary.
+      num_ids: categorical only: the column already holds integer ids ``0..num_ids-1`` (a shard folder's
+        ids, sized from its manifest): id ``i`` is embedding row ``i + 1``, any other value the OOV row 0;
+        no vocabulary and no string lookup.
       min_count: categorical/multi_hot: values seen fewer times in training go to the OOV bucket.
       max_tokens: categorical/multi_hot/text: keep at most this many most frequent values.
       oov_dropout: categorical only: probability of replacing an id by the OOV bucket while
@@ -67,6 +71,7 @@ class Feature:
     column: Optional[str] = None
     embedding_dim: Optional[int] = None
     hash_bins: Optional[int] = None
+    num_ids: Optional[int] = None
     min_count: int = 1
     max_tokens: Optional[int] = None
     oov_dropout: float = 0.0
@@ -84,12 +89,15 @@ class Feature:
             )
         if self.column is None:
             object.__setattr__(self, "column", self.name)
-        for key in ("embedding_dim", "hash_bins", "max_tokens", "max_length"):
+        for key in ("embedding_dim", "hash_bins", "num_ids", "max_tokens", "max_length"):
             value = getattr(self, key)
             if value is not None and (not isinstance(value, (int, np.integer)) or value <= 0):
                 raise ValueError(
                     f"Feature {self.name!r}: {key} must be a positive integer or None. Received: {key}={value!r}"
                 )
+        if self.hash_bins is not None and self.num_ids is not None:
+            raise ValueError(f"Feature {self.name!r}: give hash_bins (hashed ids) or num_ids (integer ids), not both. "
+                             f"Received: hash_bins={self.hash_bins!r}, num_ids={self.num_ids!r}")
         if not isinstance(self.min_count, (int, np.integer)) or self.min_count < 1:
             raise ValueError(f"Feature {self.name!r}: min_count must be an integer >= 1. Received: {self.min_count!r}")
         if not isinstance(self.num_buckets, (int, np.integer)) or self.num_buckets < 2:

@@ -39,7 +39,7 @@ _MODEL_PARAMS = {
 
 
 def build_model(model: str, spec, train_frame=None, task: str = "ctr", embedding_dim: int = 16,
-                initial_bias: float = 0.0, **params) -> FeatureInteractionModel:
+                initial_bias: float = 0.0, adapted_state=None, **params) -> FeatureInteractionModel:
     """Builds (and adapts) one of :data:`MODELS` on a feature spec.
 
     Args:
@@ -47,6 +47,8 @@ def build_model(model: str, spec, train_frame=None, task: str = "ctr", embedding
       spec: ``FeatureSpec`` or list of feature dicts (see :mod:`tfrec.features`).
       train_frame: optional training ``pd.DataFrame``; when given, the feature layers are adapted
         on it (vocabularies and statistics from the training rows only).
+      adapted_state: optional vocabularies / statistics per feature (``FeatureLayer.adapted_state``)
+        computed elsewhere (e.g. in a streaming pass over shards), instead of ``train_frame``.
       task: ``"rating"`` or ``"ctr"``.
       embedding_dim: field embedding size (default 16).
       initial_bias: global bias start (see :func:`initial_bias`).
@@ -103,8 +105,8 @@ def build_model(model: str, spec, train_frame=None, task: str = "ctr", embedding
         table_l2 = params.get("table_l2", 0.0) if name == "embedding" else 0.0
         layer = FeatureLayer(spec, embedding_dim=dim, output_mode="stack", name=name,
                              embeddings_regularizer=tf.keras.regularizers.l2(table_l2) if table_l2 else None,
-                             projection_initializer=projection_init)
-        if train_frame is not None:
+                             projection_initializer=projection_init, adapted_state=adapted_state)
+        if train_frame is not None and adapted_state is None:
             layer.adapt(train_frame)
         return layer
 

@@ -1,4 +1,5 @@
-"""Families trained from a ratings shard folder (``data.format: shards``): ``mf`` and ``two_tower``.
+"""Families trained from a ratings shard folder (``data.format: shards``): ``mf`` and ``two_tower`` (the CTR
+families train from a CTR shard folder: ``tfrec.training.families.ctr_shards``).
 
 :func:`for_data` gives the Trainer the shard variant of a registered family when the config reads
 shards. A shard task prepares the data with :func:`tfrec.training.shard_data.prepare_shards` (one
@@ -20,6 +21,7 @@ import numpy as np
 
 from tfrec.config import ConfigError
 from tfrec.training.families.base import Feed, Task, write_ids
+from tfrec.training.families.ctr_shards import ShardCTRTask
 from tfrec.training.families.mf import MFTask
 from tfrec.training.families.two_tower import TwoTowerTask
 from tfrec.training.shard_data import (ShardRunData, evaluation_arrays, prepare_shards, split_arrays,
@@ -212,6 +214,8 @@ class ShardTwoTowerTask(ShardTask, TwoTowerTask):
 
 
 _SHARD_TASKS = {"mf": ShardMFTask, "two_tower": ShardTwoTowerTask}
+#: the CTR families: trained from a CTR shard folder (``tfrec.training.families.ctr_shards``)
+_CTR_SHARD_FAMILIES = ("dcn", "deepfm", "fm", "logreg")
 
 
 def for_data(task: Task, config) -> Task:
@@ -222,8 +226,11 @@ def for_data(task: Task, config) -> Task:
     """
     if config.data.format != "shards":
         return task
+    if task.name in _CTR_SHARD_FAMILIES:
+        return ShardCTRTask(task.name)
     if task.name not in _SHARD_TASKS:
-        raise ConfigError(f"data.format shards trains the families {', '.join(sorted(_SHARD_TASKS))}; model "
+        raise ConfigError(f"data.format shards trains the families "
+                          f"{', '.join(sorted([*_SHARD_TASKS, *_CTR_SHARD_FAMILIES]))}; model "
                           f"{task.name!r} reads its own data formats (set data.format accordingly).",
                           key="model.name", source=config.source)
     return _SHARD_TASKS[task.name]()
