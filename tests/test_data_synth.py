@@ -90,3 +90,16 @@ def test_cli_synth_writes_and_refuses_a_non_empty_folder(tmp_path, capsys):
     assert "wrote 1,000 ratings rows in 2 parquet shards" in capsys.readouterr().out
     assert main(["data", "synth", "--like", "ml-25m", "--rows", "1000", "--out", str(out)]) == 2
     assert "is not empty" in capsys.readouterr().err
+
+
+def test_parquet_row_groups_are_bounded_whatever_the_shard_size(tmp_path):
+    """A reader holds a whole row group's column chunks: bounded row groups keep streaming memory flat
+    as shards grow (one 150k-row shard is three row groups, none over ROW_GROUP_ROWS)."""
+    import pyarrow.parquet as pq
+
+    from tfrec.data.shard_writer import ROW_GROUP_ROWS
+
+    m = synthesize(SynthSpec(like="criteo", rows=150_000, seed=0, crosses=0), tmp_path / "c", shards=1)
+    meta = pq.ParquetFile(m.paths()[0]).metadata
+    sizes = [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
+    assert sum(sizes) == 150_000 and max(sizes) <= ROW_GROUP_ROWS and len(sizes) == 3

@@ -14,7 +14,11 @@ import pandas as pd
 
 from tfrec.data.manifest import Shard
 
-__all__ = ["ShardWriter"]
+__all__ = ["ROW_GROUP_ROWS", "ShardWriter"]
+
+#: Rows per Parquet row group. A reader holds whole column chunks of a row group in memory, so a
+#: bounded row group keeps the memory of streaming a shard independent of the shard's size.
+ROW_GROUP_ROWS = 65_536
 
 
 class ShardWriter:
@@ -40,7 +44,7 @@ class ShardWriter:
             table = pa.Table.from_pandas(frame, preserve_index=False)
             if self._writer is None:
                 self._writer = pq.ParquetWriter(self.path, table.schema)
-            self._writer.write_table(table)
+            self._writer.write_table(table, row_group_size=ROW_GROUP_ROWS)
         else:
             import tensorflow as tf
 

@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from tfrec.data.manifest import Manifest, Shard, shard_name, write_manifest
+from tfrec.data.shard_writer import ROW_GROUP_ROWS
 
 __all__ = ["LIKE", "SynthSpec", "synthesize"]
 
@@ -270,7 +271,7 @@ def synthesize(spec: SynthSpec, out, shards: int = 8, file_format: str = "parque
         name = shard_name(i, shards, file_format)
         tmp = out / f".{name}.tmp"
         if file_format == "parquet":
-            frame.to_parquet(tmp, index=False)
+            frame.to_parquet(tmp, index=False, row_group_size=ROW_GROUP_ROWS)
         else:
             frame.to_csv(tmp, index=False)
         os.replace(tmp, out / name)
