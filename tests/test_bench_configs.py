@@ -16,7 +16,7 @@ ROWS = {
                        "mf_refit"],
     "ctr_ml100k": ["logreg", "fm", "deepfm", "dcn"],
     "ctr_criteo10k": ["logreg", "fm", "deepfm", "dcn"],
-    "scale_ctr": ["logreg", "dcn", "deepfm"],
+    "scale_ctr": ["logreg [1M]", "dcn [1M]", "deepfm [1M]", "logreg", "dcn", "deepfm"],
 }
 
 

@@ -172,7 +172,8 @@ def prepare(bench, doc_lines, only: Optional[Sequence[str]] = None) -> List[Prep
                     bench.locator.fail(f"runs[{i}].ctr_scale.train", f"config key 'runs[{i}].ctr_scale.train': "
                                        f"model {name!r} must read shards; set data.format: shards.")
             label = None
-            names = list(run_cfg.ctr_scale.models)  # the model rows (scale_ctr.json: logreg, dcn, deepfm)
+            # the model rows (scale_ctr.json: logreg, dcn, deepfm), each with the run's suffix
+            names = [n + run_cfg.suffix for n in run_cfg.ctr_scale.models]
         elif run_cfg.kind == "compare":
             cfg = checked_compare(raw, locator)
             names = [n + run_cfg.suffix for n in compare_row_names(cfg)]
@@ -300,10 +301,13 @@ def execute(prepared: List[PreparedRun], seeds: Optional[List[int]], progress: b
         if p.kind == "ctr_scale":
             from tfrec.cli.bench_ctr_scale import run_ctr_scale
 
-            found, failed, extra = run_ctr_scale(p, p.scale, seeds[0] if seeds else None)
+            found, failed, extra = run_ctr_scale(p, p.scale, seeds[0] if seeds else None, suffix=p.suffix)
             rows += [combine(r["algorithm"], [r], p.source) for r in found]
             failures += failed
+            extras.setdefault("by_run", {}).update(extra.pop("by_run", {}))
             extras.update(extra)
+            if not extras["by_run"]:
+                del extras["by_run"]
             continue
         if p.kind == "tune":
             try:

@@ -93,15 +93,22 @@ def _train_child(raw: Dict[str, Any], source: str, folder: Path, name: str, log)
     return result
 
 
-def run_ctr_scale(prepared, scale, seed, log=print) -> Tuple[List[Dict[str, Any]], List[Dict[str, str]], Dict[str, Any]]:
-    """Every model of a ctr_scale run on the planted and the null data: (rows, failures, extras)."""
+def run_ctr_scale(prepared, scale, seed, log=print,
+                  suffix: str = "") -> Tuple[List[Dict[str, Any]], List[Dict[str, str]], Dict[str, Any]]:
+    """Every model of a ctr_scale run on the planted and the null data: (rows, failures, extras).
+
+    ``prepared.rows`` are the model names plus ``suffix`` (the run's row suffix, e.g. " [1M]"). The
+    extras (``data``, ``goals``) are results-file keys for a run without a suffix, and go under
+    ``by_run[<suffix stripped>]`` for a run with one, so several sizes can share one results file.
+    """
     rows, failures = [], []
+    models = {name + suffix: name for name in scale.models}
     try:
         data = {"planted": ensure_ctr_synth(scale, scale.synth.crosses, log), "null": ensure_ctr_synth(scale, 0, log)}
     except Exception as e:  # noqa: BLE001 -- recorded as the failure of every row
         return [], [{"algorithm": n, "error": f"{type(e).__name__}: {e}"} for n in prepared.rows], {}
     for name in prepared.rows:
-        raw = merged_config(prepared.raw, scale.models[name])
+        raw = merged_config(prepared.raw, scale.models[models[name]])
         if seed is not None:
             raw.setdefault("training", {})["seed"] = int(seed)
         try:
@@ -125,7 +132,7 @@ def run_ctr_scale(prepared, scale, seed, log=print) -> Tuple[List[Dict[str, Any]
         except Exception as e:  # noqa: BLE001 -- a failed model is recorded; the others go on
             failures.append({"algorithm": name, "error": f"{type(e).__name__}: {e}"})
     extras = {"data": {k: {key: str(v) if key == "path" else v for key, v in d.items()} for k, d in data.items()}}
-    base = next((r for r in rows if r["algorithm"] == scale.baseline), None)
+    base = next((r for r in rows if r["algorithm"] == scale.baseline + suffix), None)
     if base is not None:
         goals = {}
         for r in rows:
@@ -140,4 +147,6 @@ def run_ctr_scale(prepared, scale, seed, log=print) -> Tuple[List[Dict[str, Any]
                                          "met": bool(gain and gap)}
         extras["goals"] = {"baseline": scale.baseline, "rows": scale.rows, "models": goals,
                            "all_met": all(g["met"] for g in goals.values()) if goals else False}
+    if suffix:
+        extras = {"by_run": {suffix.strip(): extras}}
     return rows, failures, extras
