@@ -74,6 +74,27 @@ def chart(res: dict, stem: str):
     return charts.metrics_by_algorithm(res, CHARTS / f"{stem}_metrics.png")
 
 
+def hybrid_verdicts(rows: list) -> list:
+    """One line per hybrid row ``hybrid (a + b)<suffix>``: does its RMSE beat each component's (row ``a<suffix>``)?"""
+    import re
+
+    by_name = {r.get("algorithm"): r.get("metrics", {}) for r in rows}
+    out = []
+    for name, metrics in by_name.items():
+        m = re.match(r"^hybrid \((.+)\)(.*)$", str(name))
+        if not m or metrics.get("rmse") is None:
+            continue
+        parts = []
+        for comp in m.group(1).split(" + "):
+            rmse = by_name.get(comp + m.group(2), {}).get("rmse")
+            if rmse is not None:
+                verdict = "beats" if metrics["rmse"] < rmse else "does NOT beat"
+                parts.append(f"{verdict} {comp} ({fmt(metrics['rmse'])} vs {fmt(rmse)})")
+        if parts:
+            out.append(f"- hybrid vs its components, RMSE: {name} " + "; ".join(parts))
+    return out
+
+
 def section(res: dict, chart_path=None) -> str:
     rows = res.get("rows", [])
     anchors = res.get("anchors", [])
@@ -109,6 +130,9 @@ def section(res: dict, chart_path=None) -> str:
             cells += ["", ""]
         cells += [""] if has_config else []
         lines.append("| " + " | ".join(cells) + " |")
+    verdicts = hybrid_verdicts(rows)
+    if verdicts:
+        lines += [""] + verdicts
     sources = sorted({a.get("source", "") for a in anchors if a.get("source")})
     if sources:
         lines += [""] + [f"- published figures: {s}" for s in sources]

@@ -128,3 +128,14 @@ def test_benchmarks_report_shows_the_settings_of_each_tune_row():
     assert "| algorithm | val_rmse | settings |" in lines
     assert "| trial 0 | 0.9300 | l2=0.0100 |" in lines
     assert "| popularity | 1.1000 |  |" in lines and "| paper *published* | 0.9000 |  |" in lines
+
+
+def test_benchmarks_report_says_whether_a_hybrid_beats_each_component():
+    spec = importlib.util.spec_from_file_location("make_report", REPO / "benchmarks" / "make_report.py")
+    make_report = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(make_report)
+    rows = [{"algorithm": "rbm [a]", "metrics": {"rmse": 0.93}}, {"algorithm": "knn [a]", "metrics": {"rmse": 1.01}},
+            {"algorithm": "hybrid (rbm + knn) [a]", "metrics": {"rmse": 0.95}},
+            {"algorithm": "two_tower [a]", "metrics": {"hr@10": 0.5}}]
+    (line,) = make_report.hybrid_verdicts(rows)
+    assert "does NOT beat rbm (0.9500 vs 0.9300)" in line and "beats knn (0.9500 vs 1.0100)" in line
