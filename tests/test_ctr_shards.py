@@ -120,3 +120,33 @@ def test_ratings_folder_is_refused_for_a_ctr_family(tmp_path):
     synthesize(SynthSpec(like="ml-25m", rows=500, seed=0), folder, shards=1)
     with pytest.raises(DataFormatError, match="holds 'ratings' rows; the CTR families need a CTR shard folder"):
         scan_ctr_split(folder, seed=1, test_ratio=0.2, validation_ratio=0.1)
+
+
+def test_bench_ctr_scale_run_with_a_suffix_trains_in_children_and_keeps_its_goals_apart(tmp_path, monkeypatch):
+    """A ctr_scale run through ``tfrec bench``: synthetic planted and null data written by child processes,
+    each (model, dataset) trained in a child with its peak RSS; rows carry the run's suffix and the
+    run's data and goals go under ``by_run``."""
+    import yaml
+
+    from tfrec.cli.main import main
+
+    monkeypatch.chdir(tmp_path)
+    train = {"data": {"format": "shards", "test_ratio": 0.2, "validation_ratio": 0.1, "seed": 1, "stream": True},
+             "model": {"params": {"task": "ctr", "embedding_dim": 4}},
+             "training": {"epochs": 1, "batch_size": 256, "early_stopping": {"enabled": False}, "verbose": 0},
+             "output": {"tensorboard": False, "backup": False, "saved_model": False}}
+    config = {"bench": {"name": "tiny_ctr", "dataset": "synthetic", "protocol": "test", "results": "tiny.json"},
+              "runs": [{"suffix": " [tiny]", "ctr_scale": {
+                  "rows": 3000, "synth": {"seed": 0, "shards": 2, "crosses": 2, "max_cardinality": 50},
+                  "data_dir": "synth", "baseline": "logreg", "train": train,
+                  "models": {"logreg": {"model": {"name": "logreg"}}}}}]}
+    (tmp_path / "tiny.yaml").write_text(yaml.safe_dump(config))
+    assert main(["bench", "tiny.yaml", "--no-progress"]) == 0
+    res = json.loads((tmp_path / "tiny.json").read_text())
+    (row,) = res["rows"]
+    assert row["algorithm"] == "logreg [tiny]"
+    m = row["metrics"]
+    assert 0.5 < m["auc_planted"] <= 1 and 0 < m["auc_null"] <= 1 and m["peak_rss_mb"] > 100
+    assert m["auc_gain_planted"] == 0.0  # the baseline itself
+    assert set(res["by_run"]["[tiny]"]) == {"data", "goals"} and "goals" not in res
+    assert res["by_run"]["[tiny]"]["goals"]["rows"] == 3000

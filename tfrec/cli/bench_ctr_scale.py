@@ -19,11 +19,10 @@ from __future__ import annotations
 
 import json
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any, Dict, List, Tuple
 
-from tfrec.cli.bench_scale import run_child
+from tfrec.cli.bench_scale import run_child, train_in_child
 
 __all__ = ["ensure_ctr_synth", "merged_config", "run_ctr_scale"]
 
@@ -75,24 +74,6 @@ def ensure_ctr_synth(scale, crosses: int, log=print) -> Dict[str, Any]:
     return {"path": folder, "reused": False, "seconds": round(seconds, 3), "peak_rss_mb": round(rss, 1)}
 
 
-def _train_child(raw: Dict[str, Any], source: str, folder: Path, name: str, log) -> Dict[str, Any]:
-    """Trains ``raw`` on ``folder`` in a child process: the child's result plus its wall time and peak RSS."""
-    raw = json.loads(json.dumps(raw))
-    raw.setdefault("data", {})["path"] = str(folder)
-    with tempfile.TemporaryDirectory(prefix="tfrec-ctr-scale-") as tmp:
-        job = {"config": raw, "run_dir": f"{tmp}/run", "base_path": f"{tmp}/models", "result": f"{tmp}/result.json",
-               "export": {"enabled": False}, "source": source}
-        Path(tmp, "job.json").write_text(json.dumps(job))
-        log(f"tfrec bench: {name}: training in a child process (peak memory measured alone)")
-        code, seconds, rss = run_child([sys.executable, "-m", "tfrec.cli.bench_scale", f"{tmp}/job.json"])
-        if code != 0 or not Path(job["result"]).is_file():
-            raise RuntimeError(f"{name}: the training child exited with status {code} (its error is above)")
-        result = json.loads(Path(job["result"]).read_text())
-    result["peak_rss_mb"] = max(rss, result.get("peak_rss_mb") or 0.0)
-    result["child_seconds"] = seconds
-    return result
-
-
 def run_ctr_scale(prepared, scale, seed, log=print,
                   suffix: str = "") -> Tuple[List[Dict[str, Any]], List[Dict[str, str]], Dict[str, Any]]:
     """Every model of a ctr_scale run on the planted and the null data: (rows, failures, extras).
@@ -114,7 +95,10 @@ def run_ctr_scale(prepared, scale, seed, log=print,
         try:
             metrics: Dict[str, Any] = {}
             for which in ("planted", "null"):
-                r = _train_child(raw, prepared.source, data[which]["path"], f"{name} ({which} data)", log)
+                r, seconds, rss = train_in_child(raw, data[which]["path"], prepared.source, {"enabled": False},
+                                                 f"{name} ({which} data)", log)
+                r["peak_rss_mb"] = max(rss, r.get("peak_rss_mb") or 0.0)
+                r["child_seconds"] = seconds
                 metrics.update({f"auc_{which}": round(r["final"]["auc"], 6),
                                 f"log_loss_{which}": round(r["final"]["log_loss"], 6),
                                 f"peak_rss_mb_{which}": round(r["peak_rss_mb"], 1),

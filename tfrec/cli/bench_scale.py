@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-__all__ = ["child_main", "ensure_synth", "peak_rss_mb", "run_child", "run_scale"]
+__all__ = ["child_main", "ensure_synth", "peak_rss_mb", "run_child", "run_scale", "train_in_child"]
 
 
 def peak_rss_mb(pid: Optional[int] = None) -> Optional[float]:
@@ -97,6 +97,30 @@ def ensure_synth(scale, rows: int, log=print) -> Dict[str, Any]:
     return {"path": folder, "reused": False, "seconds": seconds, "peak_rss_mb": rss}
 
 
+def train_in_child(raw: Dict[str, Any], folder, source: str, export: Dict[str, Any], name: str,
+                   log=print) -> Tuple[Dict[str, Any], float, float]:
+    """Trains config ``raw`` on shard folder ``folder`` in a child process (``python -m
+    tfrec.cli.bench_scale JOB``): (the child's result, its wall seconds, its peak RSS in MiB).
+
+    Args:
+      export: the job's export section (``{"enabled": False}``: no export).
+
+    Raises:
+      RuntimeError: the child failed (its error went to the console).
+    """
+    raw = json.loads(json.dumps(raw))
+    raw.setdefault("data", {})["path"] = str(folder)
+    with tempfile.TemporaryDirectory(prefix="tfrec-bench-child-") as tmp:
+        job = {"config": raw, "run_dir": f"{tmp}/run", "base_path": f"{tmp}/models", "result": f"{tmp}/result.json",
+               "export": export, "source": source}
+        Path(tmp, "job.json").write_text(json.dumps(job))
+        log(f"tfrec bench: {name}: training in a child process (peak memory measured alone)")
+        code, seconds, rss = run_child([sys.executable, "-m", "tfrec.cli.bench_scale", f"{tmp}/job.json"])
+        if code != 0 or not Path(job["result"]).is_file():
+            raise RuntimeError(f"{name}: the training child exited with status {code} (its error is above)")
+        return json.loads(Path(job["result"]).read_text()), seconds, rss
+
+
 def _row(name: str, data: Dict[str, Any], result: Dict[str, Any], seconds: float, rss: float) -> Dict[str, Any]:
     timing = result["timing"]
     stages = {"data": "data_seconds", "build": "build_seconds", "train": "fit_seconds",
@@ -128,18 +152,10 @@ def run_scale(prepared, scale, seed: Optional[int], log=print) -> Tuple[List[Dic
         try:
             data = ensure_synth(scale, n, log)
             raw = json.loads(json.dumps(prepared.raw))
-            raw.setdefault("data", {})["path"] = str(data["path"])
             if seed is not None:
                 raw.setdefault("training", {})["seed"] = int(seed)
-            with tempfile.TemporaryDirectory(prefix="tfrec-scale-") as tmp:
-                job = {"config": raw, "run_dir": f"{tmp}/run", "base_path": f"{tmp}/models", "result": f"{tmp}/result.json",
-                       "export": scale.export.model_dump(), "source": prepared.source}
-                Path(tmp, "job.json").write_text(json.dumps(job))
-                log(f"tfrec bench: {name}: training in a child process (peak memory measured alone)")
-                code, seconds, rss = run_child([sys.executable, "-m", "tfrec.cli.bench_scale", f"{tmp}/job.json"])
-                if code != 0 or not Path(job["result"]).is_file():
-                    raise RuntimeError(f"the training child exited with status {code} (its error is above)")
-                result = json.loads(Path(job["result"]).read_text())
+            result, seconds, rss = train_in_child(raw, data["path"], prepared.source, scale.export.model_dump(),
+                                                  name, log)
             rows.append(_row(name, data, result, seconds, rss))
             log(f"tfrec bench: {name}: peak RSS {rss:,.0f} MiB, {result['train_examples_per_second']:,.0f} examples/s")
         except Exception as e:  # noqa: BLE001 -- a failed size is recorded; the others go on

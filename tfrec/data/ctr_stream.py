@@ -39,6 +39,35 @@ def _manifest(source: Union[str, Path, Manifest]) -> Manifest:
     return source if isinstance(source, Manifest) else read_manifest(source)
 
 
+class _Moments:
+    """Streaming count, mean and population std per column, shifted by each column's first finite value
+    (sums of ``t - shift`` stay accurate where the mean is far from zero)."""
+
+    def __init__(self, columns: int):
+        self.count, self.total, self.squares = np.zeros(columns), np.zeros(columns), np.zeros(columns)
+        self.shift = np.full(columns, np.nan)
+
+    def add(self, j: int, t: np.ndarray) -> None:
+        """Adds the finite values of ``t`` (float64) to column ``j``."""
+        t = t[np.isfinite(t)]
+        if not t.size:
+            return
+        if np.isnan(self.shift[j]):
+            self.shift[j] = t[0]
+        d = t - self.shift[j]
+        self.count[j] += d.size
+        self.total[j] += d.sum()
+        self.squares[j] += np.dot(d, d)
+
+    def mean_std(self, j: int) -> Optional[Tuple[float, float]]:
+        """(mean, std; a constant column gets std 1) of column ``j``, or None when it had no finite value."""
+        if self.count[j] == 0:
+            return None
+        mean_d = self.total[j] / self.count[j]
+        std = float(np.sqrt(max(self.squares[j] / self.count[j] - mean_d ** 2, 0.0)))
+        return float(self.shift[j] + mean_d), (std if std > 0 else 1.0)
+
+
 def numeric_normalizers(source, columns: Sequence[str], log1p: bool = True,
                         read_rows: int = 1 << 20) -> Dict[str, Normalizer]:
     """One streaming pass: a Normalizer per numeric column, equal to ``Normalizer.fit`` on the whole column.
@@ -64,31 +93,18 @@ def numeric_normalizers(source, columns: Sequence[str], log1p: bool = True,
     if manifest.file_format != "parquet":
         raise DataFormatError(manifest.folder / "manifest.json",
                               f"numeric statistics need Parquet shards, got {manifest.file_format!r}")
-    count = np.zeros(len(columns))
-    total = np.zeros(len(columns))
-    squares = np.zeros(len(columns))
-    shift = np.full(len(columns), np.nan)  # first finite value per column: sums of (t - shift) stay accurate
+    moments = _Moments(len(columns))
     for path in manifest.paths():
         for batch in pq.ParquetFile(path).iter_batches(batch_size=read_rows, columns=columns):
             for j, c in enumerate(columns):
                 x = batch.column(c).to_numpy(zero_copy_only=False).astype(np.float64)
-                x = x[np.isfinite(x)]
-                if not x.size:
-                    continue
-                t = np.sign(x) * np.log1p(np.abs(x)) if log1p else x
-                if np.isnan(shift[j]):
-                    shift[j] = t[0]
-                d = t - shift[j]
-                count[j] += d.size
-                total[j] += d.sum()
-                squares[j] += np.dot(d, d)
+                moments.add(j, np.sign(x) * np.log1p(np.abs(x)) if log1p else x)
     out = {}
     for j, c in enumerate(columns):
-        if count[j] == 0:
+        stats = moments.mean_std(j)
+        if stats is None:
             raise DataFormatError(manifest.folder, f"numeric column {c!r} has no finite value in {manifest.rows} rows")
-        mean_d = total[j] / count[j]
-        std = float(np.sqrt(max(squares[j] / count[j] - mean_d ** 2, 0.0)))
-        out[c] = Normalizer(mean=float(shift[j] + mean_d), std=std if std > 0 else 1.0, log1p=log1p)
+        out[c] = Normalizer(mean=stats[0], std=stats[1], log1p=log1p)
     return out
 
 
@@ -280,9 +296,7 @@ def scan_ctr_split(source, *, seed: int, test_ratio: float, validation_ratio: fl
     numeric, categorical = ctr_columns(manifest, label, numeric, categorical)
     split = CTRShardSplit(manifest, label, numeric, categorical, seed, test_ratio, validation_ratio,
                           {"fit": 0, "val": 0, "test": 0}, 0.0, {}, transform)
-    k = len(numeric)
-    count, total, squares = np.zeros(k), np.zeros(k), np.zeros(k)
-    shift = np.full(k, np.nan)  # first finite value per column: sums of (t - shift) stay accurate
+    moments = _Moments(len(numeric))
     clicks = 0.0
     for i, batch in enumerate(iter_batches(manifest, split.columns, read_rows)):
         codes = split.codes(batch)
@@ -291,16 +305,7 @@ def scan_ctr_split(source, *, seed: int, test_ratio: float, validation_ratio: fl
         fit = codes == 0
         clicks += float(batch[label][fit].astype(np.float64).sum())
         for j, c in enumerate(numeric):
-            t = _numeric_transform(batch[c][fit].astype(np.float64), transform)
-            t = t[~np.isnan(t)]
-            if not t.size:
-                continue
-            if np.isnan(shift[j]):
-                shift[j] = t[0]
-            d = t - shift[j]
-            count[j] += d.size
-            total[j] += d.sum()
-            squares[j] += np.dot(d, d)
+            moments.add(j, _numeric_transform(batch[c][fit].astype(np.float64), transform))
         if log and (i + 1) % 64 == 0:
             log(f"split scan: {sum(split.rows.values()):,} of {manifest.rows:,} rows")
     if not split.rows["fit"] or not split.rows["test"]:
@@ -308,10 +313,6 @@ def scan_ctr_split(source, *, seed: int, test_ratio: float, validation_ratio: fl
                                                f"test rows of {manifest.rows}; the folder needs more rows")
     split.fit_ctr = clicks / split.rows["fit"]
     for j, c in enumerate(numeric):
-        if count[j] == 0:
-            split.numeric_state[c] = {"mean": 0.0, "std": 1.0}
-            continue
-        mean_d = total[j] / count[j]
-        std = float(np.sqrt(max(squares[j] / count[j] - mean_d ** 2, 0.0)))
-        split.numeric_state[c] = {"mean": float(shift[j] + mean_d), "std": std if std > 0 else 1.0}
+        mean, std = moments.mean_std(j) or (0.0, 1.0)
+        split.numeric_state[c] = {"mean": mean, "std": std}
     return split
