@@ -266,3 +266,24 @@ def test_session_export_top_k_of_next_item(tmp_path):
     path = export_session(tmp_path, "session", LastItemPlusOne(), items, k=3)
     loaded = tf.saved_model.load(str(path)).signatures["serving_default"]
     assert loaded(item_ids=tf.constant([["s1"]]))["item_ids"].numpy().astype(str)[0, 0] == "s2"
+
+
+def test_ranking_export_id_tables_are_asset_files_not_graph_constants(tmp_path):
+    """The raw-id -> index tables read vocabulary files that the SavedModel holds under assets/; the ids
+    are not constants of the graph, and the served lookups work after the process' own files are gone."""
+    import shutil
+
+    from tfrec.features import vocab_files
+
+    users, items = [f"user{i}" for i in range(6)], [f"movie{i}" for i in range(9)]
+    model = TinyPairModel(6, 9, seed=4)
+    path = export_ranking(tmp_path, "ranker", model, users, items, k=4)
+    assets = {p.read_text() for p in (path / "assets").iterdir()}
+    assert "".join(f"{u}\n" for u in users) in assets and "".join(f"{m}\n" for m in items) in assets
+    graph = (path / "saved_model.pb").read_bytes()
+    assert b"user3" not in graph and b"movie7" not in graph
+    shutil.rmtree(vocab_files._folder())
+    loaded = tf.saved_model.load(str(path))
+    out = loaded.signatures["score"](user_id=tf.constant(["user2", "nobody"]), item_id=tf.constant(["movie3", "movie3"]))
+    scores = model({"user_idx": tf.constant([2]), "item_idx": tf.constant([3])}).numpy()
+    np.testing.assert_allclose(out["score"].numpy(), [scores[0], 0.0], rtol=1e-5, atol=1e-6)

@@ -24,15 +24,26 @@ import numpy as np
 import tensorflow as tf
 
 from tfrec.export import layout, warmup
+from tfrec.features.vocab_files import write_vocabulary
 
 OOV = -1
 STOPLIST_ASSET = "stoplist.txt"  # the stoplist's file name under the SavedModel's assets/
 
 
-def _table(ids: Sequence) -> tf.lookup.StaticHashTable:
-    keys = tf.constant(np.asarray([str(i) for i in ids]), tf.string)
-    return tf.lookup.StaticHashTable(
-        tf.lookup.KeyValueTensorInitializer(keys, tf.range(len(ids), dtype=tf.int32)), default_value=OOV)
+class _IdTable(tf.Module):
+    """Raw id -> index (int32; ``OOV`` for an id not in the list), read from a vocabulary file (one id a
+    line, line i -> index i) that ``tf.saved_model.save`` copies into the SavedModel's ``assets/``: the
+    ids are not constants inside the graph."""
+
+    def __init__(self, ids: Sequence, name: str):
+        super().__init__(name=f"{name}_table")
+        path = write_vocabulary(_ids(ids).tolist(), name)
+        init = tf.lookup.TextFileInitializer(path, tf.string, tf.lookup.TextFileIndex.WHOLE_LINE, tf.int64,
+                                             tf.lookup.TextFileIndex.LINE_NUMBER)
+        self.table = tf.lookup.StaticHashTable(init, default_value=OOV)
+
+    def lookup(self, keys: tf.Tensor) -> tf.Tensor:
+        return tf.cast(self.table.lookup(keys), tf.int32)
 
 
 def _ids(ids: Sequence) -> np.ndarray:
@@ -88,8 +99,8 @@ class PairScoringModule(tf.Module):
         if k < 1:
             raise ValueError(f"k must be a positive integer. Received: k={k!r}")
         self.model = model
-        self.user_table = _table(user_ids)
-        self.item_table = _table(item_ids)
+        self.user_table = _IdTable(user_ids, "user_ids")
+        self.item_table = _IdTable(item_ids, "item_ids")
         items = _ids(item_ids)
         self.item_ids = tf.Variable(items, trainable=False, dtype=tf.string, name="item_ids")
         self.num_items = len(items)
@@ -235,7 +246,7 @@ class SessionTopKModule(tf.Module):
     def __init__(self, model, item_ids: Sequence, k: int = 10, exclude_history: bool = False):
         super().__init__(name="session_topk")
         self.model = model
-        self.item_table = _table(item_ids)
+        self.item_table = _IdTable(item_ids, "item_ids")
         items = _ids(item_ids)
         self.item_ids = tf.Variable(items, trainable=False, dtype=tf.string, name="item_ids")
         self.k = int(min(k, len(items)))
