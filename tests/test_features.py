@@ -151,6 +151,17 @@ def test_numeric_bucketize_uses_training_quantiles():
     np.testing.assert_array_equal(enc.numpy(), [1, 2, 3, 4, 4, 0])
 
 
+def test_numeric_features_are_keras_normalization_and_discretization_layers():
+    frame = pd.DataFrame({"x": [1.0, 2.0, 3.0], "b": np.arange(1.0, 4.0)})
+    layer = FeatureLayer([{"name": "x", "kind": "numeric"},
+                          {"name": "b", "kind": "numeric", "transform": "bucketize", "num_buckets": 2}])
+    layer.adapt(frame)
+    norm, disc = layer._lookups["x"], layer._lookups["b"]
+    assert isinstance(norm, tf.keras.layers.Normalization) and isinstance(disc, tf.keras.layers.Discretization)
+    assert norm.get_config()["mean"] == 2.0 and norm.get_config()["variance"] == pytest.approx(2 / 3)
+    assert disc.get_config()["bin_boundaries"] == [2.0]
+
+
 def test_timestamp_is_bucketized_and_normalized():
     frame = pd.DataFrame({"ts": np.array([10, 20, 30, 40], np.int64)})
     layer = FeatureLayer([{"name": "ts", "kind": "timestamp", "num_buckets": 2}], embedding_dim=1)

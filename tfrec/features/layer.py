@@ -63,8 +63,11 @@ class FeatureLayer(tf.keras.layers.Layer):
 
     Per kind: ``categorical`` -> embedding of the vocabulary index (0 = OOV), hash bucket or integer
     id (``num_ids``: id + 1);
-    ``numeric`` -> transformed value (+ missing indicator) projected by a Dense layer, or the
-    embedding of its quantile bucket (``bucketize``; bucket 0 = missing); ``timestamp`` -> embedding of
+    ``numeric`` -> value z-scored by a Keras ``Normalization`` layer holding the training rows' mean and
+    variance (after ``log1p`` for ``log``; + missing indicator) projected by a Dense layer, or the
+    embedding of its quantile bucket from a Keras ``Discretization`` layer (``bucketize``; bucket 0 =
+    missing); categorical, multi-hot and text vocabularies are Keras ``StringLookup`` /
+    ``TextVectorization`` layers reading vocabulary files (SavedModel assets); ``timestamp`` -> embedding of
     its quantile bucket plus a projection of the z-scored value; ``multi_hot`` -> mean of the
     embeddings of the list's values (padding ignored, unknown values -> OOV); ``text`` -> mean of the
     token embeddings (lower-cased, punctuation stripped, whitespace split).
@@ -327,8 +330,14 @@ class FeatureLayer(tf.keras.layers.Layer):
                     tables[f.name] = embedding(size + 1)
             elif f.kind == "numeric":
                 if f.transform == "bucketize":
+                    if st["boundaries"]:  # Keras Discretization (float32 boundaries; 0 = below the first)
+                        lookups[f.name] = tf.keras.layers.Discretization(
+                            bin_boundaries=[float(b) for b in st["boundaries"]], name=f"{f.name}_discretization")
                     tables[f.name] = embedding(len(st["boundaries"]) + 2)
-                else:
+                else:  # Keras Normalization with the training rows' statistics (after log1p for "log")
+                    lookups[f.name] = tf.keras.layers.Normalization(
+                        axis=None, mean=float(st["mean"]), variance=float(st["std"]) ** 2,
+                        name=f"{f.name}_normalization")
                     dense[f.name] = projection()
             elif f.kind == "timestamp":
                 tables[f.name] = embedding(len(st["boundaries"]) + 2)
@@ -358,7 +367,8 @@ class FeatureLayer(tf.keras.layers.Layer):
             )
 
     def _bucket(self, name: str, x: tf.Tensor) -> tf.Tensor:
-        """1 + quantile bucket of float ``x``; NaN -> 0."""
+        """1 + quantile bucket of float ``x``; NaN -> 0. Timestamps: float64 searchsorted (Keras
+        ``Discretization`` holds float32 boundaries, which round epoch seconds to about two minutes)."""
         boundaries = tf.constant(self._boundaries[name] or [0.0], dtype=x.dtype)
         flat = tf.reshape(x, [-1])
         idx = tf.searchsorted(boundaries, flat, side="right", out_type=tf.int64) + 1
@@ -366,6 +376,14 @@ class FeatureLayer(tf.keras.layers.Layer):
             idx = tf.ones_like(idx)
         idx = tf.where(tf.math.is_nan(flat), tf.zeros_like(idx), idx)
         return tf.reshape(idx, tf.shape(x))
+
+    def _discretize(self, name: str, x: tf.Tensor) -> tf.Tensor:
+        """1 + the Keras ``Discretization`` bucket of float32 ``x`` (1 for every value without boundaries); NaN -> 0."""
+        if name in self._lookups:
+            idx = tf.cast(self._lookups[name](x), tf.int64) + 1
+        else:
+            idx = tf.ones_like(x, tf.int64)
+        return tf.where(tf.math.is_nan(x), tf.zeros_like(idx), idx)
 
     def _encode_one(self, f: Feature, x) -> tf.Tensor:
         if f.kind == "categorical" and f.num_ids:
@@ -380,7 +398,7 @@ class FeatureLayer(tf.keras.layers.Layer):
             return tf.cast(self._lookups[f.name](s), tf.int64)
         if f.kind == "numeric":
             x = tf.cast(x, tf.float32)
-            return self._bucket(f.name, x) if f.transform == "bucketize" else x
+            return self._discretize(f.name, x) if f.transform == "bucketize" else x
         if f.kind == "timestamp":
             return tf.cast(x, tf.float64)
         if f.kind == "multi_hot":
@@ -461,7 +479,7 @@ class FeatureLayer(tf.keras.layers.Layer):
             if f.transform == "log":
                 x = tf.math.log1p(tf.maximum(x, 0.0))
             missing = tf.math.is_nan(x)
-            x = (x - st["mean"]) / st["std"]
+            x = self._lookups[f.name](x)
             x = tf.where(missing, tf.zeros_like(x), x)
             if f.missing_indicator:
                 x = tf.concat([x, tf.cast(missing, tf.float32)], axis=1)
