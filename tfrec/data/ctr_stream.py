@@ -69,14 +69,15 @@ class _Moments:
 
 
 def numeric_normalizers(source, columns: Sequence[str], log1p: bool = True,
-                        read_rows: int = 1 << 20) -> Dict[str, Normalizer]:
+                        read_rows: int = 1 << 16) -> Dict[str, Normalizer]:
     """One streaming pass: a Normalizer per numeric column, equal to ``Normalizer.fit`` on the whole column.
 
     Args:
       source: a Parquet shard folder (with ``manifest.json``) or a :class:`Manifest`: the training rows.
       columns: numeric columns, e.g. ``I1..I13``.
       log1p: standardize ``sign(x) * log1p(|x|)`` (heavy-tailed counts). Default True.
-      read_rows: rows per Parquet read (memory: ``read_rows x len(columns)`` values). Default 1M.
+      read_rows: rows per Parquet read (memory: ``read_rows x len(columns)`` values). Default 65,536 (one
+        row group of the shards tfrec writes).
 
     Returns:
       ``{column: Normalizer}`` (population std; a constant column gets std 1).
@@ -95,7 +96,7 @@ def numeric_normalizers(source, columns: Sequence[str], log1p: bool = True,
                               f"numeric statistics need Parquet shards, got {manifest.file_format!r}")
     moments = _Moments(len(columns))
     for path in manifest.paths():
-        for batch in pq.ParquetFile(path).iter_batches(batch_size=read_rows, columns=columns):
+        for batch in pq.ParquetFile(path, pre_buffer=False).iter_batches(batch_size=read_rows, columns=columns):
             for j, c in enumerate(columns):
                 x = batch.column(c).to_numpy(zero_copy_only=False).astype(np.float64)
                 moments.add(j, np.sign(x) * np.log1p(np.abs(x)) if log1p else x)
@@ -273,7 +274,7 @@ def ctr_columns(manifest: Manifest, label: str = "label", numeric: Optional[Sequ
 
 def scan_ctr_split(source, *, seed: int, test_ratio: float, validation_ratio: float, label: str = "label",
                    numeric: Optional[Sequence[str]] = None, categorical: Optional[Sequence[str]] = None,
-                   transform: str = "log", read_rows: int = 1 << 18, log=None) -> CTRShardSplit:
+                   transform: str = "log", read_rows: int = 1 << 16, log=None) -> CTRShardSplit:
     """One streaming pass over a CTR shard folder: the hash split's row counts, the fit rows' CTR and
     numeric statistics (memory: one read batch).
 
@@ -282,7 +283,7 @@ def scan_ctr_split(source, *, seed: int, test_ratio: float, validation_ratio: fl
       seed, test_ratio, validation_ratio: the split (see :class:`CTRShardSplit`).
       label, numeric, categorical: columns (see :func:`ctr_columns`).
       transform: numeric transform of the statistics, "log" or "normalize" (the feature spec's).
-      read_rows: rows per Parquet read.
+      read_rows: rows per Parquet read (memory: about read_rows x 40 values). Default 65,536.
       log: function of one progress line, or None.
 
     Raises:
