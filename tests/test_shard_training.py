@@ -220,3 +220,15 @@ def test_scale_bench_refuses_a_train_config_without_shards(tmp_path):
     bench = validate(BenchConfig, doc, Locator(str(path), read_yaml(str(path)).lines, {}))
     with pytest.raises(ConfigError, match="set data.format: shards"):
         prepare(bench, {})
+
+
+def test_bench_synth_folder_is_reused_only_with_the_same_generator_settings(tmp_path):
+    from tfrec.cli.bench_scale import synth_folder
+    from tfrec.data.synth import SynthSpec, synthesize
+
+    folder = tmp_path / "criteo-3000"
+    synthesize(SynthSpec(like="criteo", rows=3000, seed=1, crosses=2, max_cardinality=50), folder, shards=2)
+    want = {"like": "criteo", "rows": 3000, "seed": 1, "crosses": 2, "max_cardinality": 50}
+    assert synth_folder(folder, want, [], log=lambda _: None) == {"path": folder, "reused": True}
+    with pytest.raises(ValueError, match=r"seed=1.*this run wants seed=2"):
+        synth_folder(folder, {**want, "seed": 2}, [], log=lambda _: None)

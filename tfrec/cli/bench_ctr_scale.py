@@ -18,16 +18,12 @@ the gain is at least ``min_gain`` and the null difference at most ``max_null_gap
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Any, Dict, List, Tuple
 
-from tfrec.cli.bench_scale import run_child, train_in_child
+from tfrec.cli.bench_scale import synth_folder, train_in_child
 
 __all__ = ["ensure_ctr_synth", "merged_config", "run_ctr_scale"]
-
-_SAME = ("like", "rows", "seed", "crosses", "cross_strength", "max_cardinality")
-
 
 def merged_config(train: Dict[str, Any], model: Dict[str, Any]) -> Dict[str, Any]:
     """``train`` with the model's sections merged over it (nested mappings merged key by key)."""
@@ -41,37 +37,17 @@ def merged_config(train: Dict[str, Any], model: Dict[str, Any]) -> Dict[str, Any
 
 
 def ensure_ctr_synth(scale, crosses: int, log=print) -> Dict[str, Any]:
-    """The Criteo-shaped shard folder with ``crosses`` planted crosses: reused when its manifest has the same
-    generator settings, else written by ``tfrec data synth`` in a child process.
-
-    Raises:
-      ValueError: the folder holds other data (says what differs), or the synth child failed.
-    """
-    from tfrec.data.manifest import MANIFEST, read_manifest
-
+    """The Criteo-shaped shard folder with ``crosses`` planted crosses (see :func:`synth_folder`)."""
     s = scale.synth
     strength = s.cross_strength if crosses else 1.0
     want = {"like": "criteo", "rows": scale.rows, "seed": s.seed, "crosses": crosses, "cross_strength": strength,
             "max_cardinality": s.max_cardinality}
     name = (f"criteo-{scale.rows}-crosses{crosses}" + (f"x{strength:g}" if crosses else "")
             + f"-card{s.max_cardinality}-seed{s.seed}")
-    folder = Path(scale.data_dir) / name
-    if (folder / MANIFEST).is_file():
-        have = read_manifest(folder).source
-        differs = [k for k in _SAME if have.get(k) != want[k]]
-        if differs:
-            raise ValueError(f"{folder} holds another synthetic dataset ({', '.join(f'{k}={have.get(k)!r}' for k in differs)}"
-                             f"; this run wants {', '.join(f'{k}={want[k]!r}' for k in differs)}); remove it")
-        log(f"tfrec bench: reusing {folder} (same generator settings)")
-        return {"path": folder, "reused": True}
-    cmd = [sys.executable, "-m", "tfrec.cli.main", "data", "synth", "--like", "criteo", "--rows", str(scale.rows),
-           "--out", str(folder), "--shards", str(s.shards), "--seed", str(s.seed), "--crosses", str(crosses),
-           "--cross-strength", str(strength), "--max-cardinality", str(s.max_cardinality)]
-    log(f"tfrec bench: {' '.join(['tfrec'] + cmd[3:])}")
-    code, seconds, rss = run_child(cmd)
-    if code != 0:
-        raise ValueError(f"tfrec data synth ({name}) exited with status {code} (its error is above)")
-    return {"path": folder, "reused": False, "seconds": round(seconds, 3), "peak_rss_mb": round(rss, 1)}
+    return synth_folder(Path(scale.data_dir) / name, want,
+                        ["--like", "criteo", "--rows", str(scale.rows), "--shards", str(s.shards), "--seed", str(s.seed),
+                         "--crosses", str(crosses), "--cross-strength", str(strength),
+                         "--max-cardinality", str(s.max_cardinality)], log)
 
 
 def run_ctr_scale(prepared, scale, seed, log=print,

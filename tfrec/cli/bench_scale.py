@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-__all__ = ["child_main", "ensure_synth", "peak_rss_mb", "run_child", "run_scale", "train_in_child"]
+__all__ = ["child_main", "ensure_synth", "peak_rss_mb", "run_child", "run_scale", "synth_folder", "train_in_child"]
 
 
 def peak_rss_mb(pid: Optional[int] = None) -> Optional[float]:
@@ -57,12 +57,11 @@ def run_child(cmd: Sequence[str], poll_seconds: float = 0.1) -> Tuple[int, float
     return proc.returncode, time.perf_counter() - t0, peak
 
 
-_SAME = ("like", "rows", "seed", "clusters")
 
 
-def ensure_synth(scale, rows: int, log=print) -> Dict[str, Any]:
-    """The synthetic shard folder of ``rows`` interactions: reused when its manifest has the same generator
-    settings, else written by ``tfrec data synth`` in a child process.
+def synth_folder(folder: Path, want: Dict[str, Any], args: Sequence[str], log=print) -> Dict[str, Any]:
+    """The synthetic shard folder ``folder``: reused when its manifest's generator settings equal ``want``
+    (which holds ``rows``), else written by ``tfrec data synth ARGS --out FOLDER`` in a child process.
 
     Returns:
       {"path", "reused", "seconds"?, "peak_rss_mb"?}.
@@ -72,29 +71,34 @@ def ensure_synth(scale, rows: int, log=print) -> Dict[str, Any]:
     """
     from tfrec.data.manifest import MANIFEST, read_manifest
 
-    s = scale.synth
-    folder = Path(scale.data_dir) / f"{s.like}-{rows}"
-    want = {"like": s.like, "rows": rows, "seed": s.seed, "clusters": s.clusters}
     if (folder / MANIFEST).is_file():
         manifest = read_manifest(folder)
         have = manifest.source
-        differs = [k for k in _SAME if have.get(k) != want[k]]
-        if not differs and manifest.rows != rows:
-            raise ValueError(f"{folder} holds {manifest.rows:,} rows, not {rows:,} (written by an older tfrec data "
-                             "synth that left shards empty); remove it to write it again")
+        differs = [k for k in want if have.get(k) != want[k]]
         if differs:
             raise ValueError(f"{folder} holds another synthetic dataset ({', '.join(f'{k}={have.get(k)!r}' for k in differs)}"
                              f"; this run wants {', '.join(f'{k}={want[k]!r}' for k in differs)}); remove it or set "
-                             "scale.data_dir to another folder")
-        log(f"tfrec bench: reusing {folder} ({rows:,} rows, same generator settings)")
+                             "data_dir to another folder")
+        if manifest.rows != want["rows"]:
+            raise ValueError(f"{folder} holds {manifest.rows:,} rows, not {want['rows']:,} (written by an older tfrec "
+                             "data synth that left shards empty); remove it to write it again")
+        log(f"tfrec bench: reusing {folder} ({want['rows']:,} rows, same generator settings)")
         return {"path": folder, "reused": True}
-    cmd = [sys.executable, "-m", "tfrec.cli.main", "data", "synth", "--like", s.like, "--rows", str(rows),
-           "--out", str(folder), "--shards", str(s.shards), "--seed", str(s.seed), "--clusters", str(s.clusters)]
+    cmd = [sys.executable, "-m", "tfrec.cli.main", "data", "synth", *args, "--out", str(folder)]
     log(f"tfrec bench: {' '.join(['tfrec'] + cmd[3:])}")
     code, seconds, rss = run_child(cmd)
     if code != 0:
-        raise ValueError(f"tfrec data synth for {rows:,} rows exited with status {code} (its error is above)")
-    return {"path": folder, "reused": False, "seconds": seconds, "peak_rss_mb": rss}
+        raise ValueError(f"tfrec data synth ({folder.name}) exited with status {code} (its error is above)")
+    return {"path": folder, "reused": False, "seconds": round(seconds, 3), "peak_rss_mb": round(rss, 1)}
+
+
+def ensure_synth(scale, rows: int, log=print) -> Dict[str, Any]:
+    """The ratings shard folder of ``rows`` interactions of a scale run (see :func:`synth_folder`)."""
+    s = scale.synth
+    want = {"like": s.like, "rows": rows, "seed": s.seed, "clusters": s.clusters}
+    return synth_folder(Path(scale.data_dir) / f"{s.like}-{rows}", want,
+                        ["--like", s.like, "--rows", str(rows), "--shards", str(s.shards), "--seed", str(s.seed),
+                         "--clusters", str(s.clusters)], log)
 
 
 def train_in_child(raw: Dict[str, Any], folder, source: str, export: Dict[str, Any], name: str,

@@ -75,7 +75,9 @@ class DataConfig(Section):
         ``manifest.json`` from ``tfrec data convert`` / ``tfrec data synth``, read batch by batch;
         split by a hash of each (user, item) pair with ``seed``: ``test_ratio`` test rows, then
         ``validation_ratio`` of the rest for validation; vocabularies from the training rows only,
-        see ``tfrec.data.holdout``). Default "auto".
+        see ``tfrec.data.holdout``; a CTR shard folder is split as criteo is, by a hash of each row's
+        categorical ids: ``test_ratio`` and ``validation_ratio`` are shares of all rows, see
+        ``tfrec.data.ctr_stream.scan_ctr_split``). Default "auto".
       file: the file of the folder to read (criteo, ctr: the CSV; sessions: the training click log).
         None = the folder's only CSV (criteo) / its ``*_train_full.txt`` (sessions). Default None.
       test_file: sessions: the held-out click log (the last day); None = the folder's ``*_test.txt``,

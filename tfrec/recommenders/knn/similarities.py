@@ -17,8 +17,9 @@ and on implicit data (sets of interactions):
 Pairs with support below ``min_support`` get 0; the diagonal is 1. The co-rating statistics are
 sparse products, one block of rows at a time (arrays with one entry per co-rating pair of the
 block), each block only from its first row's column on (the upper triangle; the lower one is
-mirrored from the blocks above, at least 8 blocks so that about half the work is skipped); the result is a dense [n_rows, n_rows] float64 matrix (float64 as Surprise, so that ties
-between neighbours are the same).
+mirrored from the blocks above, at least 8 blocks so that about half the work is skipped); the
+result is a dense [n_rows, n_rows] float64 matrix (float64 as Surprise, so that ties between
+neighbours are the same).
 
 Example:
   >>> import scipy.sparse as sp
